@@ -1,0 +1,152 @@
+"""The engine: runs the rules that apply to an object and turns violations into findings.
+
+Pure: no I/O. The CLI and the admission server are adapters around `Engine.check`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import traceback
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from webhook.context import Context
+from webhook.findings import Action, Finding, Violation
+from webhook.inventory import Inventory
+from webhook.kube import is_controller_managed, pod_template
+from webhook.model import Resource
+from webhook.policy import Policy
+from webhook.rules import CATALOGUE, Catalogue, Rule
+
+SUPPRESS_ANNOTATION = "meshwarden.io/suppress"
+SUPPRESS_REASON_ANNOTATION = "meshwarden.io/suppress-reason"
+INTERNAL_ERROR_CODE = "MW000"
+INTERNAL_ERROR_NAME = "internal-error"
+
+
+@dataclass(frozen=True)
+class RunSuppression:
+    """`--suppress RULE[=Kind/namespace/name]`, with `*` wildcards in the object part."""
+
+    rule: Rule
+    pattern: str = "*/*/*"
+
+    @classmethod
+    def parse(cls, text: str, catalogue: Catalogue = CATALOGUE) -> RunSuppression:
+        code, _, target = text.partition("=")
+        found = catalogue.find(code)
+        if found is None:
+            raise ValueError(f"--suppress {text!r}: no rule has the code or name {code!r}")
+        if target and target.count("/") != 2:
+            raise ValueError(f"--suppress {text!r}: the object part must be Kind/namespace/name")
+        return cls(found, target or "*/*/*")
+
+    def covers(self, rule: Rule, resource: Resource) -> bool:
+        if rule is not self.rule:
+            return False
+        ref = resource.ref
+        return fnmatch.fnmatchcase(f"{ref.kind}/{ref.namespace}/{ref.name}", self.pattern)
+
+
+class Engine:
+    def __init__(self, policy: Policy, catalogue: Catalogue = CATALOGUE,
+                 suppressions: Sequence[RunSuppression] = ()):
+        self.policy = policy
+        self.catalogue = catalogue
+        self.suppressions = tuple(suppressions)
+        self._dispatch = {kind: catalogue.for_kind(kind) for kind in catalogue.kinds}
+
+    def covers(self, kind: str) -> bool:
+        return kind in self._dispatch
+
+    def check(self, resource: Resource, inventory: Inventory, *, cross: bool = True) -> list[Finding]:
+        """Findings for one object. Cross rules run only when `cross` and the inventory is complete."""
+        rules = self._dispatch.get(resource.kind, ())
+        if not rules or self.policy.is_exempt(resource.namespace):
+            return []
+        context = Context(inventory, self.policy)
+        suppressed = _annotation_suppressions(resource)
+        managed = resource.kind == "Pod" and is_controller_managed(resource)
+        run_cross = cross and inventory.complete
+        findings: list[Finding] = []
+        for rule in rules:
+            if rule.cross and not run_cross:
+                continue
+            resolved = self.policy.resolve(rule, resource.namespace)
+            if resolved.action is Action.OFF:
+                continue
+            try:
+                violations = list(rule.check(resource, context))
+            except Exception as exc:  # one broken rule must not take the others down
+                findings.append(_internal_error(rule, resource, exc))
+                continue
+            is_suppressed = self._is_suppressed(rule, resource, suppressed)
+            for violation in violations:
+                action = resolved.action
+                if violation.weak and not resolved.strict:
+                    action = Action.WARN
+                if managed and rule.covers_templates:
+                    action = Action.WARN
+                findings.append(_finding(rule, resource, violation, action, is_suppressed, suppressed))
+        return findings
+
+    def check_all(self, resources: Iterable[Resource], inventory: Inventory) -> list[Finding]:
+        return [f for r in resources for f in self.check(r, inventory)]
+
+    def _is_suppressed(self, rule: Rule, resource: Resource, by_annotation: tuple[set[str], str]) -> bool:
+        names, _ = by_annotation
+        if "*" in names or rule.code.lower() in names or rule.name in names:
+            return True
+        return any(s.covers(rule, resource) for s in self.suppressions)
+
+
+def _annotation_suppressions(resource: Resource) -> tuple[set[str], str]:
+    """Codes or names in `meshwarden.io/suppress`, on the object or (for a workload) its template."""
+    sources = [resource.annotations]
+    template = pod_template(resource)
+    if template is not None and template.is_template:
+        sources.append(template.annotations)
+    names: set[str] = set()
+    reason = ""
+    for annotations in sources:
+        names.update(n.strip().lower() for n in annotations.get(SUPPRESS_ANNOTATION, "").split(",") if n.strip())
+        reason = reason or annotations.get(SUPPRESS_REASON_ANNOTATION, "")
+    return names, reason
+
+
+def _finding(rule: Rule, resource: Resource, violation: Violation, action: Action, suppressed: bool,
+             by_annotation: tuple[set[str], str]) -> Finding:
+    origin = resource.origin
+    return Finding(
+        code=rule.code,
+        rule=rule.name,
+        action=action,
+        object=resource.ref,
+        path=violation.path,
+        message=violation.message,
+        fix=violation.fix,
+        docs=rule.docs,
+        file=origin.file if origin else None,
+        line=origin.line_of(violation.path) if origin else None,
+        suppressed=suppressed,
+        suppress_reason=by_annotation[1] if suppressed else "",
+        missing=violation.missing,
+    )
+
+
+def _internal_error(rule: Rule, resource: Resource, exc: Exception) -> Finding:
+    where = traceback.extract_tb(exc.__traceback__)[-1]
+    origin = resource.origin
+    return Finding(
+        code=INTERNAL_ERROR_CODE,
+        rule=INTERNAL_ERROR_NAME,
+        action=Action.WARN,
+        object=resource.ref,
+        path="",
+        message=(f"rule {rule.code} ({rule.name}) failed on {resource.ref}: "
+                 f"{type(exc).__name__}: {exc} at {where.filename.rsplit('/', 1)[-1]}:{where.lineno}"),
+        fix="this is a Meshwarden bug; please report it with the object. The other rules still ran",
+        docs=rule.docs,
+        file=origin.file if origin else None,
+        line=origin.line if origin else None,
+    )

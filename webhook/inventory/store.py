@@ -1,0 +1,211 @@
+"""An indexed, mutable set of objects. Every lookup the rules make is a dictionary access.
+
+The file inventory (CLI, `--context`) fills it once; the live inventory keeps it current from
+watch events with `add` and `remove`. Rules only read it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Hashable, Iterable, Mapping
+
+from webhook.istio.hosts import fqdn, service_fqdn
+from webhook.kube import PodTemplate, pod_template, selector_matches
+from webhook.model import ObjectRef, Resource, as_dict, as_list, string_map
+
+TOPOLOGY_PREFIXES = ("topology.kubernetes.io/", "topology.istio.io/")
+
+Keys = Callable[[Resource], Iterable[Hashable]]
+
+
+def _spec_hosts(resource: Resource) -> list[str]:
+    return [fqdn(str(h), resource.namespace) for h in as_list(resource.spec.get("hosts")) if h]
+
+
+def _service_hosts(resource: Resource) -> list[str]:
+    return [service_fqdn(resource.name, resource.namespace)]
+
+
+def _dr_hosts(resource: Resource) -> list[str]:
+    host = resource.spec.get("host")
+    return [fqdn(str(host), resource.namespace)] if host else []
+
+
+def _selector_pairs(selector: object) -> list[tuple[str, str]]:
+    return sorted(string_map(selector).items())
+
+
+def _service_selector_keys(resource: Resource) -> list[tuple[str, str]]:
+    return _selector_pairs(resource.spec.get("selector"))[:1]
+
+
+def _gateway_selector_keys(resource: Resource) -> list[tuple[str, str]]:
+    return _selector_pairs(resource.spec.get("selector"))[:1]
+
+
+# Which index each kind feeds: (index name, key function).
+_INDEXES: Mapping[str, tuple[tuple[str, Keys], ...]] = {
+    "Service": (("service-host", _service_hosts), ("service-selector", _service_selector_keys)),
+    "ServiceEntry": (("entry-host", _spec_hosts),),
+    "DestinationRule": (("dr-host", _dr_hosts),),
+    "VirtualService": (("vs-host", _spec_hosts),),
+    "Gateway": (("gateway-selector", _gateway_selector_keys),),
+}
+
+
+class Inventory:
+    """Objects by identity, with secondary indexes for every cross-rule lookup.
+
+    `complete` says whether absence means anything: when False (the live view is not synced, or
+    the CLI was told the inputs are partial), cross rules are skipped instead of guessing.
+    """
+
+    def __init__(self, resources: Iterable[Resource] = (), *, complete: bool = True):
+        self.complete = complete
+        self._objects: dict[ObjectRef, Resource] = {}
+        self._by_kind_name: dict[tuple[str, str], dict[ObjectRef, Resource]] = defaultdict(dict)
+        self._by_kind: dict[str, dict[ObjectRef, Resource]] = defaultdict(dict)
+        self._indexes: dict[str, dict[Hashable, dict[ObjectRef, Resource]]] = defaultdict(
+            lambda: defaultdict(dict)
+        )
+        self._pods: dict[ObjectRef, PodTemplate] = {}
+        self._pods_by_label: dict[tuple[str, str], dict[ObjectRef, PodTemplate]] = defaultdict(dict)
+        self._pods_by_namespace: dict[str, dict[ObjectRef, PodTemplate]] = defaultdict(dict)
+        self._namespace_counts: Counter[str] = Counter()
+        for resource in resources:
+            self.add(resource)
+
+    # --- updates ---------------------------------------------------------------------------------
+
+    def add(self, resource: Resource) -> None:
+        """Adds or replaces the object with this identity."""
+        key = _identity(resource.ref)
+        if key in self._objects:
+            self.remove(key)
+        self._objects[key] = resource
+        self._by_kind_name[(key.kind, key.name)][key] = resource
+        self._by_kind[key.kind][key] = resource
+        namespace = resource.name if key.kind == "Namespace" else resource.namespace
+        if namespace:
+            self._namespace_counts[namespace] += 1
+        for index, keys in _INDEXES.get(key.kind, ()):
+            for k in keys(resource):
+                self._indexes[index][k][key] = resource
+        template = pod_template(resource)
+        if template is not None:
+            self._pods[key] = template
+            self._pods_by_namespace[resource.namespace][key] = template
+            for pair in template.labels.items():
+                self._pods_by_label[pair][key] = template
+
+    def remove(self, ref: ObjectRef) -> None:
+        key = _identity(ref)
+        resource = self._objects.pop(key, None)
+        if resource is None:
+            return
+        del self._by_kind_name[(key.kind, key.name)][key]
+        del self._by_kind[key.kind][key]
+        namespace = resource.name if key.kind == "Namespace" else resource.namespace
+        if namespace:
+            self._namespace_counts[namespace] -= 1
+            if self._namespace_counts[namespace] <= 0:
+                del self._namespace_counts[namespace]
+        for index, keys in _INDEXES.get(key.kind, ()):
+            for k in keys(resource):
+                self._indexes[index][k].pop(key, None)
+        template = self._pods.pop(key, None)
+        if template is not None:
+            self._pods_by_namespace[resource.namespace].pop(key, None)
+            for pair in template.labels.items():
+                self._pods_by_label[pair].pop(key, None)
+
+    # --- lookups ---------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._objects)
+
+    def get(self, kind: str, namespace: str, name: str) -> Resource | None:
+        return self._objects.get(ObjectRef("", kind, namespace, name))
+
+    def named(self, kind: str, name: str) -> list[Resource]:
+        """Objects of a kind with this name, in any namespace (for did-you-mean fixes)."""
+        return list(self._by_kind_name.get((kind, name), {}).values())
+
+    def of_kind(self, kind: str) -> list[Resource]:
+        return list(self._by_kind.get(kind, {}).values())
+
+    def known_namespaces(self) -> set[str]:
+        """Namespace objects plus every namespace that any object is in."""
+        return set(self._namespace_counts)
+
+    def namespace_labels(self, namespace: str) -> dict[str, str] | None:
+        """Labels of the Namespace object, or None when the inventory does not have it."""
+        found = self.get("Namespace", "", namespace)
+        return found.labels if found is not None else None
+
+    def services_for_host(self, host_fqdn: str) -> list[Resource]:
+        return self._lookup("service-host", host_fqdn)
+
+    def service_entries_for_host(self, host_fqdn: str) -> list[Resource]:
+        return self._lookup("entry-host", host_fqdn)
+
+    def destination_rules_for_host(self, host_fqdn: str) -> list[Resource]:
+        return self._lookup("dr-host", host_fqdn)
+
+    def virtual_services_for_host(self, host_fqdn: str) -> list[Resource]:
+        return self._lookup("vs-host", host_fqdn)
+
+    def peer_authentications(self, namespace: str) -> list[Resource]:
+        return [r for r in self._by_kind.get("PeerAuthentication", {}).values() if r.namespace == namespace]
+
+    def pods_matching(self, selector: Mapping[str, str], namespace: str | None = None) -> list[PodTemplate]:
+        """Pods and pod templates whose labels carry `selector` (in `namespace`, or anywhere).
+
+        Topology labels are matched by Istio against the node, not the pod, so they are ignored,
+        except that one with an empty value matches nothing.
+        """
+        wanted = {}
+        for key, value in selector.items():
+            if key.startswith(TOPOLOGY_PREFIXES):
+                if not value:
+                    return []
+                continue
+            wanted[key] = value
+        if not wanted:
+            pool = self._pods_by_namespace.get(namespace, {}) if namespace is not None else self._pods
+            return list(pool.values())
+        buckets = sorted((self._pods_by_label.get(pair, {}) for pair in wanted.items()), key=len)
+        return [
+            pod for pod in buckets[0].values()
+            if (namespace is None or pod.namespace == namespace) and selector_matches(wanted, pod.labels)
+        ]
+
+    def services_selecting(self, pod: PodTemplate) -> list[Resource]:
+        """Services in the pod's namespace whose selector selects it."""
+        return [
+            service for service in self._candidates("service-selector", pod)
+            if service.namespace == pod.namespace
+            and selector_matches(string_map(service.spec.get("selector")), pod.labels)
+        ]
+
+    def gateways_selecting(self, pod: PodTemplate, *, namespace_scoped: bool = False) -> list[Resource]:
+        return [
+            gateway for gateway in self._candidates("gateway-selector", pod)
+            if (not namespace_scoped or gateway.namespace == pod.namespace)
+            and selector_matches(string_map(as_dict(gateway.spec).get("selector")), pod.labels)
+        ]
+
+    def _candidates(self, index: str, pod: PodTemplate) -> list[Resource]:
+        table = self._indexes.get(index, {})
+        seen: dict[ObjectRef, Resource] = {}
+        for pair in pod.labels.items():
+            seen.update(table.get(pair, {}))
+        return list(seen.values())
+
+    def _lookup(self, index: str, key: Hashable) -> list[Resource]:
+        return list(self._indexes.get(index, {}).get(key, {}).values())
+
+
+def _identity(ref: ObjectRef) -> ObjectRef:
+    """Objects are the same whatever apiVersion they were read in (v1 and v1beta1 Gateways)."""
+    return ObjectRef("", ref.kind, ref.namespace, ref.name)

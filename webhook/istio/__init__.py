@@ -1,0 +1,1 @@
+"""Istio's semantics the rules rely on: host names, protocols, mesh membership, annotations."""

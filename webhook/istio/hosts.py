@@ -1,0 +1,78 @@
+"""Host names as Istio resolves them: short names, FQDNs, wildcards, exportTo visibility."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+CLUSTER_SUFFIX = ".svc.cluster.local"
+EXPORT_ANNOTATION = "networking.istio.io/exportTo"
+
+
+def fqdn(host: str, namespace: str) -> str:
+    """A short name (no dot) is `<name>.<namespace>.svc.cluster.local`, as Istio expands it."""
+    host = host.strip().lower()
+    if host and "." not in host and host != "*":
+        return f"{host}.{namespace}{CLUSTER_SUFFIX}"
+    return host
+
+
+def service_fqdn(name: str, namespace: str) -> str:
+    return f"{name}.{namespace}{CLUSTER_SUFFIX}"
+
+
+def is_wildcard(host: str) -> bool:
+    return host.startswith("*")
+
+
+def hosts_overlap(a: str, b: str) -> bool:
+    """Istio's symmetric overlap: equal, `*` for anything, or `*.x.com` against any name under x.com."""
+    a, b = a.lower(), b.lower()
+    if a == b or a == "*" or b == "*":
+        return True
+    if a.startswith("*") and b.startswith("*"):
+        return a.endswith(b[1:]) or b.endswith(a[1:])
+    if a.startswith("*"):
+        return b.endswith(a[1:])
+    if b.startswith("*"):
+        return a.endswith(b[1:])
+    return False
+
+
+def is_mesh_internal(host: str, known_namespaces: Iterable[str] | set[str], known_service: bool) -> bool:
+    """The spec's mesh-internal host: short name, `name.ns`/`name.ns.svc` of a known namespace,
+    anything under `.svc.cluster.local`, or the FQDN of a known Service. Wildcards never are."""
+    host = host.strip().lower()
+    if not host or is_wildcard(host):
+        return False
+    if "." not in host or host.endswith(CLUSTER_SUFFIX) or known_service:
+        return True
+    labels = host.split(".")
+    namespaces = known_namespaces if isinstance(known_namespaces, set) else set(known_namespaces)
+    if len(labels) == 2 or (len(labels) == 3 and labels[2] == "svc"):
+        return labels[1] in namespaces
+    return False
+
+
+def parse_export_to(value: object) -> list[str] | None:
+    """exportTo as a list (spec field) or a comma-separated annotation; None when not set."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        items = [v.strip() for v in value.split(",") if v.strip()]
+    elif isinstance(value, list):
+        items = [str(v).strip() for v in value]
+    else:
+        return None
+    return items or None
+
+
+def visible_from(export_to: list[str] | None, owner_namespace: str, viewer_namespace: str) -> bool:
+    """Whether an object exported with `export_to` is visible in `viewer_namespace`."""
+    if export_to is None:
+        return True
+    for target in export_to:
+        if target == "*" or (target == "." and viewer_namespace == owner_namespace):
+            return True
+        if target == viewer_namespace:
+            return True
+    return False

@@ -1,0 +1,30 @@
+"""Istio's protocol selection for Service ports (ConvertProtocol) and Gateway server ports."""
+
+from __future__ import annotations
+
+PROTOCOLS = ("http", "http2", "https", "grpc", "grpc-web", "tcp", "tls", "udp", "mongo", "mysql", "redis")
+APP_PROTOCOL_ALIASES = {"kubernetes.io/h2c": "http2", "kubernetes.io/ws": "http", "kubernetes.io/wss": "https"}
+GATEWAY_PROTOCOLS = frozenset(p.upper() for p in PROTOCOLS) | {"HTTP_PROXY"}
+
+PORT_NAME_SUGGESTIONS = {80: "http", 8080: "http", 9080: "http", 443: "https", 3306: "mysql", 6379: "redis",
+                         27017: "mongo", 50051: "grpc"}
+
+
+def protocol_of_name(name: str) -> str | None:
+    """The protocol a port name declares (`http-web` → http, `grpc-web-x` → grpc-web), or None."""
+    lowered = name.lower()
+    if lowered.startswith("grpc-web"):
+        return "grpc-web"
+    prefix = lowered.split("-", 1)[0]
+    return prefix if prefix in PROTOCOLS else None
+
+
+def protocol_of_app_protocol(app_protocol: str) -> str | None:
+    lowered = app_protocol.strip().lower()
+    if lowered in APP_PROTOCOL_ALIASES:
+        return APP_PROTOCOL_ALIASES[lowered]
+    return lowered if lowered in PROTOCOLS else None
+
+
+def suggested_port_name(port: object) -> str:
+    return PORT_NAME_SUGGESTIONS.get(port, "tcp") if isinstance(port, int) else "tcp"

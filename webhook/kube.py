@@ -1,0 +1,70 @@
+"""Kubernetes shapes the rules share: pod templates of workloads, label selectors, owners."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from webhook.model import Body, Resource, as_dict, string_map
+
+TEMPLATE_PATHS: Mapping[str, tuple[str, ...]] = {
+    "Deployment": ("spec", "template"),
+    "StatefulSet": ("spec", "template"),
+    "DaemonSet": ("spec", "template"),
+    "ReplicaSet": ("spec", "template"),
+    "ReplicationController": ("spec", "template"),
+    "Job": ("spec", "template"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template"),
+}
+WORKLOAD_KINDS = frozenset(TEMPLATE_PATHS)
+
+
+@dataclass(frozen=True, slots=True)
+class PodTemplate:
+    """A Pod, or the pod template of a workload, with the field path that leads to it."""
+
+    owner: Resource
+    path: str
+    metadata: Body
+    spec: Body
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return string_map(self.metadata.get("labels"))
+
+    @property
+    def annotations(self) -> dict[str, str]:
+        return string_map(self.metadata.get("annotations"))
+
+    @property
+    def namespace(self) -> str:
+        return self.owner.namespace
+
+    @property
+    def is_template(self) -> bool:
+        return self.owner.kind != "Pod"
+
+    def field(self, path: str) -> str:
+        """Field path of `path` (`spec.containers[0]`) relative to the object's root."""
+        return f"{self.path}.{path}" if self.path else path
+
+
+def pod_template(resource: Resource) -> PodTemplate | None:
+    if resource.kind == "Pod":
+        return PodTemplate(resource, "", resource.metadata, resource.spec)
+    keys = TEMPLATE_PATHS.get(resource.kind)
+    if keys is None:
+        return None
+    node: Body = resource.body
+    for key in keys:
+        node = as_dict(node.get(key))
+    return PodTemplate(resource, ".".join(keys), as_dict(node.get("metadata")), as_dict(node.get("spec")))
+
+
+def is_controller_managed(resource: Resource) -> bool:
+    refs = resource.metadata.get("ownerReferences")
+    return isinstance(refs, list) and any(isinstance(r, dict) and r.get("controller") is True for r in refs)
+
+
+def selector_matches(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool:
+    return all(labels.get(k) == v for k, v in selector.items())

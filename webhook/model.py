@@ -1,0 +1,110 @@
+"""Kubernetes objects as the engine sees them: the raw body plus where it came from."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+Body = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectRef:
+    api_version: str
+    kind: str
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        where = f"{self.namespace}/{self.name}" if self.namespace else self.name
+        return f"{self.kind} {where}"
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where an object was read from; `lines` maps field paths (`spec.ports[0]`) to lines."""
+
+    file: str
+    line: int
+    lines: Mapping[str, int] = field(default_factory=dict)
+
+    def line_of(self, path: str) -> int:
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            cut = max(path.rfind("."), path.rfind("["))
+            path = path[:cut] if cut > 0 else ""
+        return self.line
+
+
+CLUSTER_SCOPED_KINDS = frozenset({"Namespace", "Node", "ClusterRole", "ClusterRoleBinding"})
+
+
+class Resource:
+    """One Kubernetes object. `namespace` is the effective one (defaulted like kubectl does)."""
+
+    __slots__ = ("body", "namespace", "origin", "ref")
+
+    def __init__(self, body: Body, default_namespace: str = "default", origin: Origin | None = None):
+        self.body = body
+        meta = as_dict(body.get("metadata"))
+        kind = str(body.get("kind") or "")
+        if kind in CLUSTER_SCOPED_KINDS:
+            namespace = ""
+        else:
+            namespace = str(meta.get("namespace") or default_namespace)
+        self.namespace = namespace
+        self.origin = origin
+        name = meta.get("name") or meta.get("generateName") or ""
+        self.ref = ObjectRef(str(body.get("apiVersion") or ""), kind, namespace, str(name))
+
+    @property
+    def kind(self) -> str:
+        return self.ref.kind
+
+    @property
+    def name(self) -> str:
+        return self.ref.name
+
+    @property
+    def metadata(self) -> Body:
+        return as_dict(self.body.get("metadata"))
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return string_map(self.metadata.get("labels"))
+
+    @property
+    def annotations(self) -> dict[str, str]:
+        return string_map(self.metadata.get("annotations"))
+
+    @property
+    def spec(self) -> Body:
+        return as_dict(self.body.get("spec"))
+
+    def __repr__(self) -> str:
+        return f"<Resource {self.ref}>"
+
+
+def as_dict(value: Any) -> Body:
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def string_map(value: Any) -> dict[str, str]:
+    """Labels and annotations; YAML may give non-string values (`version: 1`), compare as text."""
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): scalar_text(v) for k, v in value.items()}
+
+
+def scalar_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

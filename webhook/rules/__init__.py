@@ -1,0 +1,52 @@
+"""The rule catalogue. Rules live in one module per resource family; this lists the families."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from types import ModuleType
+
+from webhook.rules import (
+    destinationrules,
+    gateways,
+    ingress,
+    services,
+    virtualservices,
+    vs_routes,
+    workloads,
+)
+from webhook.rules.registry import Rule
+
+FAMILIES: tuple[ModuleType, ...] = (
+    workloads,
+    services,
+    virtualservices,
+    vs_routes,
+    gateways,
+    destinationrules,
+    ingress,
+)
+
+
+class Catalogue:
+    def __init__(self, rules: Iterable[Rule]):
+        self.rules = tuple(sorted(rules, key=lambda r: r.code))
+        self._lookup = {key.lower(): r for r in self.rules for key in (r.code, r.name)}
+        self.kinds = frozenset(k for r in self.rules for k in r.kinds)
+
+    def __iter__(self) -> Iterator[Rule]:
+        return iter(self.rules)
+
+    def find(self, code_or_name: str) -> Rule | None:
+        return self._lookup.get(code_or_name.strip().lower())
+
+    def for_kind(self, kind: str) -> tuple[Rule, ...]:
+        return tuple(r for r in self.rules if kind in r.kinds)
+
+
+def _rules_of(module: ModuleType) -> list[Rule]:
+    return [value for value in vars(module).values() if isinstance(value, Rule)]
+
+
+CATALOGUE = Catalogue(r for family in FAMILIES for r in _rules_of(family))
+
+__all__ = ["CATALOGUE", "Catalogue", "Rule"]

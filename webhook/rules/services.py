@@ -1,0 +1,115 @@
+"""Service rules (MW2xx)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from webhook.findings import Action, Violation
+from webhook.istio.protocols import (
+    PROTOCOLS,
+    protocol_of_app_protocol,
+    protocol_of_name,
+    suggested_port_name,
+)
+from webhook.model import Resource, as_dict, as_list
+from webhook.rules.registry import rule
+
+if TYPE_CHECKING:
+    from webhook.context import Context
+
+MANAGED_SERVICE_LABELS = ("istio", "gateway.istio.io/managed")
+
+
+def _istio_managed(service: Resource) -> bool:
+    labels = service.labels
+    return any(key in labels for key in MANAGED_SERVICE_LABELS) or labels.get("release") == "istio"
+
+
+@rule(
+    code="MW201",
+    name="service-port-protocol",
+    kinds={"Service"},
+    default=Action.WARN,
+    summary="""
+        Checks that every Service port declares its protocol, by `appProtocol` or by a name of the
+        form `<protocol>[-<suffix>]` (http, http2, https, grpc, grpc-web, tcp, tls, udp, mongo,
+        mysql, redis).
+    """,
+    why="""
+        A port without a declared protocol is sniffed by the sidecar: the first bytes decide
+        whether it is HTTP. Server-first protocols (MySQL, SMTP) stall or fall back to plain TCP,
+        and HTTP features (retries, routing by path, HTTP metrics) silently stop working when
+        detection guesses wrong. When `appProtocol` and the name disagree, Istio uses
+        `appProtocol`, which is rarely what the author of the name meant.
+    """,
+    fix="""
+        Name the port `<protocol>[-<suffix>]` (`http-web`, `grpc`, `tcp-db`) or set
+        `appProtocol`. UDP ports and Services that Istio manages are exempt.
+    """,
+    bad="""
+        apiVersion: v1
+        kind: Service
+        metadata:
+          name: reviews
+        spec:
+          selector:
+            app: reviews
+          ports:
+          - port: 9080
+    """,
+    good="""
+        apiVersion: v1
+        kind: Service
+        metadata:
+          name: reviews
+        spec:
+          selector:
+            app: reviews
+          ports:
+          - name: http
+            port: 9080
+    """,
+)
+def service_port_protocol(service: Resource, context: Context) -> Iterator[Violation]:
+    if _istio_managed(service):
+        return
+    for index, port in enumerate(as_list(service.spec.get("ports"))):
+        port = as_dict(port)
+        if str(port.get("protocol", "TCP")).upper() == "UDP":
+            continue
+        path = f"spec.ports[{index}]"
+        number = port.get("port")
+        name = str(port.get("name") or "")
+        app_protocol = str(port.get("appProtocol") or "")
+        from_name = protocol_of_name(name) if name else None
+        if app_protocol:
+            from_app = protocol_of_app_protocol(app_protocol)
+            if from_app is None:
+                if from_name is None:
+                    yield Violation(
+                        f"{path}.appProtocol",
+                        f"port {number}: appProtocol {app_protocol!r} is not a protocol Istio recognises, "
+                        "so traffic on it is sniffed",
+                        f"set appProtocol to one of {', '.join(PROTOCOLS)}",
+                    )
+                continue
+            if from_name is not None and from_name != from_app:
+                yield Violation(
+                    f"{path}.appProtocol",
+                    f"port {number} is named {name!r} ({from_name}) but has appProtocol {app_protocol!r}; "
+                    f"Istio uses appProtocol and treats it as {from_app}",
+                    f"make them agree: rename the port to {from_app + '-' + name.split('-', 1)[-1]!r} "
+                    f"or set appProtocol to {from_name!r}",
+                )
+            continue
+        if from_name is not None:
+            continue
+        suggestion = suggested_port_name(number)
+        if name:
+            message = f"port {number} is named {name!r}, which does not start with a protocol, so it is sniffed"
+            fix = f"rename port {name!r} to {suggestion + '-' + name!r}, or set appProtocol: {suggestion}"
+        else:
+            message = f"port {number} has no name and no appProtocol, so its protocol is sniffed"
+            fix = f"name the port {suggestion!r} (name: {suggestion}), or set appProtocol: {suggestion}"
+        yield Violation(path, message, fix)
