@@ -1,0 +1,33 @@
+"""Test helpers: run the real engine over YAML written inline in a test."""
+
+from __future__ import annotations
+
+from textwrap import dedent
+
+from webhook.engine import Engine
+from webhook.findings import Finding
+from webhook.inventory import Inventory
+from webhook.loader import load_text
+from webhook.policy import Policy, parse_policy
+
+
+def run(manifests: str, *, context: str = "", policy: str | Policy | None = None,
+        namespace: str = "default", complete: bool = True) -> list[Finding]:
+    """Findings for the objects in `manifests`, with `context` objects in the inventory too."""
+    resources, errors = load_text(dedent(manifests), "test.yaml", namespace)
+    assert not errors, errors
+    world, context_errors = load_text(dedent(context), "context.yaml", namespace) if context else ([], [])
+    assert not context_errors, context_errors
+    if isinstance(policy, str):
+        policy = parse_policy(dedent(policy))
+    engine = Engine(policy or Policy())
+    inventory = Inventory([*resources, *world], complete=complete)
+    return engine.check_all(resources, inventory)
+
+
+def codes(findings: list[Finding], code: str | None = None) -> list[str]:
+    return [f.code for f in findings if code is None or f.code == code]
+
+
+def only(findings: list[Finding], code: str) -> list[Finding]:
+    return [f for f in findings if f.code == code]
