@@ -31,7 +31,7 @@ conformance: install
 test: lint typecheck unit
 
 docs: install
-	$(BIN)/meshwarden rules --markdown > docs/rules.md
+	$(BIN)/python -m webhook.docs docs/rules.md
 
 serve: install
 	$(BIN)/meshwarden serve --dev

@@ -11,8 +11,14 @@ from webhook.loader import load_text
 from webhook.policy import Policy, parse_policy
 
 
-def run(manifests: str, *, context: str = "", policy: str | Policy | None = None,
-        namespace: str = "default", complete: bool = True) -> list[Finding]:
+def run(
+    manifests: str,
+    *,
+    context: str = "",
+    policy: str | Policy | None = None,
+    namespace: str = "default",
+    complete: bool = True,
+) -> list[Finding]:
     """Findings for the objects in `manifests`, with `context` objects in the inventory too."""
     resources, errors = load_text(dedent(manifests), "test.yaml", namespace)
     assert not errors, errors

@@ -49,8 +49,9 @@ class RunSuppression:
 
 
 class Engine:
-    def __init__(self, policy: Policy, catalogue: Catalogue = CATALOGUE,
-                 suppressions: Sequence[RunSuppression] = ()):
+    def __init__(
+        self, policy: Policy, catalogue: Catalogue = CATALOGUE, suppressions: Sequence[RunSuppression] = ()
+    ):
         self.policy = policy
         self.catalogue = catalogue
         self.suppressions = tuple(suppressions)
@@ -108,14 +109,22 @@ def _annotation_suppressions(resource: Resource) -> tuple[set[str], str]:
         sources.append(template.annotations)
     names: set[str] = set()
     reason = ""
-    for annotations in sources:
-        names.update(n.strip().lower() for n in annotations.get(SUPPRESS_ANNOTATION, "").split(",") if n.strip())
-        reason = reason or annotations.get(SUPPRESS_REASON_ANNOTATION, "")
+    for source in sources:
+        names.update(
+            n.strip().lower() for n in source.get(SUPPRESS_ANNOTATION, "").split(",") if n.strip()
+        )
+        reason = reason or source.get(SUPPRESS_REASON_ANNOTATION, "")
     return names, reason
 
 
-def _finding(rule: Rule, resource: Resource, violation: Violation, action: Action, suppressed: bool,
-             by_annotation: tuple[set[str], str]) -> Finding:
+def _finding(
+    rule: Rule,
+    resource: Resource,
+    violation: Violation,
+    action: Action,
+    suppressed: bool,
+    by_annotation: tuple[set[str], str],
+) -> Finding:
     origin = resource.origin
     return Finding(
         code=rule.code,
@@ -143,8 +152,10 @@ def _internal_error(rule: Rule, resource: Resource, exc: Exception) -> Finding:
         action=Action.WARN,
         object=resource.ref,
         path="",
-        message=(f"rule {rule.code} ({rule.name}) failed on {resource.ref}: "
-                 f"{type(exc).__name__}: {exc} at {where.filename.rsplit('/', 1)[-1]}:{where.lineno}"),
+        message=(
+            f"rule {rule.code} ({rule.name}) failed on {resource.ref}: "
+            f"{type(exc).__name__}: {exc} at {where.filename.rsplit('/', 1)[-1]}:{where.lineno}"
+        ),
         fix="this is a Meshwarden bug; please report it with the object. The other rules still ran",
         docs=rule.docs,
         file=origin.file if origin else None,

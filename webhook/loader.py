@@ -30,8 +30,12 @@ except AttributeError:  # pragma: no cover - libyaml is part of the PyYAML wheel
     _Loader = yaml.SafeLoader
 
 _SEPARATOR = re.compile(r"^(---|\.\.\.)(?=[ \t]|$)", re.MULTILINE)
-_RESOLVED_TAGS = {"tag:yaml.org,2002:null", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int",
-                  "tag:yaml.org,2002:float"}
+_RESOLVED_TAGS = {
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+}
 _resolver = Resolver()
 _constructor = SafeConstructor()
 
@@ -64,7 +68,9 @@ class _Frame:
     anchor: str | None = None
 
 
-def load_text(text: str, file: str, default_namespace: str = "default") -> tuple[list[Resource], list[InputError]]:
+def load_text(
+    text: str, file: str, default_namespace: str = "default"
+) -> tuple[list[Resource], list[InputError]]:
     """Every Kubernetes object in `text`, and an error for each document that could not be used."""
     resources: list[Resource] = []
     errors: list[InputError] = []
@@ -87,8 +93,15 @@ def load_text(text: str, file: str, default_namespace: str = "default") -> tuple
     return resources, errors
 
 
-def _collect(value: Any, line: int, lines: dict[str, int], file: str, default_namespace: str,
-             resources: list[Resource], errors: list[InputError]) -> None:
+def _collect(
+    value: Any,
+    line: int,
+    lines: dict[str, int],
+    file: str,
+    default_namespace: str,
+    resources: list[Resource],
+    errors: list[InputError],
+) -> None:
     if value is None:
         return
     problem = _not_an_object(value)
@@ -98,7 +111,7 @@ def _collect(value: Any, line: int, lines: dict[str, int], file: str, default_na
     if value["kind"] == "List" or (value["kind"].endswith("List") and isinstance(value.get("items"), list)):
         for index, item in enumerate(value.get("items") or []):
             prefix = f"items[{index}]"
-            item_lines = {k[len(prefix) + 1:]: v for k, v in lines.items() if k.startswith(prefix + ".")}
+            item_lines = {k[len(prefix) + 1 :]: v for k, v in lines.items() if k.startswith(prefix + ".")}
             _collect(item, lines.get(prefix, line), item_lines, file, default_namespace, resources, errors)
         return
     resources.append(Resource(value, default_namespace, Origin(file, line, lines)))
@@ -122,12 +135,12 @@ def _split_documents(text: str) -> Iterator[tuple[int, str]]:
     """Cuts a stream at `---` lines so that one broken document cannot hide the others."""
     pos, line = 0, 1
     for match in _SEPARATOR.finditer(text):
-        chunk = text[pos:match.start()]
+        chunk = text[pos : match.start()]
         if chunk.strip():
             yield line, chunk
         line += chunk.count("\n")
         end = text.find("\n", match.end())
-        rest = text[match.end():end if end != -1 else len(text)]
+        rest = text[match.end() : end if end != -1 else len(text)]
         if match.group(1) == "---" and rest.strip() and not rest.strip().startswith("#"):
             # `--- {a: 1}` starts a document on the separator line itself
             yield line, " " * 3 + rest + "\n"
@@ -149,7 +162,7 @@ def _scalar(event: yaml.ScalarEvent) -> Any:
     value = event.value
     tag = event.tag
     if tag in (None, "!") and event.implicit[0] and not event.style:
-        tag = _resolver.resolve(ScalarNode, value, (True, False))
+        tag = _resolver.resolve(ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
         if tag not in _RESOLVED_TAGS:
             return value
     elif tag is None or tag == "!" or tag not in _RESOLVED_TAGS:
@@ -171,7 +184,7 @@ def _parse_chunk(chunk: str, start_line: int) -> Iterator[tuple[Any, int, dict[s
     root: Any = None
     try:
         for event in yaml.parse(chunk, Loader=_Loader):
-            line = event.start_mark.line + 1 + offset
+            line = event.start_mark.line + 1 + offset if event.start_mark else start_line
             if isinstance(event, yaml.DocumentStartEvent):
                 lines, anchors, sizes, root, doc_line = {}, {}, {}, None, line
                 continue
@@ -208,7 +221,7 @@ def _parse_chunk(chunk: str, start_line: int) -> Iterator[tuple[Any, int, dict[s
                 )
                 if path:
                     lines[path] = stack[-1].key_line if isinstance(stack[-1].container, dict) else line
-                stack.append(_Frame(container, path, anchor=event.anchor))
+                stack.append(_Frame(container, path, anchor=getattr(event, "anchor", None)))
                 continue
             if not stack:
                 root = value
@@ -223,7 +236,8 @@ def _parse_chunk(chunk: str, start_line: int) -> Iterator[tuple[Any, int, dict[s
             _attach(stack, value, size, line)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        where = mark.line + 1 + offset if mark else start_line
+        last_line = offset + len(chunk.rstrip().splitlines())  # errors found at end of input
+        where = min(mark.line + 1 + offset, last_line) if mark is not None else start_line
         raise DocumentError(where, f"YAML syntax error: {exc.problem or exc}") from None
     except yaml.YAMLError as exc:
         raise DocumentError(start_line, f"YAML error: {exc}") from None

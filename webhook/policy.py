@@ -69,13 +69,28 @@ class Policy:
     gateways_namespace_scoped: bool = False
 
     def with_profile(self, profile: Profile) -> Policy:
-        return Policy(profile, self.actions, self.options, self.namespaces, self.exempt_namespaces,
-                      self.mesh, self.ingress_nginx_meshed, self.gateways_namespace_scoped)
+        return Policy(
+            profile,
+            self.actions,
+            self.options,
+            self.namespaces,
+            self.exempt_namespaces,
+            self.mesh,
+            self.ingress_nginx_meshed,
+            self.gateways_namespace_scoped,
+        )
 
     def with_exempt(self, *namespaces: str) -> Policy:
-        return Policy(self.profile, self.actions, self.options, self.namespaces,
-                      (*self.exempt_namespaces, *namespaces), self.mesh, self.ingress_nginx_meshed,
-                      self.gateways_namespace_scoped)
+        return Policy(
+            self.profile,
+            self.actions,
+            self.options,
+            self.namespaces,
+            (*self.exempt_namespaces, *namespaces),
+            self.mesh,
+            self.ingress_nginx_meshed,
+            self.gateways_namespace_scoped,
+        )
 
     def is_exempt(self, namespace: str) -> bool:
         return _matches_any(namespace, self.exempt_namespaces)

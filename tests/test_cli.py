@@ -1,0 +1,201 @@
+"""`meshwarden check`, `rules` and `explain` as a user runs them."""
+
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from webhook.cli import main
+
+BAD_SERVICE = """\
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: shop
+spec:
+  ports:
+  - port: 8080
+"""
+GOOD_SERVICE = BAD_SERVICE.replace("- port: 8080", "- name: http\n    port: 8080")
+CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"
+
+
+def write(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return str(path)
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_text_output_points_at_the_field_and_gives_the_fix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, "svc.yaml", CONFIGMAP + "---\n" + BAD_SERVICE)
+    code, out, _ = run_cli(capsys, "check", path, "--fail-on", "warn")
+    assert code == 1
+    first, fix, summary = out.splitlines()
+    assert first.startswith(f"{path}:12: warn MW201 Service shop/web spec.ports[0]: port 8080 has no name")
+    assert fix.strip().startswith("fix: add name: http")
+    assert (
+        summary
+        == "1 object checked, 0 deny, 1 warn, 0 suppressed, 1 skipped (kinds Meshwarden does not check)"
+    )
+    assert "\033[" not in out
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "junit"])
+def test_exit_codes_are_the_same_for_every_format(
+    fmt: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = write(tmp_path, "bad.yaml", BAD_SERVICE)
+    good = write(tmp_path, "good.yaml", GOOD_SERVICE)
+    broken = write(tmp_path, "broken.yaml", "a: [")
+    assert run_cli(capsys, "check", "--format", fmt, good)[0] == 0
+    assert run_cli(capsys, "check", "--format", fmt, bad)[0] == 0  # warn is below the default --fail-on deny
+    assert run_cli(capsys, "check", "--format", fmt, "--fail-on", "warn", bad)[0] == 1
+    assert run_cli(capsys, "check", "--format", fmt, "--fail-on", "never", bad)[0] == 0
+    assert run_cli(capsys, "check", "--format", fmt, "--profile", "strict", bad)[0] == 1
+    assert run_cli(capsys, "check", "--format", fmt, bad, broken)[0] == 2
+    assert run_cli(capsys, "check", "--format", fmt, str(tmp_path / "missing.yaml"))[0] == 2
+
+
+def test_json_report_shape_and_errors_beside_findings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(
+        tmp_path, "all.yaml", BAD_SERVICE + "---\nkind: Service\n---\n" + BAD_SERVICE.replace("web", "api")
+    )
+    code, out, err = run_cli(capsys, "check", "--format", "json", path)
+    report = json.loads(out)
+    assert code == 2
+    assert [f["object"]["name"] for f in report["findings"]] == ["web", "api"]
+    finding = report["findings"][0]
+    assert set(finding) == {
+        "code",
+        "rule",
+        "action",
+        "suppressed",
+        "object",
+        "path",
+        "message",
+        "fix",
+        "docs",
+        "file",
+        "line",
+    }
+    assert finding["object"] == {"apiVersion": "v1", "kind": "Service", "namespace": "shop", "name": "web"}
+    assert (finding["file"], finding["line"], finding["path"]) == (path, 8, "spec.ports[0]")
+    assert finding["docs"].endswith("#mw201-service-port-protocol")
+    assert report["errors"] == [
+        {"file": path, "line": 10, "message": "not a Kubernetes object: missing 'apiVersion'"}
+    ]
+    assert report["summary"] == {"objects": 2, "deny": 0, "warn": 2, "suppressed": 0, "skipped": 0}
+    assert f"{path}:10: not a Kubernetes object" in err
+
+
+def test_suppressed_findings_stay_visible_in_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, "svc.yaml", BAD_SERVICE)
+    code, out, _ = run_cli(
+        capsys, "check", "--format", "json", "--fail-on", "warn", "--suppress", "MW201=Service/shop/w*", path
+    )
+    report = json.loads(out)
+    assert code == 0
+    assert report["findings"][0]["suppressed"] is True
+    assert report["summary"]["suppressed"] == 1 and report["summary"]["warn"] == 0
+
+
+def test_directories_are_read_recursively_and_sorted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(tmp_path, "b/svc.yml", BAD_SERVICE)
+    write(
+        tmp_path,
+        "a/svc.json",
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": "j"},
+                "spec": {"ports": [{"port": 80}]},
+            }
+        ),
+    )
+    write(tmp_path, "notes.txt", "not a manifest")
+    _, out, _ = run_cli(capsys, "check", "--format", "json", str(tmp_path))
+    assert [Path(f["file"]).name for f in json.loads(out)["findings"]] == ["svc.json", "svc.yml"]
+
+
+def test_context_objects_are_not_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    context = write(tmp_path, "dump.yaml", BAD_SERVICE)
+    target = write(tmp_path, "good.yaml", GOOD_SERVICE.replace("web", "other"))
+    _, out, _ = run_cli(capsys, "check", "--format", "json", "--context", context, target)
+    assert json.loads(out)["findings"] == []
+
+
+def test_sarif_and_junit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, "svc.yaml", BAD_SERVICE + "---\n" + GOOD_SERVICE.replace("web", "ok"))
+    _, out, _ = run_cli(capsys, "check", "--format", "sarif", path)
+    sarif = json.loads(out)
+    assert sarif["version"] == "2.1.0"
+    run = sarif["runs"][0]
+    result = run["results"][0]
+    assert run["tool"]["driver"]["rules"][result["ruleIndex"]]["id"] == "MW201"
+    assert result["level"] == "warning"
+    assert result["locations"][0]["physicalLocation"]["region"]["startLine"] == 8
+    _, out, _ = run_cli(capsys, "check", "--format", "junit", "--fail-on", "warn", path)
+    suite = ET.fromstring(out).find("testsuite")
+    assert suite is not None
+    assert (suite.get("tests"), suite.get("failures")) == ("2", "1")
+    cases = {c.get("name"): c.find("failure") is not None for c in suite.iter("testcase")}
+    assert cases == {"shop/web": True, "shop/ok": False}
+
+
+def test_bad_policy_and_bad_suppress_are_usage_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    policy = write(tmp_path, "policy.yaml", "rules: {MW201: dney}\n")
+    svc = write(tmp_path, "svc.yaml", BAD_SERVICE)
+    code, out, err = run_cli(capsys, "check", "--config", policy, svc)
+    assert code == 2 and out == ""
+    assert "rules.MW201: 'dney' is not one of deny, warn, off" in err
+    code, _, err = run_cli(capsys, "check", "--suppress", "MW999", svc)
+    assert code == 2 and "MW999" in err
+
+
+def test_stdin_and_colour_on_request() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "webhook", "check", "-", "--color", "always", "--fail-on", "warn"],
+        input=BAD_SERVICE,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stdout.startswith("-:8: \033[1;33mwarn\033[0m \033[1mMW201\033[0m Service shop/web")
+
+
+def test_rules_and_explain(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "rules")
+    assert code == 0 and "MW201  service-port-protocol" in out
+    code, out, _ = run_cli(capsys, "explain", "service-port-protocol")
+    assert code == 0
+    for section in (
+        "# MW201 service-port-protocol",
+        "### What it does",
+        "### Why is this bad?",
+        "### How to fix",
+        "### Example",
+        "Use instead:",
+    ):
+        assert section in out
+    assert run_cli(capsys, "explain", "MW999")[0] == 2

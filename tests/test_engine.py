@@ -1,0 +1,134 @@
+"""The engine's contract: dispatch, actions, suppression, isolation of broken rules."""
+
+from collections.abc import Iterator
+from textwrap import dedent
+
+from webhook.context import Context
+from webhook.engine import Engine, RunSuppression
+from webhook.findings import Action, Violation
+from webhook.inventory import Inventory
+from webhook.loader import load_text
+from webhook.model import Resource
+from webhook.policy import Policy, Profile, parse_policy
+from webhook.rules import Catalogue
+from webhook.rules.registry import POD_TEMPLATE_KINDS, rule
+
+DOC = dict(summary="s", why="w", fix="f", bad="b", good="g")
+
+
+@rule(code="MW901", name="pod-has-label-x", kinds=POD_TEMPLATE_KINDS, default=Action.DENY, **DOC)
+def needs_label(resource: Resource, context: Context) -> Iterator[Violation]:
+    yield Violation(
+        "metadata.labels", f"{resource.name} lacks x", "add label x", weak="weak" in resource.name
+    )
+
+
+@rule(code="MW902", name="explodes", kinds={"Pod"}, default=Action.DENY, **DOC)
+def explodes(resource: Resource, context: Context) -> Iterator[Violation]:
+    raise KeyError("boom")
+
+
+@rule(code="MW903", name="needs-world", kinds={"Pod"}, default=Action.WARN, cross=True, **DOC)
+def needs_world(resource: Resource, context: Context) -> Iterator[Violation]:
+    yield Violation("spec", "nothing around", "add things")
+
+
+CATALOGUE = Catalogue([needs_label, explodes, needs_world])
+
+
+def check(
+    manifest: str, policy: Policy | None = None, *, complete: bool = True, suppress: tuple[str, ...] = ()
+) -> list[tuple[str, str]]:
+    resources, errors = load_text(dedent(manifest), "t.yaml")
+    assert not errors
+    suppressions = [RunSuppression.parse(s, CATALOGUE) for s in suppress]
+    engine = Engine(policy or Policy(), CATALOGUE, suppressions)
+    inventory = Inventory(resources, complete=complete)
+    return [
+        (f.code, "suppressed" if f.suppressed else str(f.action))
+        for r in resources
+        for f in engine.check(r, inventory)
+    ]
+
+
+POD = """
+apiVersion: v1
+kind: Pod
+metadata:
+  name: {name}
+  namespace: {namespace}
+  annotations: {annotations}
+  ownerReferences: {owners}
+spec: {{}}
+"""
+
+
+def pod(name: str = "web", namespace: str = "shop", annotations: str = "{}", owners: str = "[]") -> str:
+    return POD.format(name=name, namespace=namespace, annotations=annotations, owners=owners)
+
+
+def test_a_broken_rule_becomes_an_internal_error_and_the_others_still_run() -> None:
+    resources, _ = load_text(dedent(pod()), "t.yaml")
+    findings = Engine(Policy(), CATALOGUE).check(resources[0], Inventory(resources))
+    assert [(f.code, f.action) for f in findings] == [
+        ("MW901", Action.DENY),
+        ("MW000", Action.WARN),
+        ("MW903", Action.WARN),
+    ]
+    assert "rule MW902 (explodes) failed on Pod shop/web: KeyError" in findings[1].message
+
+
+def test_cross_rules_are_skipped_when_the_inventory_is_incomplete() -> None:
+    assert ("MW903", "warn") not in check(pod(), complete=False)
+
+
+def test_controller_owned_pods_are_only_warned_for_template_rules() -> None:
+    owned = pod(owners="[{apiVersion: apps/v1, kind: ReplicaSet, name: web-1, uid: u, controller: true}]")
+    assert ("MW901", "warn") in check(owned)
+    not_controller = pod(owners="[{apiVersion: v1, kind: Thing, name: t, uid: u}]")
+    assert ("MW901", "deny") in check(not_controller)
+
+
+def test_weak_violations_are_warnings_except_under_strict() -> None:
+    assert ("MW901", "warn") in check(pod(name="weak-one"))
+    assert ("MW901", "deny") in check(pod(name="weak-one"), Policy().with_profile(Profile.STRICT))
+
+
+def test_exempt_namespaces_are_not_checked() -> None:
+    assert check(pod(namespace="kube-system")) == []
+    assert check(pod(namespace="shop"), parse_policy("exemptNamespaces: [sh*]")) == []
+
+
+def test_suppression_annotation_by_code_name_or_star() -> None:
+    assert ("MW901", "suppressed") in check(pod(annotations="{meshwarden.io/suppress: 'mw901'}"))
+    by_name = check(pod(annotations="{meshwarden.io/suppress: 'explodes, pod-has-label-x'}"))
+    assert ("MW901", "suppressed") in by_name
+    everything = check(pod(annotations="{meshwarden.io/suppress: '*'}"))
+    assert {state for code, state in everything if code != "MW000"} == {"suppressed"}
+
+
+def test_suppression_on_a_workload_covers_its_template() -> None:
+    deployment = """
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: web, annotations: {meshwarden.io/suppress: MW901}}
+    spec: {template: {metadata: {labels: {a: b}}, spec: {}}}
+    """
+    assert check(deployment) == [("MW901", "suppressed")]
+    in_template = deployment.replace("annotations: {meshwarden.io/suppress: MW901}", "labels: {}").replace(
+        "metadata: {labels: {a: b}}", "metadata: {annotations: {meshwarden.io/suppress: MW901}}"
+    )
+    assert check(in_template) == [("MW901", "suppressed")]
+
+
+def test_run_wide_suppression_with_object_patterns() -> None:
+    assert ("MW901", "suppressed") in check(pod(), suppress=("MW901=Pod/shop/*",))
+    assert ("MW901", "deny") in check(pod(), suppress=("MW901=Pod/other/*",))
+    assert ("MW901", "suppressed") in check(pod(), suppress=("pod-has-label-x",))
+
+
+def test_rules_switched_off_do_not_run() -> None:
+    assert check(pod(), parse_policy("rules: {}")) != []
+    off = Engine(Policy(actions={"MW901": Action.OFF, "MW902": Action.OFF, "MW903": Action.OFF}), CATALOGUE)
+    resources, _ = load_text(dedent(pod()), "t.yaml")
+    assert off.check(resources[0], Inventory(resources)) == []

@@ -1,0 +1,47 @@
+"""The result of one check run, as every output format sees it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from webhook.findings import Action, Finding
+from webhook.loader import InputError
+from webhook.model import ObjectRef
+
+
+class FailOn:
+    DENY = "deny"
+    WARN = "warn"
+    NEVER = "never"
+    CHOICES = (DENY, WARN, NEVER)
+
+
+@dataclass
+class Report:
+    findings: list[Finding]
+    errors: list[InputError]
+    objects: list[tuple[ObjectRef, str | None, int | None]]
+    """Every checked object with its file and line (JUnit has one test case per object)."""
+    skipped: int = 0
+    fail_on: str = FailOn.DENY
+    color: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        active = [f for f in self.findings if not f.suppressed]
+        return {
+            "objects": len(self.objects),
+            "deny": sum(f.action is Action.DENY for f in active),
+            "warn": sum(f.action is Action.WARN for f in active),
+            "suppressed": len(self.findings) - len(active),
+        }
+
+    def fails(self, finding: Finding) -> bool:
+        if finding.suppressed or self.fail_on == FailOn.NEVER:
+            return False
+        return self.fail_on == FailOn.WARN or finding.action is Action.DENY
+
+    def exit_code(self) -> int:
+        if self.errors:
+            return 2
+        return 1 if any(self.fails(f) for f in self.findings) else 0
