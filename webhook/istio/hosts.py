@@ -24,6 +24,20 @@ def is_wildcard(host: str) -> bool:
     return host.startswith("*")
 
 
+def covering_hosts(host: str) -> list[str]:
+    """The host and every wildcard host that matches it, most specific first.
+
+    `a.b.com` gives `a.b.com`, `*.b.com`, `*.com`, `*`: looking each up in an exact-host index
+    finds wildcard ServiceEntries and DestinationRules without scanning them.
+    """
+    host = host.strip().lower()
+    if not host:
+        return []
+    labels = host.split(".")
+    forms = [host, *("*." + ".".join(labels[i:]) for i in range(1, len(labels))), "*"]
+    return list(dict.fromkeys(forms))
+
+
 def hosts_overlap(a: str, b: str) -> bool:
     """Istio's symmetric overlap: equal, `*` for anything, or `*.x.com` against any name under x.com."""
     a, b = a.lower(), b.lower()
@@ -36,6 +50,20 @@ def hosts_overlap(a: str, b: str) -> bool:
     if b.startswith("*"):
         return a.endswith(b[1:])
     return False
+
+
+def gateway_host_admits(server_host: str, gateway_namespace: str, vs_namespace: str) -> bool:
+    """A Gateway server host's namespace prefix: `./h` admits VirtualServices in the Gateway's
+    namespace, `ns/h` those in `ns`, `*/h` and a bare `h` those in any namespace."""
+    prefix, slash, _ = server_host.partition("/")
+    if not slash or prefix == "*":
+        return True
+    return vs_namespace == (gateway_namespace if prefix == "." else prefix)
+
+
+def gateway_host_matches(vs_host: str, server_host: str) -> bool:
+    """A VirtualService host against a server host (its `ns/` prefix dropped), wildcards both ways."""
+    return hosts_overlap(vs_host, server_host.rpartition("/")[2])
 
 
 def is_mesh_internal(host: str, known_namespaces: Iterable[str] | set[str], known_service: bool) -> bool:

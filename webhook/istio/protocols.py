@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 PROTOCOLS = ("http", "http2", "https", "grpc", "grpc-web", "tcp", "tls", "udp", "mongo", "mysql", "redis")
-APP_PROTOCOL_ALIASES = {"kubernetes.io/h2c": "http2", "kubernetes.io/ws": "http", "kubernetes.io/wss": "https"}
+APP_PROTOCOL_ALIASES = {
+    "kubernetes.io/h2c": "http2",
+    "kubernetes.io/ws": "http",
+    "kubernetes.io/wss": "https",
+}
 GATEWAY_PROTOCOLS = frozenset(p.upper() for p in PROTOCOLS) | {"HTTP_PROXY"}
 
-PORT_NAME_SUGGESTIONS = {80: "http", 8080: "http", 9080: "http", 443: "https", 3306: "mysql", 6379: "redis",
-                         27017: "mongo", 50051: "grpc"}
+PORT_NAME_SUGGESTIONS = {
+    80: "http",
+    8080: "http",
+    9080: "http",
+    443: "https",
+    3306: "mysql",
+    6379: "redis",
+    27017: "mongo",
+    50051: "grpc",
+}
 
 
 def protocol_of_name(name: str) -> str | None:

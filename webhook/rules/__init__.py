@@ -9,8 +9,10 @@ from webhook.rules import (
     destinationrules,
     gateways,
     ingress,
+    pod_annotations,
     services,
     virtualservices,
+    vs_destinations,
     vs_routes,
     workloads,
 )
@@ -18,8 +20,10 @@ from webhook.rules.registry import Rule
 
 FAMILIES: tuple[ModuleType, ...] = (
     workloads,
+    pod_annotations,
     services,
     virtualservices,
+    vs_destinations,
     vs_routes,
     gateways,
     destinationrules,

@@ -107,9 +107,11 @@ def service_port_protocol(service: Resource, context: Context) -> Iterator[Viola
             continue
         suggestion = suggested_port_name(number)
         if name:
-            message = f"port {number} is named {name!r}, which does not start with a protocol, so it is sniffed"
+            message = (
+                f"port {number} is named {name!r}, which does not start with a protocol, so it is sniffed"
+            )
             fix = f"rename port {name!r} to {suggestion + '-' + name!r}, or set appProtocol: {suggestion}"
         else:
             message = f"port {number} has no name and no appProtocol, so its protocol is sniffed"
-            fix = f"name the port {suggestion!r} (name: {suggestion}), or set appProtocol: {suggestion}"
+            fix = f"add name: {suggestion} to the port (or set appProtocol: {suggestion})"
         yield Violation(path, message, fix)

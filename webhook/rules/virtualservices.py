@@ -1,1 +1,389 @@
-"""Placeholder."""
+"""VirtualService rules about gateway bindings (MW301–MW304).
+
+Destinations and host conflicts (MW305, MW308, MW310) are in `vs_destinations`, routes (MW306,
+MW307, MW309) in `vs_routes`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
+
+from webhook.findings import Action, Lookup, Violation
+from webhook.inventory import Inventory
+from webhook.istio.hosts import fqdn, gateway_host_admits, gateway_host_matches, is_mesh_internal
+from webhook.istio.virtualservice import MESH, GatewayRef, RefForm, gateway_refs
+from webhook.model import Resource, as_dict, as_list
+from webhook.rules.registry import rule
+
+if TYPE_CHECKING:
+    from webhook.context import Context
+
+VS_KINDS = {"VirtualService"}
+K8S_GATEWAY_GROUP = "gateway.networking.k8s.io/"
+
+
+def q(value: object) -> str:
+    return f'"{value}"'
+
+
+def qs(values: Iterable[object]) -> str:
+    return ", ".join(q(v) for v in values)
+
+
+def vs_hosts(vs: Resource) -> list[str]:
+    return [h.strip().lower() for h in as_list(vs.spec.get("hosts")) if isinstance(h, str) and h.strip()]
+
+
+def known_namespaces(vs: Resource, inventory: Inventory) -> set[str]:
+    """The spec's known namespaces; the VirtualService's own counts even before it is stored."""
+    return inventory.known_namespaces() | {vs.namespace}
+
+
+def mesh_internal(host: str, vs: Resource, inventory: Inventory, namespaces: set[str]) -> bool:
+    known_service = bool(inventory.services_for_host(fqdn(host, vs.namespace)))
+    return is_mesh_internal(host, namespaces, known_service)
+
+
+# --- MW301 -------------------------------------------------------------------------------------------
+
+
+@rule(
+    code="MW301",
+    name="vs-gateway-not-found",
+    kinds=VS_KINDS,
+    default=Action.DENY,
+    cross=True,
+    summary="""
+        Checks that every gateway a VirtualService names (in `spec.gateways` or in a match's
+        `gateways`) is an existing Gateway. A bare name means the VirtualService's own namespace.
+    """,
+    why="""
+        A VirtualService bound to a Gateway that does not exist configures nothing: requests at
+        the ingress get 404. The classic case is a bare `public-gateway` while the Gateway lives
+        in `istio-system`, so Istio looks for it in the VirtualService's namespace.
+    """,
+    fix="""
+        Name the Gateway with its namespace, `istio-system/public-gateway`, or create it.
+    """,
+    bad="""
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata: {name: public-gateway, namespace: istio-system}
+        spec:
+          selector: {istio: ingressgateway}
+          servers:
+          - port: {number: 80, name: http, protocol: HTTP}
+            hosts: ["shop.example.com"]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: shop, namespace: shop}
+        spec:
+          hosts: ["shop.example.com"]
+          gateways: ["public-gateway"]
+          http:
+          - route:
+            - destination: {host: web}
+    """,
+    good="""
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata: {name: public-gateway, namespace: istio-system}
+        spec:
+          selector: {istio: ingressgateway}
+          servers:
+          - port: {number: 80, name: http, protocol: HTTP}
+            hosts: ["shop.example.com"]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: shop, namespace: shop}
+        spec:
+          hosts: ["shop.example.com"]
+          gateways: ["istio-system/public-gateway"]
+          http:
+          - route:
+            - destination: {host: web}
+    """,
+)
+def vs_gateway_not_found(vs: Resource, context: Context) -> Iterator[Violation]:
+    inventory = context.inventory
+    for ref in gateway_refs(vs.spec, vs.namespace):
+        if ref.form is RefForm.MESH or inventory.get("Gateway", ref.namespace, ref.name) is not None:
+            continue
+        elsewhere = sorted(g.namespace for g in inventory.named("Gateway", ref.name))
+        message = f"gateway {q(ref.name)} not found in namespace {q(ref.namespace)}"
+        if len(elsewhere) == 1:
+            message += f"; a Gateway of that name exists in {q(elsewhere[0])}"
+            fix = f"use {q(elsewhere[0] + '/' + ref.name)}"
+        elif elsewhere:
+            message += f"; Gateways of that name exist in {qs(elsewhere)}"
+            fix = "use " + " or ".join(q(f"{ns}/{ref.name}") for ns in elsewhere)
+        else:
+            fix = f"create Gateway {q(ref.qualified)} or correct the reference {q(ref.text)}"
+            if ref.form is RefForm.SHORT:
+                fix += " (a bare name means the VirtualService's own namespace; write <namespace>/<name>)"
+        yield Violation(ref.path, message, fix, missing=(Lookup("Gateway", ref.namespace, ref.name),))
+
+
+# --- MW302 -------------------------------------------------------------------------------------------
+
+
+@rule(
+    code="MW302",
+    name="vs-gateway-reference-form",
+    kinds=VS_KINDS,
+    default=Action.DENY,
+    summary="""
+        Checks the form of gateway references: `./name` is denied, and the legacy dotted form
+        `name.namespace.svc.cluster.local` is a warning. Write `name` or `namespace/name`.
+    """,
+    why="""
+        Istio's own validating webhook rejects `./name`, so the VirtualService can never be
+        applied to a cluster. The dotted form still works but is deprecated and warned about,
+        and is easily mistaken for a host name.
+    """,
+    fix="""
+        Write the reference as `<namespace>/<name>` (or a bare `<name>` for the VirtualService's
+        own namespace).
+    """,
+    bad="""
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: shop, namespace: shop}
+        spec:
+          hosts: ["shop.example.com"]
+          gateways: ["./shop-gateway"]
+          http:
+          - route:
+            - destination: {host: web}
+    """,
+    good="""
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: shop, namespace: shop}
+        spec:
+          hosts: ["shop.example.com"]
+          gateways: ["shop/shop-gateway"]
+          http:
+          - route:
+            - destination: {host: web}
+    """,
+)
+def vs_gateway_reference_form(vs: Resource, context: Context) -> Iterator[Violation]:
+    for ref in gateway_refs(vs.spec, vs.namespace):
+        if ref.form is RefForm.RELATIVE:
+            yield Violation(
+                ref.path,
+                f"gateway reference {q(ref.text)} uses the './' form, which Istio's validating webhook "
+                "rejects",
+                f"write {q(ref.qualified)}",
+            )
+        elif ref.form is RefForm.DOTTED:
+            yield Violation(
+                ref.path,
+                f"gateway reference {q(ref.text)} uses the legacy dotted form; Istio reads it as "
+                f"{q(ref.qualified)} and warns",
+                f"write {q(ref.qualified)}",
+                weak=True,
+            )
+
+
+# --- MW303 -------------------------------------------------------------------------------------------
+
+
+def server_hosts(gateway: Resource) -> list[str]:
+    """Server hosts as written (`ns/host` prefixes kept); a Kubernetes listener without hostname is `*`."""
+    if str(gateway.body.get("apiVersion", "")).startswith(K8S_GATEWAY_GROUP):
+        return [str(as_dict(lis).get("hostname") or "*") for lis in as_list(gateway.spec.get("listeners"))]
+    return [
+        str(host)
+        for server in as_list(gateway.spec.get("servers"))
+        for host in as_list(as_dict(server).get("hosts"))
+        if isinstance(host, str) and host
+    ]
+
+
+@rule(
+    code="MW303",
+    name="vs-host-not-in-gateway",
+    kinds=VS_KINDS,
+    default=Action.DENY,
+    cross=True,
+    summary="""
+        For every existing Gateway a VirtualService is bound to, checks that at least one of its
+        hosts matches a server host of that Gateway (exactly, or by wildcard such as
+        `*.example.com`), honouring the server host's namespace prefix (`./`, `ns/`, `*/`).
+    """,
+    why="""
+        The gateway only builds routes for hosts its servers accept. When no host of the
+        VirtualService matches, its routes are never attached to the gateway and every request
+        through it gets 404.
+    """,
+    fix="""
+        Add the VirtualService's host to the Gateway server's `hosts` (or a wildcard that covers
+        it), or change the VirtualService's `hosts` to one the Gateway serves. For a server host
+        `./name` or `ns/name`, the VirtualService must live in that namespace.
+    """,
+    bad="""
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata: {name: public-gateway, namespace: istio-system}
+        spec:
+          selector: {istio: ingressgateway}
+          servers:
+          - port: {number: 80, name: http, protocol: HTTP}
+            hosts: ["*.example.com"]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: shop, namespace: shop}
+        spec:
+          hosts: ["shop.example.org"]
+          gateways: ["istio-system/public-gateway"]
+          http:
+          - route:
+            - destination: {host: web}
+    """,
+    good="""
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata: {name: public-gateway, namespace: istio-system}
+        spec:
+          selector: {istio: ingressgateway}
+          servers:
+          - port: {number: 80, name: http, protocol: HTTP}
+            hosts: ["*.example.com"]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: shop, namespace: shop}
+        spec:
+          hosts: ["shop.example.com"]
+          gateways: ["istio-system/public-gateway"]
+          http:
+          - route:
+            - destination: {host: web}
+    """,
+)
+def vs_host_not_in_gateway(vs: Resource, context: Context) -> Iterator[Violation]:
+    hosts = vs_hosts(vs)
+    checked: set[tuple[str, str]] = set()
+    for ref in gateway_refs(vs.spec, vs.namespace):
+        if ref.form is RefForm.MESH or (ref.namespace, ref.name) in checked:
+            continue
+        checked.add((ref.namespace, ref.name))
+        gateway = context.inventory.get("Gateway", ref.namespace, ref.name)
+        if gateway is None:
+            continue
+        offered = server_hosts(gateway)
+        admitted = [h for h in offered if gateway_host_admits(h, gateway.namespace, vs.namespace)]
+        if any(_host_matches(vh, sh, vs.namespace) for vh in hosts for sh in admitted):
+            continue
+        yield _host_not_served(vs, ref, gateway, hosts, offered, admitted)
+
+
+def _host_matches(vs_host: str, server_host: str, vs_namespace: str) -> bool:
+    return any(gateway_host_matches(form, server_host) for form in {vs_host, fqdn(vs_host, vs_namespace)})
+
+
+def _host_not_served(
+    vs: Resource,
+    ref: GatewayRef,
+    gateway: Resource,
+    hosts: list[str],
+    offered: list[str],
+    admitted: list[str],
+) -> Violation:
+    where = q(f"{gateway.namespace}/{gateway.name}")
+    shown = qs(hosts) if hosts else "(none)"
+    if not offered:
+        lacking = "servers" if not as_list(gateway.spec.get("servers")) else "server hosts"
+        return Violation(
+            ref.path,
+            f"Gateway {where} has no {lacking}, so none of the hosts {shown} is served through it: "
+            "requests get 404",
+            f"add a server with hosts {shown} to Gateway {where}, or remove {q(ref.text)}",
+        )
+    closed = [
+        h for h in offered if h not in admitted and any(_host_matches(v, h, vs.namespace) for v in hosts)
+    ]
+    if closed:
+        prefix, _, host = closed[0].partition("/")
+        owner = gateway.namespace if prefix == "." else prefix
+        return Violation(
+            ref.path,
+            f"Gateway {where} serves {q(closed[0])} only to VirtualServices in namespace {q(owner)}, "
+            f"not {q(vs.namespace)}: requests get 404",
+            f"move the VirtualService to namespace {q(owner)}, or change the server host {q(closed[0])} "
+            f"to {q('*/' + host)} (or {q(vs.namespace + '/' + host)})",
+        )
+    example = offered[0].rpartition("/")[2]
+    return Violation(
+        ref.path,
+        f"none of the hosts {shown} matches a server host of Gateway {where} ({qs(offered)}): "
+        "requests get 404",
+        f"add {q(hosts[0]) if hosts else 'a host'} to a server's hosts in Gateway {where}, "
+        f"or set hosts to one it serves, e.g. {q(example)}",
+    )
+
+
+# --- MW304 -------------------------------------------------------------------------------------------
+
+
+@rule(
+    code="MW304",
+    name="vs-gateways-without-mesh",
+    kinds=VS_KINDS,
+    default=Action.WARN,
+    summary="""
+        Checks a VirtualService that lists `gateways` without `mesh` while one of its hosts is
+        mesh-internal (a short name, `name.namespace`, `*.svc.cluster.local`, or a known Service).
+    """,
+    why="""
+        Listing gateways replaces the default `mesh`: the routes then apply only at those
+        gateways, and calls from other pods in the mesh to the same host bypass them (no
+        retries, timeouts, canary weights or fault injection inside the mesh).
+    """,
+    fix="""
+        Add `mesh` to `gateways` if the routes should apply inside the mesh too; otherwise keep
+        the edge routes in a separate VirtualService.
+    """,
+    bad="""
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: reviews, namespace: shop}
+        spec:
+          hosts: ["reviews"]
+          gateways: ["shop/shop-gateway"]
+          http:
+          - route:
+            - destination: {host: reviews}
+    """,
+    good="""
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: reviews, namespace: shop}
+        spec:
+          hosts: ["reviews"]
+          gateways: ["shop/shop-gateway", "mesh"]
+          http:
+          - route:
+            - destination: {host: reviews}
+    """,
+)
+def vs_gateways_without_mesh(vs: Resource, context: Context) -> Iterator[Violation]:
+    listed = [str(g) for g in as_list(vs.spec.get("gateways")) if g]
+    if not listed or MESH in listed:
+        return
+    namespaces = known_namespaces(vs, context.inventory)
+    internal = [h for h in vs_hosts(vs) if mesh_internal(h, vs, context.inventory, namespaces)]
+    if internal:
+        yield Violation(
+            "spec.gateways",
+            f'gateways {qs(listed)} do not include "mesh", but host {qs(internal)} is mesh-internal: '
+            "calls from pods in the mesh ignore these routes",
+            f'add "mesh" to spec.gateways ({qs([*listed, MESH])}) if these routes should apply inside '
+            "the mesh too",
+        )

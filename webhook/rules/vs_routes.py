@@ -1,1 +1,382 @@
-"""Placeholder."""
+"""VirtualService rules about the routes themselves (MW306, MW307, MW309)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from webhook.findings import Action, Violation
+from webhook.istio.virtualservice import (
+    MESH,
+    SECTIONS,
+    Route,
+    applies_to_mesh,
+    as_int,
+    bound_gateways,
+    conditions,
+    covers,
+    describe_match,
+    is_catch_all,
+    parse_duration,
+    routes,
+)
+from webhook.model import Body, Resource, as_dict, as_list
+from webhook.rules.registry import rule
+from webhook.rules.virtualservices import VS_KINDS, q
+
+if TYPE_CHECKING:
+    from webhook.context import Context
+
+MIN_DURATION = 0.001
+
+
+# --- MW306 -------------------------------------------------------------------------------------------
+
+
+@rule(
+    code="MW306",
+    name="vs-unreachable-route",
+    kinds=VS_KINDS,
+    default=Action.WARN,
+    summary="""
+        Finds http, tcp and tls routes that can never match: they follow a route without
+        `match` (a catch-all), or each of their matches repeats or is covered by a match of an
+        earlier route (the same conditions, or an earlier `prefix` that is a prefix of the later
+        `prefix`/`exact` with no other condition narrower). A match's `name` is a label, not a
+        condition.
+    """,
+    why="""
+        Routes are tried top to bottom and the first match wins. A route below a catch-all, or
+        below a broader prefix, never receives traffic: the canary, header-based or fault rule
+        it was written for silently does nothing.
+    """,
+    fix="""
+        Put specific routes before general ones (the catch-all last), or delete the dead route.
+    """,
+    bad="""
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: reviews, namespace: shop}
+        spec:
+          hosts: ["reviews"]
+          http:
+          - match:
+            - uri: {prefix: /api}
+            route:
+            - destination: {host: reviews, subset: v1}
+          - match:
+            - uri: {prefix: /api/v2}
+            route:
+            - destination: {host: reviews, subset: v2}
+          - route:
+            - destination: {host: reviews, subset: v1}
+    """,
+    good="""
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: reviews, namespace: shop}
+        spec:
+          hosts: ["reviews"]
+          http:
+          - match:
+            - uri: {prefix: /api/v2}
+            route:
+            - destination: {host: reviews, subset: v2}
+          - match:
+            - uri: {prefix: /api}
+            route:
+            - destination: {host: reviews, subset: v1}
+          - route:
+            - destination: {host: reviews, subset: v1}
+    """,
+)
+def vs_unreachable_route(vs: Resource, context: Context) -> Iterator[Violation]:
+    bound = bound_gateways(vs.spec)
+    for section in SECTIONS:
+        earlier: list[tuple[Route, Body]] = []
+        catch_all: Route | None = None
+        for route in routes(vs.spec, section):
+            if catch_all is not None:
+                yield Violation(
+                    route.path,
+                    f"{route.label} can never match: {catch_all.label} before it has no match condition "
+                    "and takes every request",
+                    f"move {route.path} above {catch_all.path}, or delete it",
+                )
+                continue
+            if is_catch_all(route, bound):
+                catch_all = route
+                continue
+            matches = [conditions(m, section, bound) for m in route.matches]
+            covering = [next((r for r, e in earlier if covers(e, m)), None) for m in matches]
+            if all(covering):
+                first = {r.path: r for r in covering if r is not None}
+                shown = "; ".join(describe_match(m) for m in route.matches)
+                yield Violation(
+                    route.path,
+                    f"{route.label} can never match: its match ({shown}) repeats or is covered by "
+                    f"{', '.join(r.label for r in first.values())}",
+                    f"move {route.path} above {', '.join(first)}, narrow the earlier match, or delete it",
+                )
+            earlier.extend((route, m) for m in matches)
+
+
+# --- MW307 -------------------------------------------------------------------------------------------
+
+
+def _takes_mesh_requests(route: Route, bound: list[str]) -> bool:
+    """A catch-all for in-mesh requests: no match, or a match with no condition besides `gateways: [mesh]`."""
+    if not route.matches:
+        return True
+    for match in route.matches:
+        found = conditions(match, "http", bound)
+        gateways = found.pop("gateways", None)
+        if not found and (gateways is None or MESH in as_list(gateways)):
+            return True
+    return False
+
+
+@rule(
+    code="MW307",
+    name="vs-no-default-route",
+    kinds=VS_KINDS,
+    default=Action.WARN,
+    summary="""
+        Checks that a VirtualService that applies to the mesh (no `gateways`, or `mesh` listed)
+        ends with a default route: at least one http route without `match`. A match whose only
+        condition is `uri: {prefix: /}` counts as no match. Gateway-only VirtualServices are
+        exempt.
+    """,
+    why="""
+        Inside the mesh, the VirtualService replaces the Service's default routing for its host.
+        When every route has a match, a request that matches none gets 404 from the sidecar
+        instead of reaching the service, e.g. a new path or a client that omits a header.
+    """,
+    fix="""
+        End `http` with a route without `match` (or a weight-only route) that sends everything
+        else to the stable version.
+    """,
+    bad="""
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: reviews, namespace: shop}
+        spec:
+          hosts: ["reviews"]
+          http:
+          - match:
+            - headers: {end-user: {exact: jason}}
+            route:
+            - destination: {host: reviews, subset: v2}
+    """,
+    good="""
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: reviews, namespace: shop}
+        spec:
+          hosts: ["reviews"]
+          http:
+          - match:
+            - headers: {end-user: {exact: jason}}
+            route:
+            - destination: {host: reviews, subset: v2}
+          - route:
+            - destination: {host: reviews, subset: v1}
+    """,
+)
+def vs_no_default_route(vs: Resource, context: Context) -> Iterator[Violation]:
+    http = routes(vs.spec, "http")
+    if not http or not applies_to_mesh(vs.spec):
+        return
+    bound = bound_gateways(vs.spec)
+    if any(_takes_mesh_requests(route, bound) for route in http):
+        return
+    last = as_list(http[-1].body.get("route"))
+    host = str(as_dict(as_dict(last[0] if last else {}).get("destination")).get("host") or "<service>")
+    yield Violation(
+        "spec.http",
+        ("the only http route has" if len(http) == 1 else f"all {len(http)} http routes have")
+        + " a match, so an in-mesh request that matches none gets 404 instead of reaching the service",
+        f"end spec.http with a route without match, e.g. `- route: [{{destination: {{host: {host}}}}}]`",
+    )
+
+
+# --- MW309 -------------------------------------------------------------------------------------------
+
+
+def _duration_problem(value: Any) -> str | None:
+    seconds = parse_duration(value)
+    if seconds is None:
+        return f'{q(value)} is not a Go-style duration (e.g. "10s", "250ms", "1m")'
+    if seconds < MIN_DURATION:
+        return f"{q(value)} is shorter than 1ms"
+    return None
+
+
+def _duration_fix(field: str, value: Any) -> str:
+    number = as_int(value) if not isinstance(value, float) else None
+    example = f"{number}s" if number is not None and number > 0 else "10s"
+    return f"set {field} to a duration of at least 1ms with a unit, e.g. {q(example)}"
+
+
+def _check_duration(body: Body, key: str, path: str, field: str) -> Iterator[Violation]:
+    if key in body and body[key] is not None:
+        problem = _duration_problem(body[key])
+        if problem:
+            yield Violation(f"{path}.{key}", f"{field} {problem}", _duration_fix(field, body[key]))
+
+
+def _check_percentage(body: Body, path: str, field: str) -> Iterator[Violation]:
+    for key in ("percentage", "percent"):
+        if key not in body or body[key] is None:
+            continue
+        value = as_dict(body[key]).get("value") if key == "percentage" else body[key]
+        number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+        if number is None or not 0 < number <= 100:
+            where = f"{path}.{key}.value" if key == "percentage" else f"{path}.{key}"
+            shown = "is unset and" if value is None else value
+            yield Violation(
+                where,
+                f"{field}.{key} {shown} is outside (0, 100]",
+                f"set {field}.{key} to a value above 0 and at most 100, e.g. 10",
+            )
+
+
+def _check_retries(route: Route) -> Iterator[Violation]:
+    retries, path = as_dict(route.body.get("retries")), f"{route.path}.retries"
+    if not retries:
+        return
+    yield from _check_duration(retries, "perTryTimeout", path, "retries.perTryTimeout")
+    attempts = as_int(retries.get("attempts")) if "attempts" in retries else 0
+    if attempts is None:
+        return
+    if attempts < 0:
+        yield Violation(
+            f"{path}.attempts",
+            f"retries.attempts is {attempts}; it must be 0 or more",
+            "set retries.attempts to 0 (no retries) or a positive number, e.g. 3",
+        )
+        return
+    per_try, retry_on = retries.get("perTryTimeout"), retries.get("retryOn")
+    if attempts == 0 and (per_try or retry_on):
+        given = ", ".join(f"{k} {q(v)}" for k, v in (("perTryTimeout", per_try), ("retryOn", retry_on)) if v)
+        state = "0" if "attempts" in retries else "not set (0)"
+        yield Violation(
+            f"{path}.attempts" if "attempts" in retries else path,
+            f"retries.attempts is {state}, which disables retries, but {given} is set; Istio rejects this",
+            "set retries.attempts to the number of retries, e.g. 3, or remove perTryTimeout and retryOn",
+        )
+        return
+    timeout, per_try_seconds = parse_duration(route.body.get("timeout")), parse_duration(per_try)
+    if attempts and timeout and per_try_seconds and attempts * per_try_seconds > timeout + 1e-9:
+        budget = int(timeout / attempts * 1000)
+        yield Violation(
+            path,
+            f"{attempts} attempts × perTryTimeout {q(per_try)} = {attempts * per_try_seconds:g}s exceed the "
+            f"route timeout {q(route.body.get('timeout'))}: the last retries can never run",
+            f"raise timeout to at least {attempts * per_try_seconds:g}s, or lower perTryTimeout to "
+            f"{q(str(budget) + 'ms')} or attempts",
+            weak=True,
+        )
+
+
+def _check_fault(route: Route) -> Iterator[Violation]:
+    if route.body.get("fault") is None:
+        return
+    fault, path = as_dict(route.body.get("fault")), f"{route.path}.fault"
+    delay, abort = as_dict(fault.get("delay")), as_dict(fault.get("abort"))
+    if not delay and not abort:
+        yield Violation(
+            path,
+            "fault has neither delay nor abort, so it injects nothing",
+            "add fault.delay (fixedDelay, percentage) or fault.abort (httpStatus, percentage), "
+            "or remove fault",
+        )
+    if delay:
+        yield from _check_duration(delay, "fixedDelay", f"{path}.delay", "fault.delay.fixedDelay")
+        yield from _check_percentage(delay, f"{path}.delay", "fault.delay")
+    if abort:
+        yield from _check_percentage(abort, f"{path}.abort", "fault.abort")
+        if "httpStatus" in abort:
+            status = as_int(abort["httpStatus"])
+            if status is None or not 200 <= status <= 599:
+                yield Violation(
+                    f"{path}.abort.httpStatus",
+                    f"fault.abort.httpStatus {abort['httpStatus']} is outside 200–599",
+                    "set fault.abort.httpStatus to an HTTP status, e.g. 503",
+                )
+
+
+def _check_weights(route: Route) -> Iterator[Violation]:
+    entries = [as_dict(e) for e in as_list(route.body.get("route"))]
+    weights = [as_int(e.get("weight")) if "weight" in e else 0 for e in entries]
+    for j, weight in enumerate(weights):
+        if weight is not None and weight < 0:
+            host = as_dict(entries[j].get("destination")).get("host") or "(no host)"
+            yield Violation(
+                f"{route.path}.route[{j}].weight",
+                f"weight {weight} of destination {q(host)} in {route.label} is negative",
+                "set the weight to 0 or more (weights are relative)",
+            )
+    if len(entries) > 1 and all(w == 0 for w in weights):
+        yield Violation(
+            f"{route.path}.route",
+            f"all {len(entries)} destinations of {route.label} are weighted 0 (an omitted weight "
+            "is 0 when a route has several), so it sends traffic nowhere",
+            "give at least one destination a positive weight, e.g. weight: 100 on the first",
+        )
+
+
+@rule(
+    code="MW309",
+    name="vs-http-policy-invalid",
+    kinds=VS_KINDS,
+    default=Action.DENY,
+    summary="""
+        Checks timeouts, retries, fault injection and weights: durations are Go-style and at
+        least 1ms; `retries.attempts` is not negative, and not 0 with `perTryTimeout` or
+        `retryOn`; a fault has a delay or an abort, percentages in (0, 100] and an abort status
+        in 200–599; weights are not negative and not all 0. Warns when
+        `attempts × perTryTimeout` exceeds `timeout`.
+    """,
+    why="""
+        Istio rejects most of these at apply time or, worse, accepts a policy that does
+        nothing: retries that the route timeout cuts short, a fault that never fires, or a route
+        whose destinations all weigh 0 and so receive no traffic.
+    """,
+    fix="""
+        Write durations with a unit (`10s`, `250ms`), keep `attempts × perTryTimeout` within
+        `timeout`, give every fault a delay or abort, and give at least one destination a
+        positive weight.
+    """,
+    bad="""
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: reviews, namespace: shop}
+        spec:
+          hosts: ["reviews"]
+          http:
+          - timeout: "10"
+            route:
+            - destination: {host: reviews}
+    """,
+    good="""
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: reviews, namespace: shop}
+        spec:
+          hosts: ["reviews"]
+          http:
+          - timeout: 10s
+            retries: {attempts: 3, perTryTimeout: 2s}
+            route:
+            - destination: {host: reviews}
+    """,
+)
+def vs_http_policy_invalid(vs: Resource, context: Context) -> Iterator[Violation]:
+    for route in routes(vs.spec, "http"):
+        yield from _check_duration(route.body, "timeout", route.path, "timeout")
+        yield from _check_retries(route)
+        yield from _check_fault(route)
+    for section in SECTIONS:
+        for route in routes(vs.spec, section):
+            yield from _check_weights(route)

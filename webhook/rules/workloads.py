@@ -1,1 +1,340 @@
-"""Placeholder."""
+"""Workload and pod rules (MW101, MW102): identity labels and health probes of in-mesh pods."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import yaml
+
+from webhook.findings import Action, Violation
+from webhook.istio.mesh import (
+    PROXY_CONTAINER,
+    REWRITE_PROBES_ANNOTATION,
+    gateway_lookup,
+    in_mesh,
+    is_gateway_pod,
+    mtls_for,
+    parse_bool,
+    probe_rewrite_enabled,
+)
+from webhook.kube import PodTemplate, pod_template
+from webhook.model import Resource, as_dict, as_list
+from webhook.rules.registry import POD_TEMPLATE_KINDS, rule
+
+if TYPE_CHECKING:
+    from webhook.context import Context
+
+APP_LABELS = ("app", "app.kubernetes.io/name", "service.istio.io/canonical-name")
+VERSION_LABELS = ("version", "app.kubernetes.io/version", "service.istio.io/canonical-revision")
+DEFAULT_VERSION = "v1"
+
+PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
+AGENT_PORT = 15020
+AGENT_PROBE_PREFIX = "/app-health/"
+
+
+def _meshed_app_pod(resource: Resource, context: Context) -> PodTemplate | None:
+    """The pod or template, when it runs a sidecar and is not a gateway (MW101 and MW102 skip gateways)."""
+    template = pod_template(resource)
+    if template is None or not in_mesh(template, context) or is_gateway_pod(template, context):
+        return None
+    return template
+
+
+def _where(template: PodTemplate) -> str:
+    return "pod template" if template.is_template else "pod"
+
+
+def _label_text(key: str, value: str) -> str:
+    """`key: value` as it would be written in YAML, quoting values YAML would not read as text."""
+    try:
+        plain = yaml.safe_load(value) == value
+    except yaml.YAMLError:
+        plain = False
+    return f"{key}: {value}" if plain and value else f'{key}: "{value}"'
+
+
+# --- MW101 ---------------------------------------------------------------------------------------
+
+
+def _identity_value(labels: Mapping[str, str], keys: tuple[str, ...]) -> str:
+    return next((labels[k] for k in keys if labels.get(k)), "")
+
+
+@rule(
+    code="MW101",
+    name="workload-identity-labels",
+    kinds=POD_TEMPLATE_KINDS,
+    default=Action.DENY,
+    options={"requireLiteral": False},
+    summary="""
+        Checks that every pod in the mesh carries an application identity label (`app`,
+        `app.kubernetes.io/name` or `service.istio.io/canonical-name`) and a version identity label
+        (`version`, `app.kubernetes.io/version` or `service.istio.io/canonical-revision`). With the
+        option `requireLiteral: true`, only the literal `app` and `version` labels count. Gateway
+        pods are exempt.
+    """,
+    why="""
+        Istio labels every metric, trace and access log with the workload's canonical service and
+        revision. Without identity labels it falls back to the workload's name and the version
+        `latest`, so dashboards (Kiali, Grafana) cannot tell two releases apart and canary
+        traffic cannot be told from stable traffic. DestinationRule subsets also conventionally
+        select on `version`.
+    """,
+    fix="""
+        Add the missing label to the pod template (`spec.template.metadata.labels`), not to the
+        workload's own metadata: for example `app: reviews` and `version: v1`.
+    """,
+    bad="""
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata:
+          name: reviews
+        spec:
+          selector:
+            matchLabels:
+              app: reviews
+          template:
+            metadata:
+              labels:
+                app: reviews
+            spec:
+              containers:
+              - name: reviews
+                image: docker.io/istio/examples-bookinfo-reviews-v1:1.20.1
+    """,
+    good="""
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata:
+          name: reviews
+        spec:
+          selector:
+            matchLabels:
+              app: reviews
+          template:
+            metadata:
+              labels:
+                app: reviews
+                version: v1
+            spec:
+              containers:
+              - name: reviews
+                image: docker.io/istio/examples-bookinfo-reviews-v1:1.20.1
+    """,
+)
+def workload_identity_labels(resource: Resource, context: Context) -> Iterator[Violation]:
+    template = _meshed_app_pod(resource, context)
+    if template is None:
+        return
+    literal = bool(context.options(workload_identity_labels).get("requireLiteral", False))
+    labels = template.labels
+    gaps = []  # (identity, the label to add, what Istio reports instead)
+    app_keys = APP_LABELS[:1] if literal else APP_LABELS
+    if not _identity_value(labels, app_keys):
+        app = _identity_value(labels, APP_LABELS) or resource.name.rstrip("-")
+        gaps.append(("app", _label_text("app", app), f'app "{resource.name}"'))
+    version_keys = VERSION_LABELS[:1] if literal else VERSION_LABELS
+    if not _identity_value(labels, version_keys):
+        version = _identity_value(labels, VERSION_LABELS) or DEFAULT_VERSION
+        gaps.append(("version", _label_text("version", version), 'version "latest"'))
+    if not gaps:
+        return
+    path = template.field("metadata.labels")
+    identities = " and no ".join(identity for identity, _, _ in gaps)
+    if literal:
+        ignored = [k for k in (*APP_LABELS[1:], *VERSION_LABELS[1:]) if labels.get(k)]
+        note = f"; {', '.join(ignored)} {'does' if len(ignored) == 1 else 'do'} not count" if ignored else ""
+        message = f"in-mesh {_where(template)} has no {identities} label (requireLiteral: true{note})"
+    else:
+        fallbacks = ", ".join(fallback for _, _, fallback in gaps)
+        message = (
+            f"in-mesh {_where(template)} has no {identities} identity label; Istio reports it as {fallbacks}"
+        )
+    plural = "s" if len(gaps) > 1 else ""
+    yield Violation(
+        path,
+        message,
+        f"add label{plural} {' and '.join(label for _, label, _ in gaps)} to {path}",
+        missing=(gateway_lookup(template, context),),
+    )
+
+
+# --- MW102 ---------------------------------------------------------------------------------------
+
+
+@rule(
+    code="MW102",
+    name="probe-rewrite-disabled",
+    kinds=POD_TEMPLATE_KINDS,
+    default=Action.DENY,
+    summary="""
+        Checks the health probes of pods in the mesh when Istio's probe rewrite is off for them
+        (annotation `sidecar.istio.io/rewriteAppHTTPProbers: "false"`, or `mesh.probeRewrite: false`
+        in the config without the annotation set to `"true"`). An `httpGet` or `grpc` probe that is
+        not already aimed at the sidecar agent (port 15020, `/app-health/...`) is denied under
+        STRICT mTLS (a PeerAuthentication in the inventory, or `mesh.mtls: STRICT`) and a warning
+        otherwise; a `tcpSocket` probe is a warning. Gateway pods are exempt.
+    """,
+    why="""
+        The kubelet has no mesh certificate. Under STRICT mTLS the sidecar refuses its plain-text
+        HTTP and gRPC probes, so they always fail: readiness never passes and liveness restarts the
+        pod forever. Under PERMISSIVE mTLS they work until STRICT is turned on. A TCP probe is
+        accepted by the sidecar itself, so it always succeeds and checks nothing.
+    """,
+    fix="""
+        Let Istio rewrite the probes: remove the `sidecar.istio.io/rewriteAppHTTPProbers: "false"`
+        annotation from the pod template, or set it to `"true"` when the mesh default is off.
+    """,
+    bad="""
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata:
+          name: ratings
+        spec:
+          selector:
+            matchLabels:
+              app: ratings
+          template:
+            metadata:
+              labels:
+                app: ratings
+                version: v1
+              annotations:
+                sidecar.istio.io/rewriteAppHTTPProbers: "false"
+            spec:
+              containers:
+              - name: ratings
+                image: docker.io/istio/examples-bookinfo-ratings-v1:1.20.1
+                readinessProbe:
+                  httpGet:
+                    path: /health
+                    port: 9080
+    """,
+    good="""
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata:
+          name: ratings
+        spec:
+          selector:
+            matchLabels:
+              app: ratings
+          template:
+            metadata:
+              labels:
+                app: ratings
+                version: v1
+            spec:
+              containers:
+              - name: ratings
+                image: docker.io/istio/examples-bookinfo-ratings-v1:1.20.1
+                readinessProbe:
+                  httpGet:
+                    path: /health
+                    port: 9080
+    """,
+)
+def probe_rewrite_disabled(resource: Resource, context: Context) -> Iterator[Violation]:
+    template = _meshed_app_pod(resource, context)
+    if template is None or probe_rewrite_enabled(template, context):
+        return
+    off = _why_rewrite_is_off(template)
+    for probe in _probes(template):
+        yield from _check_probe(template, context, probe, off)
+
+
+class _Probe(NamedTuple):
+    container: Mapping[str, Any]
+    name: str
+    body: Mapping[str, Any]
+    path: str
+
+
+class _RewriteOff(NamedTuple):
+    reason: str
+    fix: str
+
+
+def _why_rewrite_is_off(template: PodTemplate) -> _RewriteOff:
+    annotation = template.annotations.get(REWRITE_PROBES_ANNOTATION)
+    annotations_path = template.field("metadata.annotations")
+    if annotation is not None and parse_bool(annotation) is False:
+        reason = f'{REWRITE_PROBES_ANNOTATION}: "{annotation}"'
+        return _RewriteOff(reason, f"remove the annotation {reason} from {annotations_path}")
+    return _RewriteOff(
+        "mesh.probeRewrite: false in the config",
+        f'add the annotation {REWRITE_PROBES_ANNOTATION}: "true" to {annotations_path}',
+    )
+
+
+def _probes(template: PodTemplate) -> Iterator[_Probe]:
+    """Every probe of the pod's own containers (native sidecars included), not of the proxy."""
+    for field in ("containers", "initContainers"):
+        for index, container in enumerate(as_list(template.spec.get(field))):
+            container = as_dict(container)
+            if container.get("name") == PROXY_CONTAINER:
+                continue
+            for name in PROBES:
+                body = container.get(name)
+                if isinstance(body, dict):
+                    yield _Probe(container, name, body, template.field(f"spec.{field}[{index}].{name}"))
+
+
+def _check_probe(
+    template: PodTemplate, context: Context, probe: _Probe, off: _RewriteOff
+) -> Iterator[Violation]:
+    handler = next((h for h in ("httpGet", "grpc", "tcpSocket") if isinstance(probe.body.get(h), dict)), None)
+    if handler is None:
+        return
+    action = as_dict(probe.body[handler])
+    port = action.get("port")
+    if handler == "httpGet" and _is_rewritten(port, str(action.get("path") or "")):
+        return
+    subject = f'{probe.name} of container "{probe.container.get("name")}" ({_describe(handler, action)})'
+    if handler == "tcpSocket":
+        yield Violation(
+            probe.path,
+            f"{subject} is not rewritten ({off.reason}); the sidecar accepts every TCP connection itself, "
+            "so the probe always succeeds and checks nothing",
+            f"{off.fix}, or probe with httpGet or exec instead of tcpSocket",
+            weak=True,
+        )
+        return
+    mtls = mtls_for(template, context, _container_port(probe.container, port))
+    if mtls.mode == "STRICT":
+        effect = "the sidecar refuses the kubelet's plain-text probe, so it always fails"
+    else:
+        effect = "the probe works only until mTLS is switched to STRICT, then it always fails"
+    yield Violation(
+        probe.path,
+        f"{subject} is not rewritten ({off.reason}) and mTLS is {mtls.mode} ({mtls.source}); {effect}",
+        f"{off.fix}, so that Istio rewrites the probe to the sidecar agent on port {AGENT_PORT}",
+        weak=mtls.mode != "STRICT",
+    )
+
+
+def _is_rewritten(port: object, path: str) -> bool:
+    return str(port) == str(AGENT_PORT) and path.startswith(AGENT_PROBE_PREFIX)
+
+
+def _describe(handler: str, action: Mapping[str, Any]) -> str:
+    port = action.get("port")
+    if handler == "httpGet":
+        return f"httpGet port {port} path {action.get('path') or '/'}"
+    return f"{handler} port {port}"
+
+
+def _container_port(container: Mapping[str, Any], port: object) -> int | None:
+    """The probe's port as a number, resolving a named port through the container's ports."""
+    if isinstance(port, int):
+        return port
+    text = str(port or "")
+    if text.isascii() and text.isdigit():
+        return int(text)
+    for declared in as_list(container.get("ports")):
+        declared = as_dict(declared)
+        if declared.get("name") == text and isinstance(declared.get("containerPort"), int):
+            return int(declared["containerPort"])
+    return None

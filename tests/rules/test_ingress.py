@@ -1,0 +1,130 @@
+"""MW601 ingress-nginx-mesh-upstream."""
+
+import pytest
+
+from tests.helpers import only, run
+
+MESHED = "ingressNginx: {meshed: true}"
+SERVICE_UPSTREAM = "nginx.ingress.kubernetes.io/service-upstream"
+UPSTREAM_VHOST = "nginx.ingress.kubernetes.io/upstream-vhost"
+
+
+def ingress(
+    annotations: str = "{}", class_name: str = "nginx", backends: tuple[str, ...] = ("frontend",)
+) -> str:
+    paths = "".join(
+        f"""
+              - path: /{name}
+                pathType: Prefix
+                backend:
+                  service: {{name: {name}, port: {{number: 80}}}}"""
+        for name in backends
+    )
+    class_line = f"ingressClassName: {class_name}" if class_name else ""
+    return f"""
+        apiVersion: networking.k8s.io/v1
+        kind: Ingress
+        metadata:
+          name: shop
+          namespace: web
+          annotations: {annotations}
+        spec:
+          {class_line}
+          rules:
+          - host: shop.example.com
+            http:
+              paths:{paths}
+    """
+
+
+MESH_READY = f'{{{SERVICE_UPSTREAM}: "true", {UPSTREAM_VHOST}: frontend.web.svc.cluster.local}}'
+
+
+def test_rule_is_off_unless_the_controller_is_meshed() -> None:
+    assert only(run(ingress()), "MW601") == []
+
+
+def test_mesh_ready_ingress_passes() -> None:
+    assert only(run(ingress(MESH_READY), policy=MESHED), "MW601") == []
+
+
+def test_missing_annotations_are_one_finding() -> None:
+    findings = only(run(ingress(), policy=MESHED), "MW601")
+    assert len(findings) == 1
+    finding = findings[0]
+    assert finding.path == f"metadata.annotations.{SERVICE_UPSTREAM}"
+    assert "service-upstream is not set" in finding.message and "upstream-vhost is not set" in finding.message
+    assert f'{SERVICE_UPSTREAM}: "true"' in finding.fix
+    assert f"{UPSTREAM_VHOST}: frontend.web.svc.cluster.local" in finding.fix
+    assert finding.action == "warn"
+
+
+@pytest.mark.parametrize(
+    ("annotations", "path", "text"),
+    [
+        (
+            f'{{{SERVICE_UPSTREAM}: "false", {UPSTREAM_VHOST}: frontend.web.svc.cluster.local}}',
+            SERVICE_UPSTREAM,
+            "'false'",
+        ),
+        (
+            f'{{{SERVICE_UPSTREAM}: "true", {UPSTREAM_VHOST}: shop.example.com}}',
+            UPSTREAM_VHOST,
+            "shop.example.com",
+        ),
+        (
+            f'{{{SERVICE_UPSTREAM}: "true", {UPSTREAM_VHOST}: frontend.default.svc.cluster.local}}',
+            UPSTREAM_VHOST,
+            "",
+        ),
+        (f'{{{SERVICE_UPSTREAM}: "true"}}', UPSTREAM_VHOST, "not set"),
+    ],
+)
+def test_wrong_annotations_are_found(annotations: str, path: str, text: str) -> None:
+    findings = only(run(ingress(annotations), policy=MESHED), "MW601")
+    assert [f.path for f in findings] == [f"metadata.annotations.{path}"]
+    assert text in findings[0].message
+
+
+def test_class_by_annotation_and_old_backend_form() -> None:
+    manifest = """
+        apiVersion: extensions/v1beta1
+        kind: Ingress
+        metadata:
+          name: legacy
+          namespace: web
+          annotations: {kubernetes.io/ingress.class: nginx}
+        spec:
+          backend: {serviceName: catalog, servicePort: 80}
+    """
+    findings = only(run(manifest, policy=MESHED), "MW601")
+    assert len(findings) == 1
+    assert "catalog.web.svc.cluster.local" in findings[0].fix
+
+
+def test_several_backends_need_the_variable_form() -> None:
+    findings = only(
+        run(ingress(f'{{{SERVICE_UPSTREAM}: "true"}}', backends=("a", "b")), policy=MESHED), "MW601"
+    )
+    assert len(findings) == 1
+    assert "$service_name.$namespace.svc.cluster.local" in findings[0].fix
+    templated = (
+        f'{{{SERVICE_UPSTREAM}: "true", {UPSTREAM_VHOST}: $service_name.$namespace.svc.cluster.local}}'
+    )
+    assert only(run(ingress(templated, backends=("a", "b")), policy=MESHED), "MW601") == []
+
+
+@pytest.mark.parametrize("class_name", ["traefik", ""])
+def test_other_or_no_class_is_not_checked(class_name: str) -> None:
+    assert only(run(ingress(class_name=class_name), policy=MESHED), "MW601") == []
+
+
+def test_ingress_class_of_the_nginx_controller_counts() -> None:
+    ingress_class = """
+        apiVersion: networking.k8s.io/v1
+        kind: IngressClass
+        metadata: {name: public}
+        spec: {controller: k8s.io/ingress-nginx}
+    """
+    assert len(only(run(ingress(class_name="public"), context=ingress_class, policy=MESHED), "MW601")) == 1
+    assert only(run(ingress(class_name="public"), policy=MESHED), "MW601") == []

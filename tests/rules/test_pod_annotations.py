@@ -1,0 +1,326 @@
+"""MW103 sidecar-annotation-invalid and MW104 istio-metadata-misplaced."""
+
+import pytest
+
+from tests.helpers import only, run
+from webhook.istio.annotations import ANNOTATIONS, LABELS
+from webhook.rules import CATALOGUE
+
+
+def template_with(annotations: str = "{}", labels: str = "{app: web, version: v1}", own: str = "{}") -> str:
+    return f"""
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata:
+          name: web
+          annotations: {own}
+        spec:
+          selector:
+            matchLabels: {{app: web}}
+          template:
+            metadata:
+              labels: {labels}
+              annotations: {annotations}
+            spec:
+              containers: [{{name: web, image: web:1}}]
+    """
+
+
+def pod_with(annotations: str = "{}", labels: str = "{app: web, version: v1}") -> str:
+    return f"""
+        apiVersion: v1
+        kind: Pod
+        metadata:
+          name: web
+          labels: {labels}
+          annotations: {annotations}
+        spec:
+          containers: [{{name: web, image: web:1}}]
+    """
+
+
+# --- MW103 ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "corrected"),
+    [
+        (
+            "traffic.sidecar.istio.io/excludeOutboundIPRanges",
+            "10.0.0.0/8, 172.16.0.0/12",
+            "10.0.0.0/8,172.16.0.0/12",
+        ),
+        ("traffic.sidecar.istio.io/excludeOutboundIPRanges", "10.0.0.1", "10.0.0.1/32"),
+        ("traffic.sidecar.istio.io/includeOutboundIPRanges", "10.0.0.0/8,,fd00::/8", "10.0.0.0/8,fd00::/8"),
+        ("traffic.sidecar.istio.io/includeOutboundIPRanges", " *", "*"),
+        ("traffic.sidecar.istio.io/excludeInboundPorts", "8000-8002", "8000,8001,8002"),
+        ("traffic.sidecar.istio.io/excludeOutboundPorts", "80,,443,", "80,443"),
+        ("traffic.sidecar.istio.io/includeOutboundPorts", "8080-8081", "8080,8081"),
+        ("traffic.sidecar.istio.io/includeInboundPorts", "8080, 70000", None),
+        ("traffic.sidecar.istio.io/excludeInboundPorts", "*", None),
+        ("traffic.sidecar.istio.io/excludeOutboundIPRanges", "*", None),
+        ("sidecar.istio.io/interceptionMode", "tproxy", "TPROXY"),
+        ("sidecar.istio.io/interceptionMode", "IPTABLES", None),
+        ("sidecar.istio.io/rewriteAppHTTPProbers", "yes", "true"),
+        ("status.sidecar.istio.io/port", "15020x", None),
+        ("readiness.status.sidecar.istio.io/initialDelaySeconds", "bar", None),
+        ("readiness.status.sidecar.istio.io/periodSeconds", "10s", "10"),
+        ("readiness.status.sidecar.istio.io/failureThreshold", "-1", None),
+        ("sidecar.istio.io/proxyCPU", "0.5 cpu", None),
+        ("sidecar.istio.io/proxyMemory", "128mb", "128Mi"),
+        ("sidecar.istio.io/proxyMemoryLimit", "1GiB", "1Gi"),
+        ("sidecar.istio.io/proxyCPULimit", "-100m", None),
+    ],
+)
+def test_refused_annotation_values(key: str, value: str, corrected: str | None) -> None:
+    findings = only(run(template_with(f"{{{key}: '{value}'}}")), "MW103")
+    assert [(f.path, f.action) for f in findings] == [(f"spec.template.metadata.annotations.{key}", "deny")]
+    assert key in findings[0].message and "refuses the pod" in findings[0].message
+    if corrected is not None:
+        assert findings[0].fix == f'set annotation {key}: "{corrected}" in spec.template.metadata.annotations'
+    else:
+        assert findings[0].fix.startswith(f"set annotation {key} in spec.template.metadata.annotations to ")
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("traffic.sidecar.istio.io/includeInboundPorts", "*"),
+        ("traffic.sidecar.istio.io/includeInboundPorts", ""),
+        ("traffic.sidecar.istio.io/excludeInboundPorts", " 15020 , 15021 "),
+        ("traffic.sidecar.istio.io/excludeOutboundPorts", "0080"),
+        ("traffic.sidecar.istio.io/includeOutboundIPRanges", "*"),
+        ("traffic.sidecar.istio.io/includeOutboundIPRanges", ""),
+        ("traffic.sidecar.istio.io/excludeOutboundIPRanges", "10.0.0.1/8,fd00::/8"),
+        ("sidecar.istio.io/interceptionMode", "NONE"),
+        ("sidecar.istio.io/rewriteAppHTTPProbers", "False"),
+        ("status.sidecar.istio.io/port", " 15020 "),
+        ("readiness.status.sidecar.istio.io/failureThreshold", "4294967295"),
+        ("sidecar.istio.io/proxyCPU", "100m"),
+        ("sidecar.istio.io/proxyMemory", "1.5Gi"),
+        ("sidecar.istio.io/proxyMemoryLimit", "1e9"),
+        ("proxy.istio.io/config", "not validated here"),
+    ],
+)
+def test_accepted_annotation_values(key: str, value: str) -> None:
+    assert only(run(template_with(f"{{{key}: '{value}'}}")), "MW103") == []
+
+
+def test_huge_numbers_are_refused_without_crashing() -> None:
+    findings = run(pod_with("{readiness.status.sidecar.istio.io/periodSeconds: '" + "9" * 5000 + "'}"))
+    assert [f.code for f in findings if f.code in ("MW103", "MW000")] == ["MW103"]
+    assert len(findings[0].message) < 256
+
+
+@pytest.mark.parametrize(("value", "corrected"), [("True", "true"), ("enabled", "true"), ("no", "false")])
+def test_inject_label_must_be_exactly_true_or_false(value: str, corrected: str) -> None:
+    findings = only(
+        run(pod_with(labels=f"{{app: web, version: v1, sidecar.istio.io/inject: '{value}'}}")), "MW103"
+    )
+    assert [f.path for f in findings] == ["metadata.labels.sidecar.istio.io/inject"]
+    assert findings[0].fix == f'set label sidecar.istio.io/inject: "{corrected}" in metadata.labels'
+
+
+def test_one_finding_per_invalid_key_on_a_pod() -> None:
+    keys = ["sidecar.istio.io/interceptionMode", "status.sidecar.istio.io/port", "sidecar.istio.io/proxyCPU"]
+    annotations = "{" + ", ".join(f"{key}: x" for key in keys) + "}"
+    paths = [f.path for f in only(run(pod_with(annotations)), "MW103")]
+    assert paths == [f"metadata.annotations.{key}" for key in keys]
+
+
+def test_annotations_on_the_workloads_own_metadata_are_not_validated_as_pod_annotations() -> None:
+    findings = run(template_with(own="{traffic.sidecar.istio.io/excludeInboundPorts: 'a-b'}"))
+    assert only(findings, "MW103") == []
+    assert len(only(findings, "MW104")) == 1
+
+
+# --- MW104 ---------------------------------------------------------------------------------------
+
+
+def test_pod_annotation_on_workload_metadata_is_misplaced() -> None:
+    findings = only(run(template_with(own="{sidecar.istio.io/proxyCPU: 500m}")), "MW104")
+    assert [(f.path, f.action) for f in findings] == [
+        ("metadata.annotations.sidecar.istio.io/proxyCPU", "warn")
+    ]
+    assert (
+        findings[0].fix
+        == 'move annotation sidecar.istio.io/proxyCPU: "500m" to spec.template.metadata.annotations'
+    )
+
+
+def test_cronjob_misplaced_annotation_points_at_its_template() -> None:
+    findings = only(
+        run("""
+            apiVersion: batch/v1
+            kind: CronJob
+            metadata:
+              name: report
+              annotations: {proxy.istio.io/config: '{holdApplicationUntilProxyStarts: true}'}
+            spec:
+              schedule: "0 * * * *"
+              jobTemplate:
+                spec:
+                  template:
+                    metadata:
+                      labels: {app: report, version: v1}
+                    spec:
+                      containers: [{name: report, image: report:1}]
+        """),
+        "MW104",
+    )
+    assert len(findings) == 1
+    assert findings[0].fix.endswith("to spec.jobTemplate.spec.template.metadata.annotations")
+
+
+def test_inject_annotation_on_workload_metadata_moves_to_template_labels() -> None:
+    findings = only(run(template_with(own="{sidecar.istio.io/inject: 'false'}")), "MW104")
+    assert len(findings) == 1
+    assert (
+        findings[0].fix
+        == 'move it to spec.template.metadata.labels as the label sidecar.istio.io/inject: "false"'
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "labels", "message", "fix"),
+    [
+        (
+            "true",
+            "{app: web, version: v1}",
+            "cannot opt the pod in",
+            'replace the annotation with the label sidecar.istio.io/inject: "true" in spec.template',
+        ),
+        (
+            "false",
+            "{app: web, version: v1}",
+            "deprecated",
+            'replace the annotation with the label sidecar.istio.io/inject: "false" in spec.template',
+        ),
+        (
+            "false",
+            "{app: web, version: v1, sidecar.istio.io/inject: 'false'}",
+            "deprecated",
+            "remove the annotation: spec.template.metadata.labels already has the label",
+        ),
+        (
+            "true",
+            "{app: web, version: v1, sidecar.istio.io/inject: 'false'}",
+            "cannot opt the pod in",
+            'remove the annotation: Istio reads only the label sidecar.istio.io/inject: "false"',
+        ),
+    ],
+)
+def test_inject_annotation_in_template(value: str, labels: str, message: str, fix: str) -> None:
+    findings = only(run(template_with(f"{{sidecar.istio.io/inject: '{value}'}}", labels=labels)), "MW104")
+    assert [f.path for f in findings] == ["spec.template.metadata.annotations.sidecar.istio.io/inject"]
+    assert message in findings[0].message
+    assert findings[0].fix.startswith(fix)
+
+
+def test_inject_annotation_on_a_pod() -> None:
+    findings = only(run(pod_with("{sidecar.istio.io/inject: 'true'}")), "MW104")
+    assert [f.path for f in findings] == ["metadata.annotations.sidecar.istio.io/inject"]
+    assert findings[0].fix.endswith("in metadata.labels")
+
+
+def test_namespace_annotations() -> None:
+    findings = only(
+        run("""
+            apiVersion: v1
+            kind: Namespace
+            metadata:
+              name: shop
+              annotations:
+                sidecar.istio.io/inject: "true"
+                traffic.sidecar.istio.io/excludeOutboundPorts: "5432"
+                topology.istio.io/controlPlaneClusters: "*"
+                kubernetes.io/ingress.class: foo
+        """),
+        "MW104",
+    )
+    assert [f.path for f in findings] == [
+        "metadata.annotations.sidecar.istio.io/inject",
+        "metadata.annotations.traffic.sidecar.istio.io/excludeOutboundPorts",
+    ]
+    assert findings[0].fix == "remove the annotation and label Namespace shop istio-injection=enabled"
+
+
+@pytest.mark.parametrize(
+    ("kind", "key", "fix"),
+    [
+        (
+            "Service",
+            "networking.istio.io/exportThree",
+            "rename annotation networking.istio.io/exportThree to networking.istio.io/exportTo",
+        ),
+        (
+            "Ingress",
+            "istio.io/ingress.class",
+            "rename annotation istio.io/ingress.class to kubernetes.io/ingress.class",
+        ),
+        ("VirtualService", "networking.istio.io/exportto", "to networking.istio.io/exportTo"),
+        (
+            "Service",
+            "networking.istio.io/gatewayPort",
+            "move networking.istio.io/gatewayPort from metadata.annotations to metadata.labels",
+        ),
+        ("Gateway", "zzz.istio.io/qqq", "remove annotation zzz.istio.io/qqq from metadata.annotations"),
+        ("PeerAuthentication", "security.istio.io/tlsmode", "security.istio.io"),
+    ],
+)
+def test_unknown_istio_keys_on_any_object(kind: str, key: str, fix: str) -> None:
+    manifest = f"""
+        apiVersion: v1
+        kind: {kind}
+        metadata:
+          name: thing
+          annotations: {{{key}: x}}
+        spec: {{}}
+    """
+    findings = only(run(manifest), "MW104")
+    assert [f.path for f in findings] == [f"metadata.annotations.{key}"]
+    assert fix in findings[0].fix
+
+
+def test_unknown_key_in_a_pod_template() -> None:
+    findings = only(run(template_with("{sidecar.istio.io/proxyCpu: 500m}")), "MW104")
+    assert [f.path for f in findings] == ["spec.template.metadata.annotations.sidecar.istio.io/proxyCpu"]
+    assert findings[0].fix == "rename annotation sidecar.istio.io/proxyCpu to sidecar.istio.io/proxyCPU"
+
+
+def test_unknown_key_on_workload_metadata_is_also_told_to_move() -> None:
+    findings = only(run(template_with(own="{sidecar.istio.io/proxyCpu: 500m}")), "MW104")
+    assert findings[0].fix.endswith("and move it to spec.template.metadata.annotations")
+
+
+@pytest.mark.parametrize(
+    "annotations",
+    [
+        "{sidecar.istio.io/status: '{}', istio.io/rev: canary, gateway.istio.io/controller-version: '5'}",
+        "{ambient.istio.io/redirection: enabled, proxy.istio.io/config: '{}'}",
+        "{kubernetes.io/ingress.class: istio, helm.sh/hook: test, myistio.io/thing: x}",
+        "{sidecar.istio.io/statsInclusionPrefixes: cluster.outbound}",
+    ],
+)
+def test_known_ignored_or_foreign_keys_on_pods_pass(annotations: str) -> None:
+    assert only(run(pod_with(annotations)), "MW104") == []
+
+
+def test_status_annotation_on_workload_metadata_is_ignored() -> None:
+    assert only(run(template_with(own="{sidecar.istio.io/status: '{}'}")), "MW104") == []
+
+
+def test_istio_catalogue_has_the_keys_the_rules_rely_on() -> None:
+    assert ANNOTATIONS["sidecar.istio.io/inject"].deprecated
+    assert not LABELS["sidecar.istio.io/inject"].deprecated
+    assert ANNOTATIONS["networking.istio.io/exportTo"].belongs_on("Service")
+    assert ANNOTATIONS["galley.istio.io/analyze-suppress"].belongs_on("Anything")
+    assert "proxy.istio.io/config" in ANNOTATIONS
+
+
+@pytest.mark.parametrize("code", ["MW103", "MW104"])
+def test_documented_examples(code: str) -> None:
+    rule = CATALOGUE.find(code)
+    assert rule is not None
+    assert only(run(rule.bad), code), "the bad example must trigger the rule"
+    assert only(run(rule.good), code) == [], "the good example must not trigger the rule"

@@ -1,0 +1,220 @@
+"""MW301 vs-gateway-not-found, MW302 vs-gateway-reference-form, MW303 vs-host-not-in-gateway,
+MW304 vs-gateways-without-mesh."""
+
+import pytest
+
+from tests.helpers import only, run
+from webhook.findings import Lookup
+
+
+def vs(
+    gateways: str = "[]", hosts: str = '["shop.example.com"]', namespace: str = "shop", extra: str = ""
+) -> str:
+    return f"""
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {{name: web, namespace: {namespace}}}
+        spec:
+          hosts: {hosts}
+          gateways: {gateways}
+          http:
+          - route:
+            - destination: {{host: web}}
+{extra}
+    """
+
+
+def gateway(name: str = "public", namespace: str = "istio-system", hosts: str = '["*.example.com"]') -> str:
+    return f"""
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata: {{name: {name}, namespace: {namespace}}}
+        spec:
+          selector: {{istio: ingressgateway}}
+          servers:
+          - port: {{number: 80, name: http, protocol: HTTP}}
+            hosts: {hosts}
+    """
+
+
+# --- MW301 ---------------------------------------------------------------------------------------
+
+
+def test_bare_name_of_a_gateway_in_istio_system_suggests_the_qualified_reference() -> None:
+    findings = only(run(vs('["public"]'), context=gateway()), "MW301")
+    assert [f.path for f in findings] == ["spec.gateways[0]"]
+    assert findings[0].action == "deny"
+    assert 'gateway "public" not found in namespace "shop"' in findings[0].message
+    assert 'exists in "istio-system"' in findings[0].message
+    assert findings[0].fix == 'use "istio-system/public"'
+    assert findings[0].missing == (Lookup("Gateway", "shop", "public"),)
+
+
+def test_missing_gateway_without_namesake_asks_to_create_it() -> None:
+    findings = only(run(vs('["istio-system/nope"]'), context=gateway()), "MW301")
+    assert len(findings) == 1
+    assert 'create Gateway "istio-system/nope"' in findings[0].fix
+
+
+@pytest.mark.parametrize(
+    "gateways",
+    ['["mesh", "istio-system/public"]', '["mesh"]', '["public.istio-system.svc.cluster.local"]', '["./own"]'],
+)
+def test_existing_gateways_and_mesh_pass(gateways: str) -> None:
+    world = gateway() + "\n---\n" + gateway("own", "shop")
+    assert only(run(vs(gateways), context=world), "MW301") == []
+
+
+def test_match_level_gateway_references_count_one_finding_each() -> None:
+    extra = """
+          - match:
+            - gateways: ["istio-system/public", "ghost"]
+              uri: {prefix: /a}
+            route:
+            - destination: {host: web}
+    """
+    manifest = vs('["istio-system/public"]').replace(
+        "          http:\n", "          http:\n" + extra.strip("\n") + "\n"
+    )
+    findings = only(run(manifest, context=gateway()), "MW301")
+    assert [f.path for f in findings] == ["spec.http[0].match[0].gateways[1]"]
+
+
+def test_gateway_lookup_is_skipped_when_the_inventory_is_partial() -> None:
+    assert only(run(vs('["public"]'), complete=False), "MW301") == []
+
+
+# --- MW302 ---------------------------------------------------------------------------------------
+
+
+def test_relative_reference_is_denied_with_the_namespace_spelled_out() -> None:
+    findings = only(run(vs('["./own"]')), "MW302")
+    assert [(f.path, f.action, f.fix) for f in findings] == [("spec.gateways[0]", "deny", 'write "shop/own"')]
+
+
+def test_dotted_reference_is_a_warning_in_the_default_profile_and_denied_in_strict() -> None:
+    manifest = vs('["public.istio-system.svc.cluster.local"]')
+    findings = only(run(manifest), "MW302")
+    assert [(f.action, f.fix) for f in findings] == [("warn", 'write "istio-system/public"')]
+    assert [f.action for f in only(run(manifest, policy="profile: strict"), "MW302")] == ["deny"]
+
+
+@pytest.mark.parametrize("gateways", ['["own"]', '["istio-system/public"]', '["mesh", "own"]'])
+def test_plain_references_pass(gateways: str) -> None:
+    assert only(run(vs(gateways)), "MW302") == []
+
+
+# --- MW303 ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("hosts", "server_hosts"),
+    [
+        ('["shop.example.com"]', '["*.example.com"]'),
+        ('["*.example.com"]', '["shop.example.com"]'),
+        ('["shop.example.com"]', '["*"]'),
+        ('["*"]', '["shop.example.com"]'),
+        ('["other.org", "shop.example.com"]', '["shop.example.com"]'),
+        ('["shop.example.com"]', '["*/shop.example.com"]'),
+        ('["shop.example.com"]', '["shop/shop.example.com"]'),
+    ],
+)
+def test_hosts_served_by_the_gateway_pass(hosts: str, server_hosts: str) -> None:
+    manifest = vs('["istio-system/public"]', hosts)
+    assert only(run(manifest, context=gateway(hosts=server_hosts)), "MW303") == []
+
+
+@pytest.mark.parametrize(
+    ("hosts", "server_hosts"),
+    [
+        ('["example.com"]', '["*.example.com"]'),
+        ('["shop.example.org"]', '["*.example.com"]'),
+        ('["shop.example.com"]', '["./shop.example.com"]'),
+        ('["shop.example.com"]', '["payments/shop.example.com"]'),
+    ],
+)
+def test_hosts_the_gateway_does_not_serve_are_found(hosts: str, server_hosts: str) -> None:
+    manifest = vs('["istio-system/public"]', hosts)
+    findings = only(run(manifest, context=gateway(hosts=server_hosts)), "MW303")
+    assert [(f.path, f.action) for f in findings] == [("spec.gateways[0]", "deny")]
+    assert '"istio-system/public"' in findings[0].message
+
+
+def test_dot_slash_server_host_admits_virtual_services_in_the_gateway_namespace() -> None:
+    manifest = vs('["istio-system/public"]', namespace="istio-system")
+    assert only(run(manifest, context=gateway(hosts='["./shop.example.com"]')), "MW303") == []
+    findings = only(
+        run(vs('["istio-system/public"]'), context=gateway(hosts='["./shop.example.com"]')), "MW303"
+    )
+    assert 'move the VirtualService to namespace "istio-system"' in findings[0].fix
+
+
+def test_one_finding_per_gateway_reference_that_serves_no_host() -> None:
+    world = (
+        gateway("api", hosts='["*.api.example.com"]')
+        + "\n---\n"
+        + gateway("www", hosts='["*.www.example.com"]')
+    )
+    manifest = vs('["istio-system/api", "istio-system/www"]', '["user.api.example.com"]')
+    findings = only(run(manifest, context=world), "MW303")
+    assert [f.path for f in findings] == ["spec.gateways[1]"]
+
+
+def test_gateway_without_servers_serves_nothing_and_missing_gateways_are_left_to_mw301() -> None:
+    world = """
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata: {name: empty, namespace: shop}
+        spec:
+          selector: {istio: ingressgateway}
+    """
+    findings = only(run(vs('["empty", "ghost", "mesh"]', '["*"]'), context=world), "MW303")
+    assert [f.path for f in findings] == ["spec.gateways[0]"]
+    assert "has no servers" in findings[0].message
+
+
+# --- MW304 ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["reviews", "reviews.shop", "reviews.shop.svc", "reviews.other.svc.cluster.local"],
+)
+def test_gateway_only_virtual_service_for_a_mesh_host_is_found(host: str) -> None:
+    findings = only(run(vs('["istio-system/public"]', f'["{host}"]')), "MW304")
+    assert [(f.path, f.action) for f in findings] == [("spec.gateways", "warn")]
+    assert f'"{host}"' in findings[0].message
+    assert 'add "mesh"' in findings[0].fix
+
+
+@pytest.mark.parametrize(
+    ("gateways", "host"),
+    [
+        ('["istio-system/public", "mesh"]', "reviews"),
+        ("[]", "reviews"),
+        ('["istio-system/public"]', "example.com"),
+        ('["istio-system/public"]', "*"),
+        ('["istio-system/public"]', "*.svc.cluster.local"),
+        ('["istio-system/public"]', "reviews.unknown-namespace"),
+    ],
+)
+def test_mesh_bound_or_external_hosts_pass(gateways: str, host: str) -> None:
+    assert only(run(vs(gateways, f'["{host}"]')), "MW304") == []
+
+
+def test_host_with_a_known_namespace_as_last_label_is_mesh_internal() -> None:
+    namespace = "apiVersion: v1\nkind: Namespace\nmetadata: {name: com}\n"
+    findings = only(run(vs('["istio-system/public"]', '["example.com"]'), context=namespace), "MW304")
+    assert len(findings) == 1
+
+
+def test_fqdn_of_a_known_service_is_mesh_internal() -> None:
+    service = """
+        apiVersion: v1
+        kind: Service
+        metadata: {name: api, namespace: shop}
+        spec:
+          ports: [{name: http, port: 80}]
+    """
+    manifest = vs('["istio-system/public"]', '["api.shop.svc.cluster.local"]')
+    assert len(only(run(manifest, context=service), "MW304")) == 1

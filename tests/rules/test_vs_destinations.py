@@ -1,0 +1,282 @@
+"""MW305 vs-subset-undefined, MW308 vs-destination-unknown, MW310 vs-mesh-host-conflict."""
+
+import pytest
+
+from tests.helpers import only, run
+from webhook.findings import Lookup
+
+
+def vs(http: str, namespace: str = "shop", name: str = "web", head: str = "hosts: [web]") -> str:
+    return f"""
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {{name: {name}, namespace: {namespace}}}
+        spec:
+          {head}
+          http: {http}
+    """
+
+
+def to(host: str, subset: str = "", port: str = "") -> str:
+    fields = [f'host: "{host}"']
+    fields += [f"subset: {subset}"] if subset else []
+    fields += [f"port: {{number: {port}}}"] if port else []
+    return f"[{{route: [{{destination: {{{', '.join(fields)}}}}}]}}]"
+
+
+def destination_rule(
+    host: str = "reviews", namespace: str = "shop", subsets: str = "[v1]", export: str = ""
+) -> str:
+    names = ", ".join(
+        f"{{name: {s}, labels: {{version: {s}}}}}" for s in subsets.strip("[]").split(", ") if s
+    )
+    return f"""
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: {{name: {host.split(".")[0].strip("*") or "all"}, namespace: {namespace}}}
+        spec:
+          host: "{host}"
+          {f"exportTo: {export}" if export else ""}
+          subsets: [{names}]
+    """
+
+
+def service(
+    name: str = "reviews",
+    namespace: str = "shop",
+    ports: str = "[{name: http, port: 9080}]",
+    annotations: str = "{}",
+) -> str:
+    return f"""
+        apiVersion: v1
+        kind: Service
+        metadata: {{name: {name}, namespace: {namespace}, annotations: {annotations}}}
+        spec:
+          selector: {{app: {name}}}
+          ports: {ports}
+    """
+
+
+def service_entry(host: str, namespace: str = "shop", export: str = "") -> str:
+    return f"""
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: {{name: entry, namespace: {namespace}}}
+        spec:
+          hosts: ["{host}"]
+          {f"exportTo: {export}" if export else ""}
+    """
+
+
+def join(*documents: str) -> str:
+    return "\n---\n".join(documents)
+
+
+# --- MW305 ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("host", "world"),
+    [
+        ("reviews", destination_rule()),
+        ("reviews.shop.svc.cluster.local", destination_rule()),
+        ("reviews", destination_rule("reviews.shop.svc.cluster.local", "other")),
+        ("reviews", destination_rule("*.shop.svc.cluster.local")),
+        (
+            "reviews",
+            destination_rule(export='["shop"]', namespace="other", host="reviews.shop.svc.cluster.local"),
+        ),
+    ],
+)
+def test_subsets_defined_by_a_visible_destination_rule_pass(host: str, world: str) -> None:
+    assert only(run(vs(to(host, "v1")), context=world), "MW305") == []
+
+
+def test_undefined_subset_names_the_defined_ones() -> None:
+    findings = only(run(vs(to("reviews", "v2")), context=destination_rule()), "MW305")
+    assert [(f.path, f.action) for f in findings] == [("spec.http[0].route[0].destination.subset", "deny")]
+    assert 'DestinationRule "shop/reviews" defines "v1"' in findings[0].message
+    assert findings[0].fix == 'add subset "v2" to DestinationRule "shop/reviews", or route to one of "v1"'
+    assert findings[0].missing == (Lookup("DestinationRule", "", None),)
+
+
+def test_subset_of_a_destination_rule_hidden_by_export_to_is_undefined() -> None:
+    world = destination_rule("reviews.shop.svc.cluster.local", "other", export='["."]')
+    findings = only(run(vs(to("reviews", "v1")), context=world), "MW305")
+    assert 'not exported to "shop"' in findings[0].message
+    assert 'add "shop" to spec.exportTo of DestinationRule "other/reviews"' in findings[0].fix
+
+
+def test_short_host_resolves_in_the_virtual_service_namespace() -> None:
+    assert len(only(run(vs(to("reviews", "v1"), namespace="web"), context=destination_rule()), "MW305")) == 1
+
+
+def test_every_subset_reference_counts_mirrors_and_tcp_routes_included() -> None:
+    http = """
+          - route: [{destination: {host: reviews, subset: v1}}, {destination: {host: reviews, subset: v3}}]
+            mirror: {host: reviews, subset: v4}
+            mirrors: [{destination: {host: reviews, subset: v5}}]
+          tcp:
+          - route: [{destination: {host: reviews, subset: v6}}]
+    """
+    findings = only(run(vs("\n" + http), context=destination_rule()), "MW305")
+    assert [f.path for f in findings] == [
+        "spec.http[0].route[1].destination.subset",
+        "spec.http[0].mirror.subset",
+        "spec.http[0].mirrors[0].destination.subset",
+        "spec.tcp[0].route[0].destination.subset",
+    ]
+
+
+# --- MW308 ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("host", "world"),
+    [
+        ("reviews", service()),
+        ("reviews.shop.svc.cluster.local", service()),
+        ("reviews.other.svc.cluster.local", service(namespace="other")),
+        (
+            "reviews.other.svc.cluster.local",
+            service(namespace="other", annotations='{networking.istio.io/exportTo: "shop"}'),
+        ),
+        ("reviews", service(annotations='{networking.istio.io/exportTo: "."}')),
+        ("httpbin.org", ""),
+        ("api.example.com", ""),
+        ("*.example.com", ""),
+        ("reviews.legacy.svc.cluster.local", service_entry("reviews.legacy.svc.cluster.local")),
+        ("vm.mesh.svc.cluster.local", service_entry("*.mesh.svc.cluster.local", "infra")),
+        ("reviews", service_entry("reviews", "shop")),
+    ],
+)
+def test_resolvable_or_external_destinations_pass(host: str, world: str) -> None:
+    assert only(run(vs(to(host)), context=world), "MW308") == []
+
+
+def test_short_name_without_service_suggests_the_namespace_that_has_it() -> None:
+    findings = only(run(vs(to("ratings")), context=service("ratings", "bookinfo")), "MW308")
+    assert [(f.path, f.action) for f in findings] == [("spec.http[0].route[0].destination.host", "warn")]
+    assert 'host "ratings" (ratings.shop.svc.cluster.local)' in findings[0].message
+    assert findings[0].fix == 'use "ratings.bookinfo.svc.cluster.local"'
+    assert findings[0].missing == (Lookup("Service", "shop", "ratings"),)
+
+
+def test_service_hidden_by_its_export_annotation_is_found() -> None:
+    world = service("details", "default", annotations='{networking.istio.io/exportTo: "banana"}')
+    findings = only(run(vs(to("details.default.svc.cluster.local")), context=world), "MW308")
+    assert 'not exported to namespace "shop"' in findings[0].message
+    assert 'add "shop" to the networking.istio.io/exportTo annotation' in findings[0].fix
+
+
+def test_service_entry_hidden_by_export_to_does_not_resolve() -> None:
+    world = service_entry("*", "infra", export='["."]')
+    assert len(only(run(vs(to("reviews")), context=world), "MW308")) == 1
+
+
+def test_dotted_short_form_is_not_expanded_by_istio() -> None:
+    findings = only(run(vs(to("reviews.shop")), context=service()), "MW308")
+    assert findings[0].fix == 'use "reviews.shop.svc.cluster.local"'
+
+
+def test_host_like_example_com_is_external_unless_com_is_a_known_namespace() -> None:
+    assert only(run(vs(to("example.com"))), "MW308") == []
+    namespace = "apiVersion: v1\nkind: Namespace\nmetadata: {name: com}\n"
+    assert len(only(run(vs(to("example.com")), context=namespace), "MW308")) == 1
+
+
+@pytest.mark.parametrize(
+    ("port", "ports", "path", "fix"),
+    [
+        (
+            "999",
+            "[{name: tcp, port: 42}]",
+            "spec.http[0].route[0].destination.port.number",
+            "set port.number to 42",
+        ),
+        (
+            "",
+            "[{name: http, port: 80}, {name: https, port: 443}]",
+            "spec.http[0].route[0].destination",
+            "set port.number to one of 80, 443",
+        ),
+    ],
+)
+def test_destination_port_must_select_a_port_of_the_service(
+    port: str, ports: str, path: str, fix: str
+) -> None:
+    findings = only(run(vs(to("reviews", port=port)), context=service(ports=ports)), "MW308")
+    assert [(f.path, f.fix) for f in findings] == [(path, fix)]
+
+
+def test_several_ports_with_a_port_selected_pass() -> None:
+    ports = "[{name: http, port: 80}, {name: https, port: 443}]"
+    assert only(run(vs(to("reviews", port="443")), context=service(ports=ports)), "MW308") == []
+
+
+def test_destinations_without_host_and_every_mirror_count() -> None:
+    http = """
+          - route: [{destination: {host: ghost}}, {weight: 10}]
+            mirror: {host: ghost}
+          - match: [{uri: {prefix: /}}]
+            route: [{destination: {host: ghost}}]
+    """
+    findings = only(run(vs("\n" + http)), "MW308")
+    assert [f.path for f in findings] == [
+        "spec.http[0].route[0].destination.host",
+        "spec.http[0].route[1].destination",
+        "spec.http[0].mirror.host",
+        "spec.http[1].route[0].destination.host",
+    ]
+    assert "has no host" in findings[1].message
+
+
+# --- MW310 ---------------------------------------------------------------------------------------
+
+
+def mesh_vs(name: str, namespace: str, host: str, extra: str = "") -> str:
+    return vs(to("reviews"), namespace, name, f"hosts: [{host}]\n          {extra}")
+
+
+def test_two_mesh_virtual_services_for_one_host_conflict_both_ways() -> None:
+    first, second = mesh_vs("a", "shop", "reviews"), mesh_vs("b", "other", "reviews.shop.svc.cluster.local")
+    findings = only(run(join(first, second)), "MW310")
+    assert [(f.object.name, f.path, f.action) for f in findings] == [
+        ("a", "spec.hosts[0]", "deny"),
+        ("b", "spec.hosts[0]", "deny"),
+    ]
+    assert '"other/b"' in findings[0].message and '"shop/a"' in findings[1].message
+
+
+def test_one_finding_per_other_virtual_service() -> None:
+    manifests = join(
+        mesh_vs("a", "shop", "reviews", "gateways: [mesh, istio-system/public]"),
+        mesh_vs("b", "shop", "reviews"),
+        mesh_vs("c", "shop", "reviews"),
+    )
+    findings = [f for f in only(run(manifests), "MW310") if f.object.name == "a"]
+    assert len(findings) == 2
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (
+            mesh_vs("a", "shop", "reviews", 'exportTo: ["."]'),
+            mesh_vs("a", "other", "reviews.shop.svc.cluster.local", 'exportTo: ["."]'),
+        ),
+        (mesh_vs("a", "shop", "reviews"), mesh_vs("b", "shop", "reviews", "gateways: [istio-system/public]")),
+        (mesh_vs("a", "shop", "reviews"), mesh_vs("b", "shop", "ratings")),
+        (mesh_vs("a", "shop", "reviews"), mesh_vs("b", "other", "reviews")),
+        (mesh_vs("a", "foo", "'*.example.com'"), mesh_vs("b", "bar", "'*.com'")),
+    ],
+)
+def test_separate_scopes_gateways_or_hosts_do_not_conflict(first: str, second: str) -> None:
+    assert only(run(join(first, second)), "MW310") == []
+
+
+def test_export_to_a_namespace_meets_export_to_everywhere() -> None:
+    manifests = join(mesh_vs("a", "foo", "'*.x.com'", "exportTo: [foo]"), mesh_vs("b", "bar", "'*.x.com'"))
+    findings = only(run(manifests), "MW310")
+    assert len(findings) == 2
+    assert 'visible in namespace "foo"' in findings[0].message

@@ -1,0 +1,236 @@
+"""MW306 vs-unreachable-route, MW307 vs-no-default-route, MW309 vs-http-policy-invalid."""
+
+import pytest
+
+from tests.helpers import only, run
+
+
+def vs(routes: str, head: str = "hosts: [reviews]") -> str:
+    return f"""
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {{name: reviews, namespace: shop}}
+        spec:
+          {head}
+{routes}
+    """
+
+
+ROUTE = "route: [{destination: {host: reviews}}]"
+
+
+def http(*matches: str, section: str = "http", extra: str = "") -> str:
+    """One route per argument: a match list in flow style, or "" for a route without match."""
+    lines = [f"          {section}:"]
+    for match in matches:
+        lines.append(f"          - {ROUTE}" + (f"\n            match: {match}" if match else ""))
+        if extra:
+            lines.append(f"            {extra}")
+    return "\n".join(lines)
+
+
+def paths(manifest: str, code: str) -> list[str]:
+    return [f.path for f in only(run(manifest), code)]
+
+
+# --- MW306 ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "matches",
+    [
+        ("", "[{uri: {prefix: /api}}]"),
+        ("[{}]", "[{uri: {prefix: /api}}]"),
+        ("[{name: everything}]", "[{uri: {prefix: /api}}]"),
+        ("[{uri: {prefix: /}}]", "[{headers: {x-user: {exact: a}}}]"),
+        ("[{uri: {prefix: /api}}]", "[{uri: {prefix: /api}}]"),
+        ("[{name: a, uri: {prefix: /api}}]", "[{name: b, uri: {prefix: /api}}]"),
+        ("[{uri: {prefix: /api}}]", "[{uri: {prefix: /api/v2}}]"),
+        ("[{uri: {prefix: /api}}]", "[{uri: {exact: /api/v2}}]"),
+        ("[{uri: {prefix: /api}, method: {exact: GET}}]", "[{uri: {prefix: /api/v2}, method: {exact: GET}}]"),
+        ("[{uri: {prefix: /a}}, {uri: {prefix: /b}}]", "[{uri: {prefix: /b/c}}, {uri: {exact: /a}}]"),
+        ("[{port: 8080, uri: {prefix: /a}}]", "[{uri: {exact: /a/b}, port: 8080}]"),
+    ],
+)
+def test_routes_that_can_never_match_are_found_once_each(matches: tuple[str, str]) -> None:
+    findings = only(run(vs(http(*matches))), "MW306")
+    assert [(f.path, f.action) for f in findings] == [("spec.http[1]", "warn")]
+
+
+@pytest.mark.parametrize(
+    "matches",
+    [
+        ("[{uri: {prefix: /api/v2}}]", "[{uri: {prefix: /api}}]"),
+        ("[{uri: {prefix: /api}, port: 8080}]", "[{uri: {prefix: /api}}]"),
+        ("[{uri: {exact: /api}}]", "[{uri: {prefix: /api}}]"),
+        (
+            "[{uri: {prefix: /api}, method: {exact: GET}}]",
+            "[{uri: {prefix: /api/v2}, method: {exact: POST}}]",
+        ),
+        ("[{uri: {prefix: /api}, headers: {x: {exact: a}}}]", "[{uri: {prefix: /api/v2}}]"),
+        ("[{uri: {prefix: /a}}]", "[{uri: {prefix: /a/b}}, {uri: {prefix: /c}}]"),
+        ("[{uri: {prefix: /a}}]", ""),
+        ("[{uri: {regex: /a.*}}]", "[{uri: {prefix: /a/b}}]"),
+        ("[{uri: {prefix: /A}}]", "[{uri: {prefix: /a/b}, ignoreUriCase: true}]"),
+        # a later match with a field the earlier one lacks does not have "the same fields", as in Istio
+        ("[{port: 8080}]", "[{port: 8080, uri: {prefix: /x}}]"),
+        ("[{uri: {prefix: /api}}]", "[{uri: {prefix: /api}, port: 8080}]"),
+        ("[{headers: {x: {prefix: a}}}]", "[{headers: {x: {prefix: a}, y: {exact: c}}}]"),
+    ],
+)
+def test_reachable_routes_pass(matches: tuple[str, str]) -> None:
+    assert only(run(vs(http(*matches))), "MW306") == []
+
+
+def test_every_route_after_a_catch_all_is_unreachable_and_the_message_names_them() -> None:
+    findings = only(run(vs(http("", "", "[{uri: {prefix: /x}}]"))), "MW306")
+    assert [f.path for f in findings] == ["spec.http[1]", "spec.http[2]"]
+    assert "spec.http[0] before it has no match condition" in findings[0].message
+
+
+def test_match_gateways_narrow_a_route() -> None:
+    head = "hosts: [reviews]\n          gateways: [mesh, istio-system/public]"
+    narrowed = vs(http("[{gateways: [mesh]}]", ""), head)
+    assert only(run(narrowed), "MW306") == []
+    all_gateways = vs(http("[{gateways: [mesh, istio-system/public]}]", ""), head)
+    assert paths(all_gateways, "MW306") == ["spec.http[1]"]
+
+
+@pytest.mark.parametrize("section", ["tcp", "tls"])
+def test_tcp_and_tls_routes_are_checked_too(section: str) -> None:
+    duplicate = vs(http("[{port: 31400}]", "[{port: 31400}]", section=section))
+    assert paths(duplicate, "MW306") == [f"spec.{section}[1]"]
+    almost = vs(http("[{port: 31400}]", "[{port: 31400}, {port: 31401}]", section=section))
+    assert paths(almost, "MW306") == []
+    sni = "[{port: 443, sniHosts: [a.example.com, b.example.com]}]"
+    covered = vs(http(sni, "[{port: 443, sniHosts: [a.example.com]}]", section=section))
+    assert paths(covered, "MW306") == [f"spec.{section}[1]"]
+
+
+# --- MW307 ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("routes", "head"),
+    [
+        (http("[{uri: {prefix: /api}}]", ""), "hosts: [reviews]"),
+        (http("[{uri: {prefix: /}}]"), "hosts: [reviews]"),
+        (http("[{uri: {prefix: /api}}]", "[{}]"), "hosts: [reviews]"),
+        (http("[{gateways: [mesh]}]"), "hosts: [reviews]\n          gateways: [mesh, istio-system/public]"),
+        (http("[{uri: {prefix: /api}}]"), "hosts: [reviews]\n          gateways: [istio-system/public]"),
+        (http("[{port: 80}]", section="tcp"), "hosts: [reviews]"),
+        (
+            "          http:\n          - route: [{destination: {host: reviews, subset: v1}, weight: 90}, "
+            "{destination: {host: reviews, subset: v2}, weight: 10}]",
+            "hosts: [reviews]",
+        ),
+    ],
+)
+def test_virtual_services_with_a_default_route_or_not_for_the_mesh_pass(routes: str, head: str) -> None:
+    assert only(run(vs(routes, head)), "MW307") == []
+
+
+@pytest.mark.parametrize(
+    "head",
+    ["hosts: [reviews]", "hosts: [reviews]\n          gateways: [istio-system/public, mesh]"],
+)
+def test_mesh_virtual_service_whose_routes_all_match_is_found(head: str) -> None:
+    routes = http("[{uri: {prefix: /api}}]", "[{headers: {x-user: {exact: jason}}}]")
+    findings = only(run(vs(routes, head)), "MW307")
+    assert [(f.path, f.action) for f in findings] == [("spec.http", "warn")]
+    assert "all 2 http routes have a match" in findings[0].message
+    assert "host: reviews" in findings[0].fix
+
+
+def test_match_restricted_to_another_gateway_is_no_default_for_the_mesh() -> None:
+    head = "hosts: [reviews]\n          gateways: [mesh, istio-system/public]"
+    assert paths(vs(http("[{gateways: [istio-system/public]}]"), head), "MW307") == ["spec.http"]
+
+
+# --- MW309 ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        "timeout: 10s",
+        "timeout: 1ms",
+        "timeout: 1m30s",
+        "timeout: 1.5s",
+        "retries: {attempts: 3, perTryTimeout: 2s, retryOn: 5xx}",
+        "retries: {attempts: 0}",
+        "retries: {attempts: 3, perTryTimeout: 2s}\n            timeout: 6s",
+        "fault: {delay: {fixedDelay: 5s, percentage: {value: 100}}}",
+        "fault: {abort: {httpStatus: 503, percentage: {value: 0.1}}}",
+        "fault: {abort: {grpcStatus: UNAVAILABLE}}",
+    ],
+)
+def test_valid_http_policies_pass(policy: str) -> None:
+    assert only(run(vs(http("", extra=policy))), "MW309") == []
+
+
+@pytest.mark.parametrize(
+    ("policy", "path", "fix_part"),
+    [
+        ("timeout: 10", "spec.http[0].timeout", '"10s"'),
+        ('timeout: "10"', "spec.http[0].timeout", '"10s"'),
+        ("timeout: 0s", "spec.http[0].timeout", "at least 1ms"),
+        ("timeout: 500us", "spec.http[0].timeout", "at least 1ms"),
+        ("timeout: 10 s", "spec.http[0].timeout", "with a unit"),
+        ("retries: {attempts: 2, perTryTimeout: 1d}", "spec.http[0].retries.perTryTimeout", "at least 1ms"),
+        ("retries: {attempts: -1}", "spec.http[0].retries.attempts", "0 (no retries)"),
+        ("retries: {attempts: 0, perTryTimeout: 2s}", "spec.http[0].retries.attempts", "e.g. 3"),
+        ("retries: {retryOn: 5xx}", "spec.http[0].retries", "e.g. 3"),
+        ("fault: {}", "spec.http[0].fault", "fault.delay"),
+        ("fault: {delay: {fixedDelay: 0.5ms}}", "spec.http[0].fault.delay.fixedDelay", "at least 1ms"),
+        (
+            "fault: {delay: {fixedDelay: 1s, percentage: {value: 0}}}",
+            "spec.http[0].fault.delay.percentage.value",
+            "above 0",
+        ),
+        (
+            "fault: {abort: {httpStatus: 503, percentage: {value: 150}}}",
+            "spec.http[0].fault.abort.percentage.value",
+            "at most 100",
+        ),
+        ("fault: {abort: {httpStatus: 600}}", "spec.http[0].fault.abort.httpStatus", "e.g. 503"),
+        ("fault: {abort: {httpStatus: 199}}", "spec.http[0].fault.abort.httpStatus", "e.g. 503"),
+    ],
+)
+def test_invalid_http_policies_are_denied(policy: str, path: str, fix_part: str) -> None:
+    findings = only(run(vs(http("", extra=policy))), "MW309")
+    assert [(f.path, f.action) for f in findings] == [(path, "deny")]
+    assert fix_part in findings[0].fix
+
+
+def test_retries_that_the_timeout_cuts_short_are_a_warning() -> None:
+    manifest = vs(http("", extra="retries: {attempts: 3, perTryTimeout: 2s}\n            timeout: 5s"))
+    findings = only(run(manifest), "MW309")
+    assert [(f.path, f.action) for f in findings] == [("spec.http[0].retries", "warn")]
+    assert "3 attempts × perTryTimeout" in findings[0].message
+    assert '"1666ms"' in findings[0].fix
+    assert [f.action for f in only(run(manifest, policy="profile: strict"), "MW309")] == ["deny"]
+
+
+def test_one_finding_per_offending_field() -> None:
+    fault = "fault: {delay: {fixedDelay: 0s, percentage: {value: 0}}, abort: {httpStatus: 42}}"
+    policy = f"timeout: 0s\n            {fault}"
+    assert len(only(run(vs(http("", extra=policy))), "MW309")) == 4
+
+
+@pytest.mark.parametrize("section", ["http", "tcp", "tls"])
+def test_weights(section: str) -> None:
+    def weighted(*weights: str) -> str:
+        targets = ", ".join(
+            f"{{destination: {{host: reviews, subset: v{i}}}{w}}}" for i, w in enumerate(weights)
+        )
+        return vs(f"          {section}:\n          - route: [{targets}]")
+
+    assert paths(weighted(", weight: 0", ", weight: 0"), "MW309") == [f"spec.{section}[0].route"]
+    assert paths(weighted("", ""), "MW309") == [f"spec.{section}[0].route"]
+    assert paths(weighted(", weight: -5", ", weight: 10"), "MW309") == [f"spec.{section}[0].route[0].weight"]
+    assert paths(weighted(", weight: 0", ""), "MW309") == [f"spec.{section}[0].route"]
+    assert paths(weighted(", weight: 90", ", weight: 10"), "MW309") == []
+    assert paths(weighted(", weight: 1", ""), "MW309") == []
+    assert paths(weighted(""), "MW309") == []
+    assert paths(weighted(", weight: 0"), "MW309") == []

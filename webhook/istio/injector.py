@@ -1,0 +1,271 @@
+"""The pod annotation and label values Istio's sidecar injector accepts, and evident corrections.
+
+Each check mirrors the injector's own parser: ports are trimmed and parsed as uint16 (no ranges),
+CIDRs are parsed untrimmed (`a/8, b/16` fails), booleans follow Go's strconv.ParseBool, quantities
+follow Kubernetes' resource.ParseQuantity.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Callable, Mapping
+from typing import NamedTuple
+
+from webhook.istio.mesh import GO_FALSE, GO_TRUE, INJECT_KEY, REWRITE_PROBES_ANNOTATION
+
+MAX_PORT = 65535
+MAX_UINT32 = 2**32 - 1
+MAX_EXPANDED_RANGE = 16
+READINESS_PREFIX = "readiness.status.sidecar.istio.io/"
+INTERCEPTION_MODES = ("REDIRECT", "TPROXY", "NONE")
+
+_DIGITS = re.compile(r"[0-9]+")
+_RANGE = re.compile(r"\s*([0-9]+)\s*-\s*([0-9]+)\s*")
+_QUANTITY = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+|[KMGTPE]i|[numkMGTPE])?")
+_LOOSE_TRUE = frozenset({"true", "t", "1", "yes", "y", "on", "enabled"})
+_LOOSE_FALSE = frozenset({"false", "f", "0", "no", "n", "off", "disabled"})
+
+
+class Invalid(NamedTuple):
+    """Why a value is refused, the corrected value when one is evident, and what is accepted."""
+
+    problem: str
+    corrected: str | None
+    expected: str
+
+
+Validator = Callable[[str], Invalid | None]
+
+SHOWN_LENGTH = 40
+
+
+def shown(value: str) -> str:
+    """A value double-quoted (as YAML reads it) for a one-line message, cut short when long."""
+    return json.dumps(
+        value if len(value) <= SHOWN_LENGTH else value[: SHOWN_LENGTH - 3] + "...", ensure_ascii=False
+    )
+
+
+def is_port(text: str) -> bool:
+    return _bounded_int(text.strip(), MAX_PORT)
+
+
+def _bounded_int(text: str, limit: int) -> bool:
+    """Decimal digits only (as Go's ParseUint), at most `limit`; huge inputs never reach int()."""
+    digits = text.lstrip("0") or "0"
+    return bool(_DIGITS.fullmatch(text)) and len(digits) <= len(str(limit)) and int(digits) <= limit
+
+
+def is_cidr(text: str) -> bool:
+    address, slash, bits = text.partition("/")
+    if not slash or not re.fullmatch(r"0|[1-9][0-9]{0,2}", bits) or "%" in address:
+        return False
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return int(bits) <= parsed.max_prefixlen
+
+
+def port_list(*, star: bool) -> Validator:
+    expected = "comma-separated port numbers" + (", or *" if star else "")
+
+    def check(value: str) -> Invalid | None:
+        if star and value == "*":
+            return None
+        items = value.strip().split(",") if value.strip() else []
+        bad = next((item for item in items if not is_port(item)), None)
+        if bad is None:
+            return None
+        if star and value.strip() == "*":
+            return Invalid("spaces around *", "*", expected)
+        return Invalid(_port_problem(bad, star), _corrected_ports(items), expected)
+
+    return check
+
+
+def _port_problem(item: str, star: bool) -> str:
+    text = item.strip()
+    if not text:
+        return "it has an empty entry"
+    if text == "*":
+        return "* is not a port (only includeInboundPorts accepts *)" if not star else "* must stand alone"
+    if _RANGE.fullmatch(text):
+        return f"{shown(text)} is a range, and ports must be listed one by one"
+    return f"{shown(text)} is not a port number (0-{MAX_PORT})"
+
+
+def _corrected_ports(items: list[str]) -> str | None:
+    ports: list[str] = []
+    for item in items:
+        text = item.strip()
+        found = _RANGE.fullmatch(text)
+        if not text:
+            continue
+        if is_port(text):
+            ports.append(str(int(text)))
+        elif found and is_port(found[1]) and is_port(found[2]):
+            low, high = int(found[1].strip()), int(found[2].strip())
+            if not 0 < high - low < MAX_EXPANDED_RANGE:
+                return None
+            ports.extend(str(p) for p in range(low, high + 1))
+        else:
+            return None
+    return ",".join(dict.fromkeys(ports)) if ports else None
+
+
+def cidr_list(*, star: bool) -> Validator:
+    expected = "comma-separated CIDRs without spaces" + (", or *" if star else "")
+
+    def check(value: str) -> Invalid | None:
+        if (star and value == "*") or not value:
+            return None
+        items = value.split(",")
+        bad = next((item for item in items if not is_cidr(item)), None)
+        if bad is None:
+            return None
+        if star and value.strip() == "*":
+            return Invalid("spaces around *", "*", expected)
+        return Invalid(_cidr_problem(bad, star), _corrected_cidrs(items), expected)
+
+    return check
+
+
+def _cidr_problem(item: str, star: bool) -> str:
+    text = item.strip()
+    if not text:
+        return "it has an empty entry"
+    if text != item and is_cidr(text):
+        return f"{shown(item)} has spaces, and the injector does not trim them"
+    if text == "*":
+        return (
+            "* is not a CIDR (only includeOutboundIPRanges accepts *)" if not star else "* must stand alone"
+        )
+    if _is_ip(text):
+        return f"{shown(text)} has no prefix length"
+    return f"{shown(text)} is not a CIDR (address/prefix-length)"
+
+
+def _corrected_cidrs(items: list[str]) -> str | None:
+    cidrs: list[str] = []
+    for item in items:
+        text = item.strip()
+        if not text:
+            continue
+        if is_cidr(text):
+            cidrs.append(text)
+        elif _is_ip(text):
+            cidrs.append(f"{text}/{ipaddress.ip_address(text).max_prefixlen}")
+        else:
+            return None
+    return ",".join(dict.fromkeys(cidrs)) if cidrs else None
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return "%" not in text
+
+
+def go_bool(value: str) -> Invalid | None:
+    if value in GO_TRUE or value in GO_FALSE:
+        return None
+    return Invalid(f"{shown(value)} is not a boolean", loose_bool(value), '"true" or "false"')
+
+
+def loose_bool(value: str) -> str | None:
+    """The boolean a person evidently meant ("True", "yes", "on"), as `true`/`false`."""
+    text = value.strip().lower()
+    if text in _LOOSE_TRUE:
+        return "true"
+    if text in _LOOSE_FALSE:
+        return "false"
+    return None
+
+
+def inject_label(value: str) -> Invalid | None:
+    if value in ("true", "false"):
+        return None
+    problem = f'{shown(value)} is neither "true" nor "false", and Istio compares the exact text'
+    return Invalid(problem, loose_bool(value), '"true" or "false"')
+
+
+def interception_mode(value: str) -> Invalid | None:
+    if value in INTERCEPTION_MODES:
+        return None
+    corrected = value.strip().upper()
+    problem = f"{shown(value)} is not an interception mode"
+    return Invalid(
+        problem, corrected if corrected in INTERCEPTION_MODES else None, ", ".join(INTERCEPTION_MODES)
+    )
+
+
+def port(value: str) -> Invalid | None:
+    if is_port(value):
+        return None
+    return Invalid(f"{shown(value.strip())} is not a port number (0-{MAX_PORT})", None, "a port number")
+
+
+def uint32(value: str) -> Invalid | None:
+    if _bounded_int(value, MAX_UINT32):
+        return None
+    found = re.fullmatch(r"\s*([0-9]+)\s*s?\s*", value)
+    corrected = found[1] if found and _bounded_int(found[1], MAX_UINT32) else None
+    return Invalid(
+        f"{shown(value)} is not a whole non-negative number", corrected, "a whole number such as 10"
+    )
+
+
+def quantity(value: str) -> Invalid | None:
+    if _QUANTITY.fullmatch(value) and not value.startswith("-"):
+        return None
+    problem = (
+        f"{shown(value)} is negative"
+        if _QUANTITY.fullmatch(value)
+        else f"{shown(value)} is not a Kubernetes quantity"
+    )
+    return Invalid(problem, _corrected_quantity(value), 'a Kubernetes quantity such as "100m" or "128Mi"')
+
+
+def _corrected_quantity(value: str) -> str | None:
+    text = value.strip().replace(" ", "")
+    found = re.fullmatch(r"([0-9.]+)([kmgtpe])(i?)[Bb]?", text, re.IGNORECASE)
+    binary = f"{found[1]}{found[2].upper()}i" if found else ""
+    # "128mb" and "512MiB" mean binary units; "128MB" reads as decimal megabytes.
+    prefer_binary = found is not None and (found[2].islower() or bool(found[3]))
+    candidates = [text, binary if prefer_binary else "", text.rstrip("Bb"), binary]
+    return next((c for c in candidates if _QUANTITY.fullmatch(c) and not c.startswith("-")), None)
+
+
+# Pod annotations the injector validates (rules.md, MW103), by key.
+ANNOTATION_VALIDATORS: Mapping[str, Validator] = {
+    "traffic.sidecar.istio.io/includeInboundPorts": port_list(star=True),
+    "traffic.sidecar.istio.io/excludeInboundPorts": port_list(star=False),
+    "traffic.sidecar.istio.io/excludeOutboundPorts": port_list(star=False),
+    "traffic.sidecar.istio.io/includeOutboundPorts": port_list(star=False),
+    "traffic.sidecar.istio.io/includeOutboundIPRanges": cidr_list(star=True),
+    "traffic.sidecar.istio.io/excludeOutboundIPRanges": cidr_list(star=False),
+    "sidecar.istio.io/interceptionMode": interception_mode,
+    REWRITE_PROBES_ANNOTATION: go_bool,
+    "status.sidecar.istio.io/port": port,
+    "sidecar.istio.io/proxyCPU": quantity,
+    "sidecar.istio.io/proxyMemory": quantity,
+    "sidecar.istio.io/proxyCPULimit": quantity,
+    "sidecar.istio.io/proxyMemoryLimit": quantity,
+}
+
+LABEL_VALIDATORS: Mapping[str, Validator] = {INJECT_KEY: inject_label}
+
+
+def annotation_validator(key: str) -> Validator | None:
+    found = ANNOTATION_VALIDATORS.get(key)
+    if found is not None:
+        return found
+    name = key.removeprefix(READINESS_PREFIX)
+    if name != key and (name.endswith("Seconds") or name == "failureThreshold"):
+        return uint32
+    return None

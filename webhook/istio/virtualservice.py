@@ -1,0 +1,263 @@
+"""A VirtualService as Istio reads it: gateway references, routes, destinations, match coverage, durations.
+
+Pure functions over the object's body; the rules in `webhook/rules/virtualservices.py` and
+`webhook/rules/vs_routes.py` decide what is a finding.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from webhook.model import Body, as_dict, as_list
+
+MESH = "mesh"
+SECTIONS = ("http", "tcp", "tls")
+
+
+# --- gateway references ---------------------------------------------------------------------------
+
+
+class RefForm(StrEnum):
+    MESH = "mesh"
+    SHORT = "short"  # `name`: the VirtualService's namespace
+    QUALIFIED = "qualified"  # `ns/name`
+    RELATIVE = "relative"  # `./name`: rejected by Istio's webhook
+    DOTTED = "dotted"  # `name.ns.svc.cluster.local`: legacy, Istio warns
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayRef:
+    text: str
+    path: str
+    form: RefForm
+    namespace: str
+    name: str
+    in_match: bool
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+def parse_gateway_ref(text: str, vs_namespace: str, path: str, in_match: bool = False) -> GatewayRef:
+    """Resolves a reference the way Istio does (`resolveGatewayName`)."""
+    if text == MESH:
+        return GatewayRef(text, path, RefForm.MESH, "", MESH, in_match)
+    if "/" in text:
+        namespace, _, name = text.partition("/")
+        if namespace == ".":
+            return GatewayRef(text, path, RefForm.RELATIVE, vs_namespace, name, in_match)
+        return GatewayRef(text, path, RefForm.QUALIFIED, namespace, name, in_match)
+    if "." in text:
+        name, _, rest = text.partition(".")
+        return GatewayRef(text, path, RefForm.DOTTED, rest.split(".", 1)[0], name, in_match)
+    return GatewayRef(text, path, RefForm.SHORT, vs_namespace, text, in_match)
+
+
+def gateway_refs(spec: Body, vs_namespace: str) -> list[GatewayRef]:
+    """`spec.gateways` entries, then the per-match `gateways` of http, tcp and tls routes."""
+    refs = [
+        parse_gateway_ref(str(text), vs_namespace, f"spec.gateways[{i}]")
+        for i, text in enumerate(as_list(spec.get("gateways")))
+        if isinstance(text, str) and text
+    ]
+    for route in all_routes(spec):
+        for m, match in enumerate(route.matches):
+            for g, text in enumerate(as_list(match.get("gateways"))):
+                if isinstance(text, str) and text:
+                    path = f"{route.path}.match[{m}].gateways[{g}]"
+                    refs.append(parse_gateway_ref(text, vs_namespace, path, in_match=True))
+    return refs
+
+
+def bound_gateways(spec: Body) -> list[str]:
+    """The gateways the VirtualService applies to; omitted means the mesh (sidecars)."""
+    listed = [str(g) for g in as_list(spec.get("gateways")) if g]
+    return listed or [MESH]
+
+
+def applies_to_mesh(spec: Body) -> bool:
+    return MESH in bound_gateways(spec)
+
+
+# --- routes and destinations ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    section: str
+    index: int
+    body: Body
+
+    @property
+    def path(self) -> str:
+        return f"spec.{self.section}[{self.index}]"
+
+    @property
+    def matches(self) -> list[Body]:
+        return [as_dict(m) for m in as_list(self.body.get("match"))]
+
+    @property
+    def label(self) -> str:
+        name = self.body.get("name")
+        return f'{self.path} ("{name}")' if isinstance(name, str) and name else self.path
+
+
+def routes(spec: Body, section: str) -> list[Route]:
+    return [Route(section, i, as_dict(body)) for i, body in enumerate(as_list(spec.get(section)))]
+
+
+def all_routes(spec: Body) -> Iterator[Route]:
+    for section in SECTIONS:
+        yield from routes(spec, section)
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    path: str
+    body: Body
+    mirror: bool
+
+    @property
+    def host(self) -> str:
+        host = self.body.get("host")
+        return host.strip() if isinstance(host, str) else ""
+
+    @property
+    def subset(self) -> str:
+        subset = self.body.get("subset")
+        return subset if isinstance(subset, str) else ""
+
+    @property
+    def port(self) -> int | None:
+        return as_int(as_dict(self.body.get("port")).get("number"))
+
+
+def destinations(spec: Body) -> Iterator[Destination]:
+    """Every route destination of http, tcp and tls routes, plus http `mirror` and `mirrors`."""
+    for route in all_routes(spec):
+        for j, entry in enumerate(as_list(route.body.get("route"))):
+            yield Destination(f"{route.path}.route[{j}].destination", _destination_of(entry), False)
+        if route.section != "http":
+            continue
+        if route.body.get("mirror") is not None:
+            yield Destination(f"{route.path}.mirror", as_dict(route.body["mirror"]), True)
+        for k, entry in enumerate(as_list(route.body.get("mirrors"))):
+            yield Destination(f"{route.path}.mirrors[{k}].destination", _destination_of(entry), True)
+
+
+def _destination_of(entry: Any) -> Body:
+    return as_dict(as_dict(entry).get("destination"))
+
+
+def as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return None
+
+
+# --- match coverage (MW306, MW307) ----------------------------------------------------------------
+
+_LABEL_KEYS = frozenset({"name", "statPrefix"})  # names a match; not a condition
+_SET_KEYS = frozenset({"gateways", "sniHosts", "destinationSubnets"})
+
+
+def conditions(match: Body, section: str, bound: list[str]) -> Body:
+    """A match's conditions: labels, empty values and conditions that narrow nothing left out.
+
+    `uri: {prefix: /}` matches every path, and per-match `gateways` listing every gateway the
+    VirtualService is bound to select nothing narrower, so neither is a condition.
+    """
+    found = {k: v for k, v in match.items() if k not in _LABEL_KEYS and v not in (None, False, "", [], {})}
+    if section == "http" and found.get("uri") == {"prefix": "/"}:
+        del found["uri"]
+    if "uri" not in found:
+        found.pop("ignoreUriCase", None)
+    gateways = found.get("gateways")
+    if isinstance(gateways, list) and set(map(str, gateways)) >= set(bound):
+        del found["gateways"]
+    return found
+
+
+def is_catch_all(route: Route, bound: list[str]) -> bool:
+    """A route without match, or with a match entry that has no condition, takes every request."""
+    matches = route.matches
+    return not matches or any(not conditions(m, route.section, bound) for m in matches)
+
+
+def covers(earlier: Body, later: Body) -> bool:
+    """Whether `earlier` (conditions) repeats or covers `later`: the same fields with equal values,
+    except that an earlier uri `prefix` covers a later `prefix` or `exact` it begins, and an
+    earlier list (sniHosts, gateways, subnets) covers a later one it contains."""
+    if earlier.keys() != later.keys():
+        return False
+    for key, condition in earlier.items():
+        other = later[key]
+        if key == "uri":
+            if not _string_match_covers(condition, other, fold=earlier.get("ignoreUriCase") is True):
+                return False
+        elif key in _SET_KEYS and isinstance(condition, list) and isinstance(other, list):
+            if not set(map(str, other)) <= set(map(str, condition)):
+                return False
+        elif condition != other:
+            return False
+    return True
+
+
+def _string_match_covers(earlier: Any, later: Any, fold: bool = False) -> bool:
+    """`{prefix: /a}` covers `{prefix: /ab}` and `{exact: /a/b}`; otherwise only an equal match."""
+    if not isinstance(earlier, dict) or not isinstance(later, dict) or len(earlier) != 1 or len(later) != 1:
+        return bool(earlier == later)
+    (kind, value), (other_kind, other_value) = next(iter(earlier.items())), next(iter(later.items()))
+    value, other_value = str(value), str(other_value)
+    if fold:
+        value, other_value = value.lower(), other_value.lower()
+    if kind == other_kind and value == other_value:
+        return True
+    return kind == "prefix" and other_kind in ("prefix", "exact") and other_value.startswith(value)
+
+
+def describe_match(match: Body) -> str:
+    shown = {k: v for k, v in match.items() if k not in _LABEL_KEYS}
+    return ", ".join(f"{k}: {_compact(v)}" for k, v in shown.items()) or "{}"
+
+
+def _compact(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_compact(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_compact(v) for v in value) + "]"
+    return str(value)
+
+
+# --- durations (MW309) ----------------------------------------------------------------------------
+
+_DURATION_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(value: Any) -> float | None:
+    """Seconds of a Go-style duration (`10s`, `250ms`, `1m30s`, `1.5h`), or None when it is not one."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    sign = -1.0 if text.startswith("-") else 1.0
+    text = text[1:] if text[:1] in ("-", "+") else text
+    if text == "0":
+        return 0.0
+    total, position = 0.0, 0
+    while position < len(text):
+        part = _DURATION_PART.match(text, position)
+        if part is None:
+            return None
+        total += float(part.group(1)) * _UNIT_SECONDS[part.group(2)]
+        position = part.end()
+    return sign * total if text else None

@@ -1,0 +1,339 @@
+"""Istio annotations and labels on pods and other objects (MW103, MW104)."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
+
+from webhook.findings import Action, Violation
+from webhook.istio.annotations import ANNOTATIONS, LABELS
+from webhook.istio.injector import LABEL_VALIDATORS, Invalid, annotation_validator, loose_bool, shown
+from webhook.istio.mesh import INJECT_KEY, NAMESPACE_INJECTION_LABEL, STATUS_ANNOTATION
+from webhook.kube import PodTemplate, pod_template
+from webhook.model import Resource
+from webhook.rules.registry import POD_TEMPLATE_KINDS, rule
+
+if TYPE_CHECKING:
+    from webhook.context import Context
+
+READ_KINDS = POD_TEMPLATE_KINDS | {
+    "Namespace",
+    "Service",
+    "VirtualService",
+    "Gateway",
+    "DestinationRule",
+    "Ingress",
+    "ServiceEntry",
+    "PeerAuthentication",
+}
+# Set by Istio itself, never by users: Istio's analyzer ignores them, and so do we.
+IGNORED_KEYS = frozenset({STATUS_ANNOTATION, "gateway.istio.io/controller-version", "istio.io/rev"})
+POD_ANNOTATION_PREFIXES = (
+    "sidecar.istio.io/",
+    "traffic.sidecar.istio.io/",
+    "readiness.status.sidecar.istio.io/",
+    "status.sidecar.istio.io/",
+)
+PROXY_CONFIG_ANNOTATION = "proxy.istio.io/config"
+SIMILARITY_CUTOFF = 0.6
+
+
+# --- MW103 ---------------------------------------------------------------------------------------
+
+
+@rule(
+    code="MW103",
+    name="sidecar-annotation-invalid",
+    kinds=POD_TEMPLATE_KINDS,
+    default=Action.DENY,
+    summary="""
+        Checks the values of the pod annotations that Istio's sidecar injector validates
+        (`traffic.sidecar.istio.io/*` port and CIDR lists, `sidecar.istio.io/interceptionMode`,
+        `sidecar.istio.io/rewriteAppHTTPProbers`, `status.sidecar.istio.io/port`,
+        `readiness.status.sidecar.istio.io/*`, `sidecar.istio.io/proxyCPU` and friends) and the
+        label `sidecar.istio.io/inject`, which must be exactly `true` or `false`.
+    """,
+    why="""
+        The injector runs as a mutating webhook with `failurePolicy: Fail`: when an annotation
+        does not parse, it returns an error and the API server refuses the pod. For a Deployment
+        that error only shows as a `FailedCreate` event on its ReplicaSet, long after
+        `kubectl apply` said "configured". Port lists allow no ranges and CIDR lists no spaces
+        (`10.0.0.0/8, 172.16.0.0/12` is refused). An inject label other than exactly `true` or
+        `false` neither opts the pod in nor out.
+    """,
+    fix="""
+        Write the value the way the injector parses it: `8080,8443` (no ranges),
+        `10.0.0.0/8,172.16.0.0/12` (no spaces), `REDIRECT`, `"true"`, `100m`, `128Mi`.
+    """,
+    bad="""
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata:
+          name: payments
+        spec:
+          selector:
+            matchLabels:
+              app: payments
+          template:
+            metadata:
+              labels:
+                app: payments
+                version: v1
+              annotations:
+                traffic.sidecar.istio.io/excludeOutboundIPRanges: "10.0.0.0/8, 172.16.0.0/12"
+            spec:
+              containers:
+              - name: payments
+                image: example.com/payments:1.4.2
+    """,
+    good="""
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata:
+          name: payments
+        spec:
+          selector:
+            matchLabels:
+              app: payments
+          template:
+            metadata:
+              labels:
+                app: payments
+                version: v1
+              annotations:
+                traffic.sidecar.istio.io/excludeOutboundIPRanges: "10.0.0.0/8,172.16.0.0/12"
+            spec:
+              containers:
+              - name: payments
+                image: example.com/payments:1.4.2
+    """,
+)
+def sidecar_annotation_invalid(resource: Resource, context: Context) -> Iterator[Violation]:
+    template = pod_template(resource)
+    if template is None:
+        return
+    for key, value in template.annotations.items():
+        validator = annotation_validator(key)
+        invalid = validator(value) if validator else None
+        if invalid is not None:
+            yield _invalid_value(template, "annotation", key, value, invalid)
+    for key, value in template.labels.items():
+        label_validator = LABEL_VALIDATORS.get(key)
+        invalid = label_validator(value) if label_validator else None
+        if invalid is not None:
+            yield _invalid_value(template, "label", key, value, invalid)
+
+
+def _invalid_value(template: PodTemplate, what: str, key: str, value: str, invalid: Invalid) -> Violation:
+    path = template.field(f"metadata.{what}s.{key}")
+    effect = (
+        "the label neither opts the pod in nor out"
+        if what == "label"
+        else "the sidecar injector refuses the pod"
+    )
+    parent = _parent(path, key)
+    if invalid.corrected is not None:
+        fix = f'set {what} {key}: "{invalid.corrected}" in {parent}'
+    else:
+        fix = f"set {what} {key} in {parent} to {invalid.expected}"
+    return Violation(path, f"{what} {key}: {shown(value)} is invalid: {invalid.problem}; {effect}", fix)
+
+
+def _parent(path: str, key: str) -> str:
+    return path[: -len(key) - 1]
+
+
+# --- MW104 ---------------------------------------------------------------------------------------
+
+
+@rule(
+    code="MW104",
+    name="istio-metadata-misplaced",
+    kinds=READ_KINDS,
+    default=Action.WARN,
+    summary="""
+        Checks where Istio keys sit: pod annotations (`sidecar.istio.io/*`,
+        `traffic.sidecar.istio.io/*`, `proxy.istio.io/config`, `readiness.status.sidecar.istio.io/*`,
+        `status.sidecar.istio.io/*`) on a workload's own metadata or on a Namespace instead of the pod
+        template; `sidecar.istio.io/inject` written as an annotation instead of a label; and
+        annotation keys in an `istio.io` domain that Istio does not define (typos).
+    """,
+    why="""
+        Istio reads pod annotations from the pod only: on a Deployment's own metadata they do
+        nothing, and the sidecar runs with defaults the author thinks they changed. The inject
+        annotation `"true"` cannot opt a pod in, because the injector's webhook selects pods by
+        label; as `"false"` it is deprecated. A misspelt key is silently ignored.
+    """,
+    fix="""
+        Move pod annotations to `spec.template.metadata.annotations`, write
+        `sidecar.istio.io/inject` as a label in `spec.template.metadata.labels`, and correct
+        misspelt keys to the name Istio defines.
+    """,
+    bad="""
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata:
+          name: fortio
+          annotations:
+            sidecar.istio.io/proxyCPU: 500m
+        spec:
+          selector:
+            matchLabels:
+              app: fortio
+          template:
+            metadata:
+              labels:
+                app: fortio
+                version: v1
+            spec:
+              containers:
+              - name: fortio
+                image: fortio/fortio:1.69.5
+    """,
+    good="""
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata:
+          name: fortio
+        spec:
+          selector:
+            matchLabels:
+              app: fortio
+          template:
+            metadata:
+              labels:
+                app: fortio
+                version: v1
+              annotations:
+                sidecar.istio.io/proxyCPU: 500m
+            spec:
+              containers:
+              - name: fortio
+                image: fortio/fortio:1.69.5
+    """,
+)
+def istio_metadata_misplaced(resource: Resource, context: Context) -> Iterator[Violation]:
+    template = pod_template(resource)
+    workload = template if template is not None and template.is_template else None
+    for key, value in _istio_keys(resource.annotations):
+        path = f"metadata.annotations.{key}"
+        if key not in ANNOTATIONS:
+            yield _unknown(key, path, workload)
+        elif resource.kind == "Namespace" and _is_pod_annotation(key):
+            yield _on_namespace(resource.name, key, value, path)
+        elif workload is not None and _is_pod_annotation(key):
+            yield _on_workload(resource.kind, workload, key, value, path)
+        elif template is not None and key == INJECT_KEY:
+            yield _inject_annotation(template, value, path)
+    if workload is not None:
+        for key, value in _istio_keys(workload.annotations):
+            path = workload.field(f"metadata.annotations.{key}")
+            if key not in ANNOTATIONS:
+                yield _unknown(key, path, None)
+            elif key == INJECT_KEY:
+                yield _inject_annotation(workload, value, path)
+
+
+def _istio_keys(annotations: Mapping[str, str]) -> Iterator[tuple[str, str]]:
+    """Annotations in an istio.io domain, except the ones Istio sets itself."""
+    for key, value in annotations.items():
+        domain, slash, _ = key.partition("/")
+        if slash and key not in IGNORED_KEYS and (domain == "istio.io" or domain.endswith(".istio.io")):
+            yield key, value
+
+
+def _is_pod_annotation(key: str) -> bool:
+    return key == PROXY_CONFIG_ANNOTATION or key.startswith(POD_ANNOTATION_PREFIXES)
+
+
+def _wanted_label(value: str) -> str | None:
+    return value if value in ("true", "false") else loose_bool(value)
+
+
+def _unknown(key: str, path: str, workload: PodTemplate | None) -> Violation:
+    message = f"annotation {key} is not one Istio defines, so Istio ignores it"
+    parent = _parent(path, key)
+    if key in LABELS:
+        labels = parent.removesuffix("annotations") + "labels"
+        return Violation(path, f"{message}; {key} is a label", f"move {key} from {parent} to {labels}")
+    nearest = _nearest_annotation(key)
+    if nearest is None:
+        return Violation(
+            path, message, f"remove annotation {key} from {parent}, or correct it to a name Istio defines"
+        )
+    fix = f"rename annotation {key} to {nearest}"
+    if workload is not None and _is_pod_annotation(nearest):
+        fix += f" and move it to {workload.field('metadata.annotations')}"
+    return Violation(path, f"{message}; did you mean {nearest}?", fix)
+
+
+def _nearest_annotation(key: str) -> str | None:
+    """The most similar known annotation, if its name (after the domain) is similar too."""
+    name = key.partition("/")[2]
+    scored = [
+        (difflib.SequenceMatcher(None, key, known).ratio(), known)
+        for known in ANNOTATIONS
+        if difflib.SequenceMatcher(None, name, known.partition("/")[2]).ratio() >= SIMILARITY_CUTOFF
+    ]
+    best = max(scored, default=None)
+    return best[1] if best is not None and best[0] >= SIMILARITY_CUTOFF else None
+
+
+def _inject_annotation(template: PodTemplate, value: str, path: str) -> Violation:
+    wanted = _wanted_label(value)
+    written = f"annotation {INJECT_KEY}: {shown(value)}"
+    labels_path = template.field("metadata.labels")
+    if wanted == "false":
+        message = f"{written} is deprecated since Istio 1.15; the label {INJECT_KEY} replaces it"
+    else:
+        message = (
+            f"{written} cannot opt the pod in: the injector's webhook selects pods by the label {INJECT_KEY}"
+        )
+    label_value = template.labels.get(INJECT_KEY)
+    if label_value == wanted:
+        fix = f'remove the annotation: {labels_path} already has the label {INJECT_KEY}: "{wanted}"'
+    elif label_value is not None:
+        label = f'{INJECT_KEY}: "{label_value}"'
+        fix = f"remove the annotation: Istio reads only the label {label} in {labels_path}"
+    else:
+        label = f'{INJECT_KEY}: "{wanted}"' if wanted else f'{INJECT_KEY}: "true" or "false"'
+        fix = f"replace the annotation with the label {label} in {labels_path}"
+    return Violation(path, message, fix)
+
+
+def _on_workload(kind: str, workload: PodTemplate, key: str, value: str, path: str) -> Violation:
+    written = f"{key}: {shown(value)}"
+    message = (
+        f"pod annotation {written} on the {kind}'s own metadata is ignored: Istio reads it from the pods"
+    )
+    if key == INJECT_KEY:
+        wanted = _wanted_label(value) or "true"
+        target = workload.field("metadata.labels")
+        if workload.labels.get(INJECT_KEY) == wanted:
+            return Violation(
+                path, message, f'remove it: {target} already has the label {INJECT_KEY}: "{wanted}"'
+            )
+        return Violation(path, message, f'move it to {target} as the label {INJECT_KEY}: "{wanted}"')
+    target = workload.field("metadata.annotations")
+    if workload.annotations.get(key) == value:
+        return Violation(path, message, f"remove it: {target} already has {written}")
+    return Violation(path, message, f"move annotation {written} to {target}")
+
+
+def _on_namespace(namespace: str, key: str, value: str, path: str) -> Violation:
+    written = f"{key}: {shown(value)}"
+    message = f"pod annotation {written} on Namespace {namespace} is ignored: Istio reads it from pods only"
+    if key == INJECT_KEY:
+        setting = "disabled" if _wanted_label(value) == "false" else "enabled"
+        return Violation(
+            path,
+            message,
+            f"remove the annotation and label Namespace {namespace} {NAMESPACE_INJECTION_LABEL}={setting}",
+        )
+    return Violation(
+        path,
+        message,
+        f"move annotation {written} to the pod templates (spec.template.metadata.annotations) "
+        f"of the workloads in namespace {namespace}",
+    )
