@@ -86,7 +86,7 @@ def test_subset_without_pods_is_found_per_subset() -> None:
     findings = only(run(destination_rule(subsets), context=REVIEWS), "MW501")
     assert [f.path for f in findings] == ["spec.subsets[1].labels", "spec.subsets[2].labels"]
     first = findings[0]
-    assert "'v2'" in first.message and "version=v2" in first.message and "app=reviews" in first.message
+    assert '"v2"' in first.message and "version=v2" in first.message and "app=reviews" in first.message
     assert "no VirtualService routes to it" in first.message
     assert "version=v2" in first.fix and "version=v1" in first.fix  # what the Service's pods do carry
     assert first.action == "warn"
@@ -150,7 +150,7 @@ def test_subset_contradicting_the_service_selector() -> None:
     findings = only(run(destination_rule("[{name: x, labels: {app: ratings}}]"), context=REVIEWS), "MW501")
     assert len(findings) == 1
     assert "contradicts" in findings[0].message
-    assert "remove app from subset 'x'" in findings[0].fix
+    assert 'remove app from subset "x"' in findings[0].fix
 
 
 def test_subset_check_needs_a_complete_inventory() -> None:
@@ -222,7 +222,7 @@ def test_port_and_subset_are_named() -> None:
         "[{name: legacy, trafficPolicy: {portLevelSettings: [{port: {number: 8443}, tls: {mode: SIMPLE}}]}}]"
     )
     findings = only(run(tls_rule("{}", subsets)), "MW502")
-    assert "port 8443" in findings[0].message and "'legacy'" in findings[0].message
+    assert "port 8443" in findings[0].message and '"legacy"' in findings[0].message
 
 
 def test_tls_check_needs_no_inventory() -> None:

@@ -267,7 +267,7 @@ def test_valid_servers_pass(servers: str) -> None:
             "spec.servers[0].port.protocol",
             "no protocol",
         ),
-        (f"[{server(protocol='HTTPX')}]", "spec.servers[0].port.protocol", "'HTTPX'"),
+        (f"[{server(protocol='HTTPX')}]", "spec.servers[0].port.protocol", '"HTTPX"'),
         (f"[{server(443, name='https', protocol='HTTPS')}]", "spec.servers[0].port.protocol", "no tls block"),
         (f"[{tls_server('{httpsRedirect: true}')}]", "spec.servers[0].tls.httpsRedirect", "plain HTTP"),
         (
@@ -303,7 +303,7 @@ def test_duplicate_port_name_counts_on_the_later_server_only() -> None:
     findings = only(run(gateway(servers)), "MW403")
     assert [f.path for f in findings] == ["spec.servers[1].port.name"]
     assert "spec.servers[0]" in findings[0].message
-    assert "'http-8080'" in findings[0].fix
+    assert '"http-8080"' in findings[0].fix
 
 
 def test_several_problems_of_one_server_are_one_finding() -> None:

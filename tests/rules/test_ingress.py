@@ -65,7 +65,7 @@ def test_missing_annotations_are_one_finding() -> None:
         (
             f'{{{SERVICE_UPSTREAM}: "false", {UPSTREAM_VHOST}: frontend.web.svc.cluster.local}}',
             SERVICE_UPSTREAM,
-            "'false'",
+            '"false"',
         ),
         (
             f'{{{SERVICE_UPSTREAM}: "true", {UPSTREAM_VHOST}: shop.example.com}}',

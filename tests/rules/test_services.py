@@ -40,9 +40,9 @@ def test_declared_protocols_pass(ports: str) -> None:
     ("ports", "path", "fix_part"),
     [
         ("[{port: 9080}]", "spec.ports[0]", "add name: http to the port"),
-        ("[{name: web, port: 443}]", "spec.ports[0]", "rename port 'web' to 'https-web'"),
-        ("[{name: http2foo, port: 8080}]", "spec.ports[0]", "rename port 'http2foo'"),
-        ("[{name: http, port: 80}, {name: db, port: 3306}]", "spec.ports[1]", "'mysql-db'"),
+        ("[{name: web, port: 443}]", "spec.ports[0]", 'rename port "web" to "https-web"'),
+        ("[{name: http2foo, port: 8080}]", "spec.ports[0]", 'rename port "http2foo"'),
+        ("[{name: http, port: 80}, {name: db, port: 3306}]", "spec.ports[1]", '"mysql-db"'),
         ("[{name: http, port: 80, appProtocol: tcp}]", "spec.ports[0].appProtocol", "make them agree"),
         ("[{name: web, port: 80, appProtocol: hbone}]", "spec.ports[0].appProtocol", "set appProtocol"),
     ],

@@ -44,14 +44,14 @@ def _reason_and_fix(
         return (
             f"topology label {', '.join(empty)} is empty, which matches no endpoint",
             f"give {empty[0]} the node value it should match (a region or zone name), "
-            f"or remove it from subset {name!r}",
+            f'or remove it from subset "{name}"',
         )
     contradicting = _contradictions(selector, labels)
     if contradicting:
         key = contradicting[0]
         return (
             f"its {key}={labels[key]} contradicts the selector's {key}={selector[key]}",
-            f"remove {key} from subset {name!r} (the Service already selects {key}={selector[key]})",
+            f'remove {key} from subset "{name}" (the Service already selects {key}={selector[key]})',
         )
     pod_labels = {k: v for k, v in labels.items() if not k.startswith(TOPOLOGY_PREFIXES)}
     if not service_pods:
@@ -60,7 +60,7 @@ def _reason_and_fix(
             "no pod matches the Service's selector at all" if selector else "the namespace has no pod",
             f"deploy the workload behind {workload} with pod labels {_show({**selector, **pod_labels})}",
         )
-    fix = f"label the pod template of the workload for subset {name!r} with {_show(pod_labels)}"
+    fix = f'label the pod template of the workload for subset "{name}" with {_show(pod_labels)}'
     existing = _existing_values(service_pods, sorted(pod_labels))
     if existing:
         fix += f", or change the subset's labels to ones the Service's pods carry ({existing})"
@@ -177,7 +177,7 @@ def dr_subset_selects_nothing(destination_rule: Resource, context: Context) -> I
             effect = "no VirtualService routes to it yet (fine while a canary is being prepared)"
         yield Violation(
             f"spec.subsets[{index}].labels" if labels else f"spec.subsets[{index}]",
-            f"subset {name!r} ({_show(labels)}) with the selector of Service {where} ({selector_text}) "
+            f'subset "{name}" ({_show(labels)}) with the selector of Service {where} ({selector_text}) '
             f"matches no pod in namespace {service.namespace}: {reason}; {effect}",
             fix,
             weak=not routed,
@@ -190,7 +190,7 @@ def _tls_settings(spec: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], s
     policies = [("spec.trafficPolicy", as_dict(spec.get("trafficPolicy")), "")]
     for index, subset in enumerate(as_list(spec.get("subsets"))):
         subset = as_dict(subset)
-        label = f" in subset {subset.get('name')!r}"
+        label = f' in subset "{subset.get("name")}"'
         policies.append((f"spec.subsets[{index}].trafficPolicy", as_dict(subset.get("trafficPolicy")), label))
     for path, policy, label in policies:
         if "tls" in policy:

@@ -358,7 +358,7 @@ def _host_problem(path: str, host: str) -> _Problem | None:
     if len(parts) > 2:
         return _Problem(
             path,
-            f"host {host!r} has more than one '/'",
+            f"host \"{host}\" has more than one '/'",
             f"write it as <namespace>/<host>, e.g. '*/{parts[-1]}'",
         )
     name = parts[-1]
@@ -367,26 +367,26 @@ def _host_problem(path: str, host: str) -> _Problem | None:
         if namespace not in ("*", ".") and not _DNS_LABEL.match(namespace):
             return _Problem(
                 path,
-                f"host {host!r} has an invalid namespace prefix {namespace!r}",
+                f'host "{host}" has an invalid namespace prefix "{namespace}"',
                 f"use '*/{name}' (any namespace), './{name}' (the Gateway's) or '<namespace>/{name}'",
             )
     if name == "*":
         return None
     if not name:
         return _Problem(
-            path, f"host {host!r} is empty", "name a host such as 'shop.example.com', or '*' for any host"
+            path, f'host "{host}" is empty', "name a host such as 'shop.example.com', or '*' for any host"
         )
     if "*" in name and not (name.startswith("*.") and "*" not in name[1:]):
         domain = name.replace("*", "").lstrip(".")
         return _Problem(
             path,
-            f"host {host!r} is a partial wildcard; only a whole first label may be '*'",
+            f"host \"{host}\" is a partial wildcard; only a whole first label may be '*'",
             f"use '*.{domain}' for its subdomains or '{domain}' for the domain itself",
         )
     if "." not in name:
         return _Problem(
             path,
-            f"host {host!r} is a short name; Gateway hosts must be fully qualified domain names",
+            f'host "{host}" is a short name; Gateway hosts must be fully qualified domain names',
             f"use the domain clients send in the Host header, e.g. '{name}.example.com', or '*'",
         )
     return None
@@ -406,7 +406,7 @@ def _port_problems(path: str, server: dict[str, Any], names: dict[str, int]) -> 
         problems.append(
             _Problem(
                 f"{path}.number",
-                f"port number {port.get('number')!r} is missing or invalid",
+                f'port number "{port.get("number")}" is missing or invalid',
                 "set port.number to the port the gateway listens on (1-65535), e.g. 80",
             )
         )
@@ -418,16 +418,16 @@ def _port_problems(path: str, server: dict[str, Any], names: dict[str, int]) -> 
         problems.append(
             _Problem(
                 f"{path}.name",
-                f"port name {name!r} is already used by spec.servers[{names[name]}]; "
+                f'port name "{name}" is already used by spec.servers[{names[name]}]; '
                 "Envoy drops this server (404)",
-                f"give this server a unique port name, e.g. {unique!r}",
+                f'give this server a unique port name, e.g. "{unique}"',
             )
         )
     if protocol.upper() not in GATEWAY_PROTOCOLS:
         problems.append(
             _Problem(
                 f"{path}.protocol",
-                f"port protocol {protocol!r} is not one Istio knows"
+                f'port protocol "{protocol}" is not one Istio knows'
                 if protocol
                 else "the port has no protocol",
                 "set port.protocol to one of HTTP, HTTPS, HTTP2, GRPC, TCP, TLS",

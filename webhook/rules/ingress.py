@@ -128,7 +128,7 @@ def ingress_nginx_mesh_upstream(ingress: Resource, context: Context) -> Iterator
         problems.append(
             (
                 f"metadata.annotations.{SERVICE_UPSTREAM}",
-                f"{SERVICE_UPSTREAM} is {upstream!r}"
+                f'{SERVICE_UPSTREAM} is "{upstream}"'
                 if upstream is not None
                 else f"{SERVICE_UPSTREAM} is not set",
                 f'set {SERVICE_UPSTREAM}: "true"',
@@ -143,7 +143,7 @@ def ingress_nginx_mesh_upstream(ingress: Resource, context: Context) -> Iterator
     ]
     if wrong:
         shown = ", ".join(expected[name] for name in services)
-        state = f"is {vhost!r}" if vhost is not None else "is not set"
+        state = f'is "{vhost}"' if vhost is not None else "is not set"
         if len(services) == 1:
             fix = f"set {UPSTREAM_VHOST}: {expected[services[0]]}"
         else:

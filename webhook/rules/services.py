@@ -89,7 +89,7 @@ def service_port_protocol(service: Resource, context: Context) -> Iterator[Viola
                 if from_name is None:
                     yield Violation(
                         f"{path}.appProtocol",
-                        f"port {number}: appProtocol {app_protocol!r} is not a protocol Istio recognises, "
+                        f'port {number}: appProtocol "{app_protocol}" is not a protocol Istio recognises, '
                         "so traffic on it is sniffed",
                         f"set appProtocol to one of {', '.join(PROTOCOLS)}",
                     )
@@ -97,10 +97,11 @@ def service_port_protocol(service: Resource, context: Context) -> Iterator[Viola
             if from_name is not None and from_name != from_app:
                 yield Violation(
                     f"{path}.appProtocol",
-                    f"port {number} is named {name!r} ({from_name}) but has appProtocol {app_protocol!r}; "
+                    f'port {number} is named "{name}" ({from_name}) '
+                    f'but has appProtocol "{app_protocol}"; '
                     f"Istio uses appProtocol and treats it as {from_app}",
-                    f"make them agree: rename the port to {from_app + '-' + name.split('-', 1)[-1]!r} "
-                    f"or set appProtocol to {from_name!r}",
+                    f'make them agree: rename the port to "{from_app + "-" + name.split("-", 1)[-1]}" '
+                    f'or set appProtocol to "{from_name}"',
                 )
             continue
         if from_name is not None:
@@ -108,9 +109,9 @@ def service_port_protocol(service: Resource, context: Context) -> Iterator[Viola
         suggestion = suggested_port_name(number)
         if name:
             message = (
-                f"port {number} is named {name!r}, which does not start with a protocol, so it is sniffed"
+                f'port {number} is named "{name}", which does not start with a protocol, so it is sniffed'
             )
-            fix = f"rename port {name!r} to {suggestion + '-' + name!r}, or set appProtocol: {suggestion}"
+            fix = f'rename port "{name}" to "{suggestion + "-" + name}", or set appProtocol: {suggestion}'
         else:
             message = f"port {number} has no name and no appProtocol, so its protocol is sniffed"
             fix = f"add name: {suggestion} to the port (or set appProtocol: {suggestion})"
