@@ -7,6 +7,7 @@ from types import ModuleType
 
 from webhook.rules import (
     destinationrules,
+    gateway_servers,
     gateways,
     ingress,
     pod_annotations,
@@ -26,6 +27,7 @@ FAMILIES: tuple[ModuleType, ...] = (
     vs_destinations,
     vs_routes,
     gateways,
+    gateway_servers,
     destinationrules,
     ingress,
 )

@@ -1,58 +1,29 @@
-"""Gateway rules (MW4xx): workload selection, exposed ports, server validity, conflicts."""
+"""Gateway rules (MW401, MW402): the workload a Gateway selects and the ports it exposes."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from webhook.findings import Action, Lookup, Violation
-from webhook.istio.protocols import GATEWAY_PROTOCOLS
-from webhook.kube import PodTemplate, selector_matches
-from webhook.model import Resource, as_dict, as_list, string_map
+from webhook.istio.gateway import (
+    gateway_pods,
+    is_istio_gateway,
+    port_number,
+    selector_of,
+    selector_scope,
+    servers_of,
+    show_labels,
+)
+from webhook.kube import PodTemplate
+from webhook.model import Resource, as_dict, as_list
 from webhook.rules.registry import rule
 
 if TYPE_CHECKING:
     from webhook.context import Context
 
-ISTIO_GROUP = "networking.istio.io/"
-TLS_PROTOCOLS = frozenset({"HTTPS", "TLS"})
-HTTP_PROTOCOLS = frozenset({"HTTP", "HTTP2", "GRPC", "GRPC-WEB", "HTTP_PROXY"})
-CERTIFICATE_MODES = frozenset({"SIMPLE", "MUTUAL", "OPTIONAL_MUTUAL"})
 WELL_KNOWN_GATEWAY_LABELS = (("istio", "ingressgateway"), ("istio", "egressgateway"))
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-
-
-def _is_istio_gateway(gateway: Resource) -> bool:
-    """`kind: Gateway` is also the Kubernetes Gateway API's kind, which has listeners, not servers."""
-    return gateway.ref.api_version.startswith(ISTIO_GROUP)
-
-
-def _servers(gateway: Resource) -> list[dict[str, Any]]:
-    return [as_dict(server) for server in as_list(gateway.spec.get("servers"))]
-
-
-def _port_number(server: dict[str, Any]) -> int | None:
-    number = as_dict(server.get("port")).get("number")
-    return number if isinstance(number, int) and not isinstance(number, bool) else None
-
-
-def _selector(gateway: Resource) -> dict[str, str]:
-    return string_map(gateway.spec.get("selector"))
-
-
-def _show(labels: dict[str, str]) -> str:
-    return ",".join(f"{k}={v}" for k, v in sorted(labels.items())) or "(empty: every pod)"
-
-
-def _scope(gateway: Resource, context: Context) -> str | None:
-    """The namespace a Gateway's selector looks in: its own when gateways are namespace-scoped."""
-    return gateway.namespace if context.policy.gateways_namespace_scoped else None
-
-
-def _gateway_pods(gateway: Resource, context: Context) -> list[PodTemplate]:
-    return context.inventory.pods_matching(_selector(gateway), _scope(gateway, context))
 
 
 # --- MW401 ---------------------------------------------------------------------------------------
@@ -129,12 +100,12 @@ def _gateway_pods(gateway: Resource, context: Context) -> list[PodTemplate]:
     """,
 )
 def gateway_selector_no_workload(gateway: Resource, context: Context) -> Iterator[Violation]:
-    if not _is_istio_gateway(gateway) or _gateway_pods(gateway, context):
+    if not is_istio_gateway(gateway) or gateway_pods(gateway, context):
         return
-    selector = _selector(gateway)
-    scope = _scope(gateway, context)
+    selector = selector_of(gateway)
+    scope = selector_scope(gateway, context)
     where = f"in namespace {scope} (gateways are namespace-scoped)" if scope else "in any namespace"
-    message = f"selector {_show(selector)} matches no pod or workload template {where}"
+    message = f"selector {show_labels(selector)} matches no pod or workload template {where}"
     absent = [
         f"{k}={v}" for k, v in sorted(selector.items()) if not context.inventory.pods_matching({k: v}, scope)
     ]
@@ -144,7 +115,7 @@ def gateway_selector_no_workload(gateway: Resource, context: Context) -> Iterato
     if elsewhere:
         fix = (
             f"pods matching it run in {', '.join(elsewhere)}: create the Gateway in namespace "
-            f"{elsewhere[0]}, or deploy a gateway with labels {_show(selector)} in {scope}"
+            f"{elsewhere[0]}, or deploy a gateway with labels {show_labels(selector)} in {scope}"
         )
     else:
         known = [
@@ -309,16 +280,16 @@ def _describe(exposure: _Exposure) -> str:
     """,
 )
 def gateway_port_not_exposed(gateway: Resource, context: Context) -> Iterator[Violation]:
-    if not _is_istio_gateway(gateway):
+    if not is_istio_gateway(gateway):
         return
-    pods = _gateway_pods(gateway, context)
+    pods = gateway_pods(gateway, context)
     if not pods:  # MW401's finding
         return
     exposure = _exposure(pods, context)
     namespaces = sorted({pod.namespace for pod in pods})
     missing = tuple(Lookup("Service", ns) for ns in namespaces)
-    for index, server in enumerate(_servers(gateway)):
-        number = _port_number(server)
+    for index, server in enumerate(servers_of(gateway)):
+        number = port_number(server)
         if number is None or number in exposure.ports:
             continue
         path = f"spec.servers[{index}].port.number"
@@ -326,7 +297,8 @@ def gateway_port_not_exposed(gateway: Resource, context: Context) -> Iterator[Vi
             pods_text = ", ".join(sorted({f"{p.owner.kind} {p.namespace}/{p.owner.name}" for p in pods})[:3])
             message = f"server port {number}: no Service selects the gateway's pods ({pods_text})"
             fix = (
-                f"create a Service in namespace {namespaces[0]} with selector {_show(_selector(gateway))} "
+                f"create a Service in namespace {namespaces[0]} "
+                f"with selector {show_labels(selector_of(gateway))} "
                 f"and a TCP port {number} (targetPort {number})"
             )
         else:
@@ -341,355 +313,3 @@ def gateway_port_not_exposed(gateway: Resource, context: Context) -> Iterator[Vi
             fix = f"add a TCP port {number} (targetPort {number}) to Service {target.namespace}/{target.name}"
             fix += f", or change the server port to one it exposes ({choices})" if choices else ""
         yield Violation(path, message, fix, missing=missing)
-
-
-# --- MW403 ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Problem:
-    path: str
-    message: str
-    fix: str
-
-
-def _host_problem(path: str, host: str) -> _Problem | None:
-    parts = host.split("/")
-    if len(parts) > 2:
-        return _Problem(
-            path,
-            f"host \"{host}\" has more than one '/'",
-            f"write it as <namespace>/<host>, e.g. '*/{parts[-1]}'",
-        )
-    name = parts[-1]
-    if len(parts) == 2:
-        namespace = parts[0]
-        if namespace not in ("*", ".") and not _DNS_LABEL.match(namespace):
-            return _Problem(
-                path,
-                f'host "{host}" has an invalid namespace prefix "{namespace}"',
-                f"use '*/{name}' (any namespace), './{name}' (the Gateway's) or '<namespace>/{name}'",
-            )
-    if name == "*":
-        return None
-    if not name:
-        return _Problem(
-            path, f'host "{host}" is empty', "name a host such as 'shop.example.com', or '*' for any host"
-        )
-    if "*" in name and not (name.startswith("*.") and "*" not in name[1:]):
-        domain = name.replace("*", "").lstrip(".")
-        return _Problem(
-            path,
-            f"host \"{host}\" is a partial wildcard; only a whole first label may be '*'",
-            f"use '*.{domain}' for its subdomains or '{domain}' for the domain itself",
-        )
-    if "." not in name:
-        return _Problem(
-            path,
-            f'host "{host}" is a short name; Gateway hosts must be fully qualified domain names',
-            f"use the domain clients send in the Host header, e.g. '{name}.example.com', or '*'",
-        )
-    return None
-
-
-def _port_problems(path: str, server: dict[str, Any], names: dict[str, int]) -> list[_Problem]:
-    port = server.get("port")
-    if not isinstance(port, dict):
-        return [
-            _Problem(path, "the server has no port", "add port: {number: 80, name: http, protocol: HTTP}")
-        ]
-    problems = []
-    number = _port_number(server)
-    protocol = str(port.get("protocol") or "")
-    name = str(port.get("name") or "")
-    if number is None or not 0 < number < 65536:
-        problems.append(
-            _Problem(
-                f"{path}.number",
-                f'port number "{port.get("number")}" is missing or invalid',
-                "set port.number to the port the gateway listens on (1-65535), e.g. 80",
-            )
-        )
-    if not name:
-        suggestion = f"{protocol.lower() or 'http'}-{number}" if number else protocol.lower() or "http"
-        problems.append(_Problem(f"{path}.name", "the port has no name", f"set port.name: {suggestion}"))
-    elif name in names:
-        unique = f"{name}-{number}" if number else f"{name}-2"
-        problems.append(
-            _Problem(
-                f"{path}.name",
-                f'port name "{name}" is already used by spec.servers[{names[name]}]; '
-                "Envoy drops this server (404)",
-                f'give this server a unique port name, e.g. "{unique}"',
-            )
-        )
-    if protocol.upper() not in GATEWAY_PROTOCOLS:
-        problems.append(
-            _Problem(
-                f"{path}.protocol",
-                f'port protocol "{protocol}" is not one Istio knows'
-                if protocol
-                else "the port has no protocol",
-                "set port.protocol to one of HTTP, HTTPS, HTTP2, GRPC, TCP, TLS",
-            )
-        )
-    return problems
-
-
-def _tls_problems(path: str, server: dict[str, Any]) -> list[_Problem]:
-    protocol = str(as_dict(server.get("port")).get("protocol") or "").upper()
-    raw = server.get("tls")
-    tls = as_dict(raw)
-    problems = []
-    if protocol in TLS_PROTOCOLS and not tls:
-        problems.append(
-            _Problem(
-                path + ".tls" if raw is not None else path + ".port.protocol",
-                f"the {protocol} server has no tls block",
-                "add tls: {mode: SIMPLE, credentialName: <TLS Secret in the gateway's namespace>}, "
-                "or tls: {mode: PASSTHROUGH} to pass TLS through to the backend",
-            )
-        )
-    if tls.get("httpsRedirect") is True and protocol in GATEWAY_PROTOCOLS and protocol not in HTTP_PROTOCOLS:
-        problems.append(
-            _Problem(
-                f"{path}.tls.httpsRedirect",
-                f"tls.httpsRedirect is set on a {protocol} server; it only applies to plain HTTP servers",
-                "remove httpsRedirect here and set it on the port-80 HTTP server for the same hosts",
-            )
-        )
-    mode = str(tls.get("mode") or "").upper()
-    has_files = bool(tls.get("serverCertificate")) and bool(tls.get("privateKey"))
-    has_credential = bool(
-        tls.get("credentialName") or tls.get("credentialNames") or tls.get("tlsCertificates")
-    )
-    if mode in CERTIFICATE_MODES and not has_files and not has_credential:
-        problems.append(
-            _Problem(
-                f"{path}.tls",
-                f"tls mode {mode} has neither credentialName nor serverCertificate and privateKey files",
-                "set tls.credentialName to the TLS Secret with the certificate (in the gateway's namespace)",
-            )
-        )
-    return problems
-
-
-def _server_problems(index: int, server: dict[str, Any], names: dict[str, int]) -> list[_Problem]:
-    path = f"spec.servers[{index}]"
-    hosts = as_list(server.get("hosts"))
-    problems = []
-    if not hosts:
-        problems.append(
-            _Problem(
-                f"{path}.hosts",
-                "the server has no hosts",
-                "add hosts: the domains it serves, e.g. ['shop.example.com'], or ['*']",
-            )
-        )
-    for h, host in enumerate(hosts):
-        problem = _host_problem(f"{path}.hosts[{h}]", str(host))
-        if problem:
-            problems.append(problem)
-    problems += _port_problems(f"{path}.port", server, names)
-    problems += _tls_problems(path, server)
-    return problems
-
-
-@rule(
-    code="MW403",
-    name="gateway-server-invalid",
-    kinds={"Gateway"},
-    default=Action.DENY,
-    summary="""
-        Checks each Gateway server the way Istio's validation does: the Gateway has servers, each
-        has hosts that are fully qualified names or wildcards (`*`, `*.example.com`) with an
-        optional `*/`, `./` or `<namespace>/` prefix, a port with number, name and a known protocol,
-        a port name no earlier server uses, a `tls` block on HTTPS/TLS servers, certificates for
-        SIMPLE/MUTUAL TLS, and `httpsRedirect` only on HTTP servers.
-    """,
-    why="""
-        istiod rejects most of these, and the rest fail silently at runtime: when two servers share
-        a port name, Envoy drops the second and its hosts get 404; `httpsRedirect` on an HTTPS
-        server does nothing; a SIMPLE server without a certificate never completes a handshake.
-    """,
-    fix="""
-        Correct the field the finding points at: a full domain name instead of a short one, a
-        unique port name per server, a `tls` block with `credentialName` for HTTPS.
-    """,
-    bad="""
-        apiVersion: networking.istio.io/v1
-        kind: Gateway
-        metadata:
-          name: shop
-        spec:
-          selector:
-            istio: ingressgateway
-          servers:
-          - port: {number: 80, name: http, protocol: HTTP}
-            hosts: ["shop.example.com"]
-          - port: {number: 80, name: http, protocol: HTTP}
-            hosts: ["api.example.com"]
-    """,
-    good="""
-        apiVersion: networking.istio.io/v1
-        kind: Gateway
-        metadata:
-          name: shop
-        spec:
-          selector:
-            istio: ingressgateway
-          servers:
-          - port: {number: 80, name: http-shop, protocol: HTTP}
-            hosts: ["shop.example.com"]
-            tls: {httpsRedirect: true}
-          - port: {number: 443, name: https-shop, protocol: HTTPS}
-            hosts: ["shop.example.com"]
-            tls: {mode: SIMPLE, credentialName: shop-cert}
-    """,
-)
-def gateway_server_invalid(gateway: Resource, context: Context) -> Iterator[Violation]:
-    if not _is_istio_gateway(gateway):
-        return
-    servers = _servers(gateway)
-    if not servers:
-        yield Violation(
-            "spec.servers",
-            "the Gateway has no servers, so it opens no port and routes nothing",
-            "add a server, e.g. servers: "
-            "[{port: {number: 80, name: http, protocol: HTTP}, hosts: ['shop.example.com']}]",
-        )
-        return
-    names: dict[str, int] = {}
-    for index, server in enumerate(servers):
-        problems = _server_problems(index, server, names)
-        name = str(as_dict(server.get("port")).get("name") or "")
-        if name:
-            names.setdefault(name, index)
-        if problems:
-            label = f"server {index} (port {_port_number(server) or '?'})"
-            yield Violation(
-                problems[0].path,
-                f"{label}: " + "; ".join(p.message for p in problems),
-                "; ".join(p.fix for p in problems),
-            )
-
-
-# --- MW404 ---------------------------------------------------------------------------------------
-
-
-def _same_pods(gateway: Resource, other: Resource, pods: list[PodTemplate], scoped: bool) -> bool:
-    """Identical selectors, or `other` selects one of `pods` (those `gateway` selects)."""
-    if scoped and other.namespace != gateway.namespace:
-        return False  # each selects only in its own namespace
-    selector = _selector(other)
-    return selector == _selector(gateway) or any(selector_matches(selector, pod.labels) for pod in pods)
-
-
-def _conflicts(
-    gateway: Resource, server: dict[str, Any], pods: list[PodTemplate], context: Context
-) -> tuple[list[Resource], list[int]]:
-    """Other Gateways on the same pods with this server's port, bind and a host; and which hosts."""
-    number = _port_number(server)
-    if number is None:
-        return [], []
-    scoped = context.policy.gateways_namespace_scoped
-    bind = str(server.get("bind") or "")
-    same: dict[tuple[str, str], bool] = {(gateway.namespace, gateway.name): False}
-    found: dict[tuple[str, str], Resource] = {}
-    shared: list[int] = []
-    for position, host in enumerate(as_list(server.get("hosts"))):
-        for other in context.inventory.gateways_with_server(number, str(host), bind):
-            key = (other.namespace, other.name)
-            if key not in same:
-                same[key] = _is_istio_gateway(other) and _same_pods(gateway, other, pods, scoped)
-            if same[key]:
-                found[key] = other
-                if position not in shared:
-                    shared.append(position)
-    return list(found.values()), shared
-
-
-@rule(
-    code="MW404",
-    name="gateway-conflict",
-    kinds={"Gateway"},
-    default=Action.DENY,
-    cross=True,
-    summary="""
-        Checks that no other Gateway whose selector is identical or selects a common pod has a
-        server with the same port number, the same `bind` and an identical host (a `*/` prefix
-        aside; overlapping wildcards do not count).
-    """,
-    why="""
-        Two Gateways configuring the same listener on the same proxies collide: Istio merges them
-        in no defined order, so which TLS settings and which VirtualServices serve the host can
-        change after any restart or unrelated update.
-    """,
-    fix="""
-        Serve each host and port from one Gateway only: merge the servers into one Gateway, or
-        remove the duplicate host from one of them.
-    """,
-    bad="""
-        apiVersion: networking.istio.io/v1
-        kind: Gateway
-        metadata:
-          name: shop
-        spec:
-          selector: {istio: ingressgateway}
-          servers:
-          - port: {number: 80, name: http, protocol: HTTP}
-            hosts: ["shop.example.com"]
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: Gateway
-        metadata:
-          name: shop-legacy
-        spec:
-          selector: {istio: ingressgateway}
-          servers:
-          - port: {number: 80, name: http, protocol: HTTP}
-            hosts: ["*/shop.example.com"]
-    """,
-    good="""
-        apiVersion: networking.istio.io/v1
-        kind: Gateway
-        metadata:
-          name: shop
-        spec:
-          selector: {istio: ingressgateway}
-          servers:
-          - port: {number: 80, name: http, protocol: HTTP}
-            hosts: ["shop.example.com"]
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: Gateway
-        metadata:
-          name: shop-legacy
-        spec:
-          selector: {istio: ingressgateway}
-          servers:
-          - port: {number: 80, name: http, protocol: HTTP}
-            hosts: ["legacy.shop.example.com"]
-    """,
-)
-def gateway_conflict(gateway: Resource, context: Context) -> Iterator[Violation]:
-    if not _is_istio_gateway(gateway):
-        return
-    pods = _gateway_pods(gateway, context)
-    for index, server in enumerate(_servers(gateway)):
-        others, positions = _conflicts(gateway, server, pods, context)
-        if not others:
-            continue
-        hosts = as_list(server.get("hosts"))
-        shared = ", ".join(str(hosts[p]) for p in positions)
-        names = ", ".join(f"{o.namespace}/{o.name}" for o in others)
-        number = _port_number(server)
-        bind = str(server.get("bind") or "")
-        where = f"port {number}" + (f" (bind {bind})" if bind else "")
-        yield Violation(
-            f"spec.servers[{index}].hosts[{positions[0]}]",
-            f"server {index}: host {shared} on {where} is also served by Gateway {names} on the same gateway "
-            f"pods ({_show(_selector(gateway))}); Istio merges them in no defined order",
-            f"serve {shared} on port {number} from one Gateway only: remove it from "
-            f"spec.servers[{index}] here or from Gateway {names}, or merge the Gateways",
-        )

@@ -1,0 +1,44 @@
+"""Istio Gateways as the rules see them: servers, ports, selectors and the pods they select."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from webhook.kube import PodTemplate
+from webhook.model import Resource, as_dict, as_list, string_map
+
+if TYPE_CHECKING:
+    from webhook.context import Context
+
+ISTIO_GROUP = "networking.istio.io/"
+
+
+def is_istio_gateway(gateway: Resource) -> bool:
+    """`kind: Gateway` is also the Kubernetes Gateway API's kind, which has listeners, not servers."""
+    return gateway.ref.api_version.startswith(ISTIO_GROUP)
+
+
+def servers_of(gateway: Resource) -> list[dict[str, Any]]:
+    return [as_dict(server) for server in as_list(gateway.spec.get("servers"))]
+
+
+def port_number(server: dict[str, Any]) -> int | None:
+    number = as_dict(server.get("port")).get("number")
+    return number if isinstance(number, int) and not isinstance(number, bool) else None
+
+
+def selector_of(gateway: Resource) -> dict[str, str]:
+    return string_map(gateway.spec.get("selector"))
+
+
+def show_labels(labels: dict[str, str]) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(labels.items())) or "(empty: every pod)"
+
+
+def selector_scope(gateway: Resource, context: Context) -> str | None:
+    """The namespace a Gateway's selector looks in: its own when gateways are namespace-scoped."""
+    return gateway.namespace if context.policy.gateways_namespace_scoped else None
+
+
+def gateway_pods(gateway: Resource, context: Context) -> list[PodTemplate]:
+    return context.inventory.pods_matching(selector_of(gateway), selector_scope(gateway, context))
