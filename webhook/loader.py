@@ -61,6 +61,7 @@ class DocumentError(Exception):
 class _Frame:
     container: dict[Any, Any] | list[Any]
     path: str
+    is_map: bool
     size: int = 1
     key: Any = None
     key_line: int = 0
@@ -158,20 +159,22 @@ def _parse_json(chunk: str, start_line: int) -> tuple[Any, int, dict[str, int]] 
         return None
 
 
+# A plain scalar can only be null, bool, int or float when it starts with one of these.
+_MAYBE_TYPED = frozenset("-+.0123456789~nNtTfFyYoO")
+
+
 def _scalar(event: yaml.ScalarEvent) -> Any:
     value = event.value
     tag = event.tag
-    if tag in (None, "!") and event.implicit[0] and not event.style:
-        tag = _resolver.resolve(ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
-        if tag not in _RESOLVED_TAGS:
+    if tag is None or tag == "!":
+        if event.style or not event.implicit[0]:
             return value
-    elif tag is None or tag == "!" or tag not in _RESOLVED_TAGS:
+        if value and value[0] not in _MAYBE_TYPED:
+            return value
+        tag = _resolver.resolve(ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
+    if tag not in _RESOLVED_TAGS:
         return value
     return _constructor.construct_object(ScalarNode(tag, value), deep=True)
-
-
-def _size(value: Any, sizes: dict[int, int]) -> int:
-    return sizes.get(id(value), 1)
 
 
 def _parse_chunk(chunk: str, start_line: int) -> Iterator[tuple[Any, int, dict[str, int]]]:
@@ -183,57 +186,64 @@ def _parse_chunk(chunk: str, start_line: int) -> Iterator[tuple[Any, int, dict[s
     doc_line = start_line
     root: Any = None
     try:
-        for event in yaml.parse(chunk, Loader=_Loader):
-            line = event.start_mark.line + 1 + offset if event.start_mark else start_line
-            if isinstance(event, yaml.DocumentStartEvent):
-                lines, anchors, sizes, root, doc_line = {}, {}, {}, None, line
-                continue
-            if isinstance(event, yaml.DocumentEndEvent):
-                yield root, doc_line, lines
-                continue
-            if isinstance(event, (yaml.StreamStartEvent, yaml.StreamEndEvent)):
-                continue
-            if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                frame = stack.pop()
-                sizes[id(frame.container)] = frame.size
-                if frame.anchor:
-                    anchors[frame.anchor] = frame.container
-                _attach(stack, frame.container, frame.size, line)
-                if not stack:
-                    root = frame.container
-                continue
-            if isinstance(event, yaml.AliasEvent):
-                if event.anchor not in anchors:
-                    raise DocumentError(line, f"unknown alias *{event.anchor}")
-                value = anchors[event.anchor]
-                size = _size(value, sizes)
-            elif isinstance(event, yaml.ScalarEvent):
+        events: Iterator[Any] = yaml.parse(chunk, Loader=_Loader)  # dispatched on exact type below
+        for event in events:
+            kind = type(event)
+            if kind is yaml.ScalarEvent:
                 value = _scalar(event)
                 size = 1
                 if event.anchor:
                     anchors[event.anchor] = value
-            else:  # collection start
+            elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                line = event.start_mark.line + 1 + offset
                 if len(stack) >= MAX_DEPTH:
                     raise DocumentError(line, f"document is nested deeper than {MAX_DEPTH} levels")
-                path = _child_path(stack)
-                container: dict[Any, Any] | list[Any] = (
-                    {} if isinstance(event, yaml.MappingStartEvent) else []
-                )
-                if path:
-                    lines[path] = stack[-1].key_line if isinstance(stack[-1].container, dict) else line
-                stack.append(_Frame(container, path, anchor=getattr(event, "anchor", None)))
+                is_map = kind is yaml.MappingStartEvent
+                container: dict[Any, Any] | list[Any] = {} if is_map else []
+                path = ""
+                if stack:
+                    path = _child_path(stack[-1])
+                    lines[path] = stack[-1].key_line if stack[-1].is_map else line
+                stack.append(_Frame(container, path, is_map, anchor=event.anchor))
+                continue
+            elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+                frame = stack.pop()
+                sizes[id(frame.container)] = frame.size
+                if frame.anchor:
+                    anchors[frame.anchor] = frame.container
+                if not stack:
+                    root = frame.container
+                    continue
+                value, size = frame.container, frame.size
+            elif kind is yaml.AliasEvent:
+                if event.anchor not in anchors:
+                    raise DocumentError(event.start_mark.line + 1 + offset, f"unknown alias *{event.anchor}")
+                value = anchors[event.anchor]
+                size = sizes.get(id(value), 1)
+            elif kind is yaml.DocumentStartEvent:
+                lines, anchors, sizes, root = {}, {}, {}, None
+                doc_line = event.start_mark.line + 1 + offset
+                continue
+            elif kind is yaml.DocumentEndEvent:
+                yield root, doc_line, lines
+                continue
+            else:  # stream start and end
                 continue
             if not stack:
                 root = value
                 continue
             top = stack[-1]
-            if isinstance(top.container, dict) and not top.has_key:
-                top.key, top.key_line, top.has_key = value, line, True
+            if top.is_map and not top.has_key:
+                top.key, top.key_line, top.has_key = value, event.start_mark.line + 1 + offset, True
                 continue
-            path = _child_path(stack)
-            if path:
-                lines[path] = top.key_line if isinstance(top.container, dict) else line
-            _attach(stack, value, size, line)
+            if kind is not yaml.MappingEndEvent and kind is not yaml.SequenceEndEvent:
+                lines[_child_path(top)] = top.key_line if top.is_map else event.start_mark.line + 1 + offset
+            _attach(top, value, size)
+            if top.size > MAX_NODES:
+                line = event.start_mark.line + 1 + offset
+                raise DocumentError(
+                    line, f"document expands to more than {MAX_NODES:,} nodes (YAML alias bomb?)"
+                )
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         last_line = offset + len(chunk.rstrip().splitlines())  # errors found at end of input
@@ -243,35 +253,28 @@ def _parse_chunk(chunk: str, start_line: int) -> Iterator[tuple[Any, int, dict[s
         raise DocumentError(start_line, f"YAML error: {exc}") from None
 
 
-def _child_path(stack: list[_Frame]) -> str:
-    if not stack:
-        return ""
-    top = stack[-1]
-    if isinstance(top.container, dict):
+def _child_path(top: _Frame) -> str:
+    if top.is_map:
         key = str(top.key)
         return f"{top.path}.{key}" if top.path else key
     return f"{top.path}[{len(top.container)}]"
 
 
-def _attach(stack: list[_Frame], value: Any, size: int, line: int) -> None:
-    if not stack:
-        return
-    top = stack[-1]
+def _attach(top: _Frame, value: Any, size: int) -> None:
     top.size += size
-    if top.size > MAX_NODES:
-        raise DocumentError(line, f"document expands to more than {MAX_NODES:,} nodes (YAML alias bomb?)")
-    if isinstance(top.container, list):
-        top.container.append(value)
+    if not top.is_map:
+        top.container.append(value)  # type: ignore[union-attr]
         return
     key = top.key
     top.has_key = False
+    container: dict[Any, Any] = top.container  # type: ignore[assignment]
     if key == "<<" and isinstance(value, (dict, list)):
         for source in value if isinstance(value, list) else [value]:
             if isinstance(source, dict):
                 for k, v in source.items():
-                    top.container.setdefault(k, v)
+                    container.setdefault(k, v)
         return
     try:
-        top.container[key] = value
+        container[key] = value
     except TypeError:
-        raise DocumentError(line, f"mapping key {key!r} is not a scalar") from None
+        raise DocumentError(top.key_line, f"mapping key {key!r} is not a scalar") from None
