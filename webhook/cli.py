@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence, Sized
+from typing import TYPE_CHECKING, TypeVar
 
 from webhook import __version__
+from webhook.certs import add_certs_arguments, run_certs
 from webhook.docs import rule_section
 from webhook.engine import Engine, RunSuppression
 from webhook.findings import Finding
@@ -17,6 +19,13 @@ from webhook.output import FORMATS, Report
 from webhook.output.report import FailOn
 from webhook.policy import Policy, PolicyError, Profile, load_policy
 from webhook.rules import CATALOGUE
+from webhook.server.cli import add_serve_arguments, run_serve
+
+if TYPE_CHECKING:
+    from webhook.cluster import KubeApi, Progress
+    from webhook.cluster.resources import ApiResource
+
+T = TypeVar("T")
 
 PROGRESS_EVERY = 1000
 
@@ -56,17 +65,46 @@ def _parser() -> argparse.ArgumentParser:
         help="namespace for objects without one (default: %(default)s)",
     )
     check.add_argument(
+        "--cluster",
+        action="store_true",
+        help="the live cluster is the world for cross-object rules (what would applying these files "
+        "do?); the files replace their namesakes in it",
+    )
+    add_cluster_arguments(check)
+    check.add_argument(
         "--partial",
         action="store_true",
         help="the inputs are not the whole world: skip cross-object rules instead of "
         "reporting missing objects",
     )
 
+    audit = commands.add_parser(
+        "audit",
+        help="check every covered object already in the cluster",
+        description="Check every object in the cluster that a rule covers, with all rules and the "
+        "cluster as the world for cross-object rules. Progress goes to standard error.",
+    )
+    add_report_arguments(audit)
+    add_cluster_arguments(audit)
+
     rules = commands.add_parser("rules", help="list every rule")
     rules.add_argument("--format", choices=("text", "json"), default="text")
 
     explain = commands.add_parser("explain", help="explain a rule: what, why, how to fix, examples")
     explain.add_argument("rule", metavar="CODE|NAME")
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the admission webhook server",
+        description="Run the admission webhook server (TLS).",
+    )
+    add_serve_arguments(serve)
+    certs = commands.add_parser(
+        "certs",
+        help="create a CA and a serving certificate for the webhook Service",
+        description="Write ca.crt, tls.crt and tls.key for the webhook Service; print the base64 caBundle.",
+    )
+    add_certs_arguments(certs)
     return parser
 
 
@@ -100,6 +138,17 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--kubeconfig",
+        metavar="FILE",
+        help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config; in a pod, its service account)",
+    )
+    parser.add_argument(
+        "--kube-context", metavar="NAME", help="kubeconfig context (default: the current one)"
+    )
+
+
 class UsageError(Exception):
     pass
 
@@ -123,22 +172,75 @@ def run_check(args: argparse.Namespace) -> int:
     engine = build_engine(args)
     if not args.paths:
         raise UsageError("no input: give files, directories or '-' for standard input")
+    if not args.cluster and (args.kubeconfig or args.kube_context):
+        raise UsageError("--kubeconfig and --kube-context read the cluster: add --cluster")
     resources, errors = read_paths(args.paths, args.namespace)
     world, context_errors = read_paths(args.context, args.namespace)
     errors.extend(context_errors)
-    inventory = Inventory([*world, *resources], complete=not args.partial)
+    inventory = read_cluster(args, _load_inventory) if args.cluster else Inventory()
+    for resource in [*world, *resources]:
+        inventory.add(resource)
+    inventory.complete = not args.partial
     report = check_resources(engine, resources, inventory, args)
     report.errors = errors
     return emit(report, args)
 
 
+def run_audit(args: argparse.Namespace) -> int:
+    engine = build_engine(args)
+
+    def audit(api: KubeApi) -> Report:
+        from webhook.cluster import audit_objects, audit_resources
+
+        inventory = _load_inventory(api)
+        resources, unserved = audit_resources(api, engine.catalogue.kinds)
+        for kind in unserved:
+            print(f"audit: the cluster serves no {kind}", file=sys.stderr)
+        objects = audit_objects(api, resources, progress=_progress("audit"))
+        return check_resources(engine, objects, inventory, args)
+
+    return emit(read_cluster(args, audit), args)
+
+
+def read_cluster(args: argparse.Namespace, read: Callable[[KubeApi], T]) -> T:
+    """`read` with the API of --kubeconfig/--kube-context; a cluster that cannot be read is exit 2."""
+    from webhook.cluster import ClusterError, open_api  # the Kubernetes client takes ~0.25 s to import
+
+    try:
+        with open_api(args.kubeconfig, args.kube_context) as api:
+            return read(api)
+    except ClusterError as exc:
+        raise UsageError(f"cannot read the cluster: {exc}") from None
+
+
+def _load_inventory(api: KubeApi) -> Inventory:
+    from webhook.cluster import load_inventory
+
+    return load_inventory(api, progress=_progress("context"))
+
+
+def _progress(label: str) -> Progress:
+    """A line on standard error per kind read and, on a terminal, a running count while reading."""
+    terminal = sys.stderr.isatty()
+    start = "\r" if terminal else ""
+
+    def show(resource: ApiResource, done: int, total: int | None) -> None:
+        if done == total:
+            print(f"{start}{label}: {done} {resource.plural}", file=sys.stderr)
+        elif terminal:
+            print(f"\r{label}: {done}/{total or '?'} {resource.plural}", end="", file=sys.stderr, flush=True)
+
+    return show
+
+
 def check_resources(
-    engine: Engine, resources: Sequence[Resource], inventory: Inventory, args: argparse.Namespace
+    engine: Engine, resources: Iterable[Resource], inventory: Inventory, args: argparse.Namespace
 ) -> Report:
     findings: list[Finding] = []
     objects: list[tuple[ObjectRef, str | None, int | None]] = []
     skipped = 0
-    progress = sys.stderr.isatty() and len(resources) > PROGRESS_EVERY
+    total = len(resources) if isinstance(resources, Sized) else 0
+    progress = sys.stderr.isatty() and total > PROGRESS_EVERY
     for count, resource in enumerate(resources, 1):
         if not engine.covers(resource.kind):
             skipped += 1
@@ -147,7 +249,7 @@ def check_resources(
         objects.append((resource.ref, origin.file if origin else None, origin.line if origin else None))
         findings.extend(engine.check(resource, inventory))
         if progress and count % PROGRESS_EVERY == 0:
-            print(f"\rchecked {count}/{len(resources)} objects", end="", file=sys.stderr, flush=True)
+            print(f"\rchecked {count}/{total} objects", end="", file=sys.stderr, flush=True)
     if progress:
         print(file=sys.stderr)
     findings.sort(key=lambda f: f.sort_key)
@@ -192,7 +294,14 @@ def run_explain(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"check": run_check, "rules": run_rules, "explain": run_explain}
+COMMANDS = {
+    "check": run_check,
+    "audit": run_audit,
+    "rules": run_rules,
+    "explain": run_explain,
+    "serve": run_serve,
+    "certs": run_certs,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,6 +6,7 @@ watch events with `add` and `remove`. Rules only read it.
 
 from __future__ import annotations
 
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping
 
@@ -43,13 +44,49 @@ def _gateway_selector_keys(resource: Resource) -> list[tuple[str, str]]:
     return _selector_pairs(resource.spec.get("selector"))[:1]
 
 
+def gateway_server_key(number: int, host: str, bind: str) -> tuple[int, str, str]:
+    """MW404's conflict key: port number, host without a `*/` prefix (which means any namespace), bind."""
+    return number, host.removeprefix("*/"), bind
+
+
+def _gateway_server_keys(resource: Resource) -> list[tuple[int, str, str]]:
+    keys = []
+    for server in as_list(resource.spec.get("servers")):
+        server = as_dict(server)
+        number = as_dict(server.get("port")).get("number")
+        if isinstance(number, int) and not isinstance(number, bool):
+            bind = str(server.get("bind") or "")
+            keys += [gateway_server_key(number, str(host), bind) for host in as_list(server.get("hosts"))]
+    return keys
+
+
+def _vs_destinations(spec: Mapping[str, object]) -> Iterable[dict[str, object]]:
+    """Route and mirror destinations of a VirtualService's http, tcp and tls rules."""
+    for section in ("http", "tcp", "tls"):
+        for route in as_list(spec.get(section)):
+            route = as_dict(route)
+            for target in as_list(route.get("route")):
+                yield as_dict(as_dict(target).get("destination"))
+            yield as_dict(route.get("mirror"))
+            for mirror in as_list(route.get("mirrors")):
+                yield as_dict(as_dict(mirror).get("destination"))
+
+
+def _vs_subset_keys(resource: Resource) -> list[tuple[str, str]]:
+    return [
+        (fqdn(str(destination["host"]), resource.namespace), str(destination["subset"]))
+        for destination in _vs_destinations(resource.spec)
+        if destination.get("host") and destination.get("subset")
+    ]
+
+
 # Which index each kind feeds: (index name, key function).
 _INDEXES: Mapping[str, tuple[tuple[str, Keys], ...]] = {
     "Service": (("service-host", _service_hosts), ("service-selector", _service_selector_keys)),
     "ServiceEntry": (("entry-host", _spec_hosts),),
     "DestinationRule": (("dr-host", _dr_hosts),),
-    "VirtualService": (("vs-host", _spec_hosts),),
-    "Gateway": (("gateway-selector", _gateway_selector_keys),),
+    "VirtualService": (("vs-host", _spec_hosts), ("vs-subset", _vs_subset_keys)),
+    "Gateway": (("gateway-selector", _gateway_selector_keys), ("gateway-server", _gateway_server_keys)),
 }
 
 
@@ -58,10 +95,18 @@ class Inventory:
 
     `complete` says whether absence means anything: when False (the live view is not synced, or
     the CLI was told the inputs are partial), cross rules are skipped instead of guessing.
+
+    Thread safety (the live inventory is written by watch threads while request threads read):
+    writers hold `_lock`, so concurrent updates never interleave. Readers take no lock; every read
+    first copies what it iterates with one `list(d.values())`, a single C-level call during which
+    no other thread runs, so no reader iterates a dictionary that a writer is resizing. A reader
+    may see an object mid-replacement (briefly absent); a cross rule reporting it missing is then
+    confirmed against the API before anything is denied.
     """
 
     def __init__(self, resources: Iterable[Resource] = (), *, complete: bool = True):
         self.complete = complete
+        self._lock = threading.RLock()
         self._objects: dict[ObjectRef, Resource] = {}
         self._by_kind_name: dict[tuple[str, str], dict[ObjectRef, Resource]] = defaultdict(dict)
         self._by_kind: dict[str, dict[ObjectRef, Resource]] = defaultdict(dict)
@@ -79,45 +124,47 @@ class Inventory:
 
     def add(self, resource: Resource) -> None:
         """Adds or replaces the object with this identity."""
-        key = _identity(resource.ref)
-        if key in self._objects:
-            self.remove(key)
-        self._objects[key] = resource
-        self._by_kind_name[(key.kind, key.name)][key] = resource
-        self._by_kind[key.kind][key] = resource
-        namespace = resource.name if key.kind == "Namespace" else resource.namespace
-        if namespace:
-            self._namespace_counts[namespace] += 1
-        for index, keys in _INDEXES.get(key.kind, ()):
-            for k in keys(resource):
-                self._indexes[index][k][key] = resource
-        template = pod_template(resource)
-        if template is not None:
-            self._pods[key] = template
-            self._pods_by_namespace[resource.namespace][key] = template
-            for pair in template.labels.items():
-                self._pods_by_label[pair][key] = template
+        with self._lock:
+            key = _identity(resource.ref)
+            if key in self._objects:
+                self.remove(key)
+            self._objects[key] = resource
+            self._by_kind_name[(key.kind, key.name)][key] = resource
+            self._by_kind[key.kind][key] = resource
+            namespace = resource.name if key.kind == "Namespace" else resource.namespace
+            if namespace:
+                self._namespace_counts[namespace] += 1
+            for index, keys in _INDEXES.get(key.kind, ()):
+                for k in keys(resource):
+                    self._indexes[index][k][key] = resource
+            template = pod_template(resource)
+            if template is not None:
+                self._pods[key] = template
+                self._pods_by_namespace[resource.namespace][key] = template
+                for pair in template.labels.items():
+                    self._pods_by_label[pair][key] = template
 
     def remove(self, ref: ObjectRef) -> None:
-        key = _identity(ref)
-        resource = self._objects.pop(key, None)
-        if resource is None:
-            return
-        del self._by_kind_name[(key.kind, key.name)][key]
-        del self._by_kind[key.kind][key]
-        namespace = resource.name if key.kind == "Namespace" else resource.namespace
-        if namespace:
-            self._namespace_counts[namespace] -= 1
-            if self._namespace_counts[namespace] <= 0:
-                del self._namespace_counts[namespace]
-        for index, keys in _INDEXES.get(key.kind, ()):
-            for k in keys(resource):
-                self._indexes[index][k].pop(key, None)
-        template = self._pods.pop(key, None)
-        if template is not None:
-            self._pods_by_namespace[resource.namespace].pop(key, None)
-            for pair in template.labels.items():
-                self._pods_by_label[pair].pop(key, None)
+        with self._lock:
+            key = _identity(ref)
+            resource = self._objects.pop(key, None)
+            if resource is None:
+                return
+            del self._by_kind_name[(key.kind, key.name)][key]
+            del self._by_kind[key.kind][key]
+            namespace = resource.name if key.kind == "Namespace" else resource.namespace
+            if namespace:
+                self._namespace_counts[namespace] -= 1
+                if self._namespace_counts[namespace] <= 0:
+                    del self._namespace_counts[namespace]
+            for index, keys in _INDEXES.get(key.kind, ()):
+                for k in keys(resource):
+                    self._indexes[index][k].pop(key, None)
+            template = self._pods.pop(key, None)
+            if template is not None:
+                self._pods_by_namespace[resource.namespace].pop(key, None)
+                for pair in template.labels.items():
+                    self._pods_by_label[pair].pop(key, None)
 
     # --- lookups ---------------------------------------------------------------------------------
 
@@ -155,8 +202,17 @@ class Inventory:
     def virtual_services_for_host(self, host_fqdn: str) -> list[Resource]:
         return self._lookup("vs-host", host_fqdn)
 
+    def virtual_services_routing_to(self, host_fqdn: str, subset: str) -> list[Resource]:
+        """VirtualServices with a route or mirror destination to `subset` of `host_fqdn`."""
+        return self._lookup("vs-subset", (host_fqdn, subset))
+
+    def gateways_with_server(self, number: int, host: str, bind: str = "") -> list[Resource]:
+        """Gateways with a server on port `number`, `bind`, and this host (`*/h` and `h` are one)."""
+        return self._lookup("gateway-server", gateway_server_key(number, host, bind))
+
     def peer_authentications(self, namespace: str) -> list[Resource]:
-        return [r for r in self._by_kind.get("PeerAuthentication", {}).values() if r.namespace == namespace]
+        candidates = list(self._by_kind.get("PeerAuthentication", {}).values())
+        return [r for r in candidates if r.namespace == namespace]
 
     def pods_matching(self, selector: Mapping[str, str], namespace: str | None = None) -> list[PodTemplate]:
         """Pods and pod templates whose labels carry `selector` (in `namespace`, or anywhere).
@@ -176,21 +232,24 @@ class Inventory:
             return list(pool.values())
         buckets = sorted((self._pods_by_label.get(pair, {}) for pair in wanted.items()), key=len)
         return [
-            pod for pod in buckets[0].values()
+            pod
+            for pod in list(buckets[0].values())
             if (namespace is None or pod.namespace == namespace) and selector_matches(wanted, pod.labels)
         ]
 
     def services_selecting(self, pod: PodTemplate) -> list[Resource]:
         """Services in the pod's namespace whose selector selects it."""
         return [
-            service for service in self._candidates("service-selector", pod)
+            service
+            for service in self._candidates("service-selector", pod)
             if service.namespace == pod.namespace
             and selector_matches(string_map(service.spec.get("selector")), pod.labels)
         ]
 
     def gateways_selecting(self, pod: PodTemplate, *, namespace_scoped: bool = False) -> list[Resource]:
         return [
-            gateway for gateway in self._candidates("gateway-selector", pod)
+            gateway
+            for gateway in self._candidates("gateway-selector", pod)
             if (not namespace_scoped or gateway.namespace == pod.namespace)
             and selector_matches(string_map(as_dict(gateway.spec).get("selector")), pod.labels)
         ]
@@ -199,7 +258,7 @@ class Inventory:
         table = self._indexes.get(index, {})
         seen: dict[ObjectRef, Resource] = {}
         for pair in pod.labels.items():
-            seen.update(table.get(pair, {}))
+            seen.update((r.ref, r) for r in list(table.get(pair, {}).values()))
         return list(seen.values())
 
     def _lookup(self, index: str, key: Hashable) -> list[Resource]:

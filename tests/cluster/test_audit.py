@@ -1,0 +1,124 @@
+"""The one-shot readers behind `check --cluster` and `audit`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.cluster import objects as o
+from tests.cluster.fakeapi import FakeApi
+from webhook.cluster import KubeApi, audit_objects, audit_resources, load_inventory, open_api
+from webhook.cluster.resources import AUDIT_KINDS, ApiResource
+from webhook.rules import CATALOGUE
+
+
+@pytest.fixture
+def api_for(tmp_path: Path) -> Iterator[Callable[[FakeApi], KubeApi]]:
+    """Opens the API of a fake, through a kubeconfig's context; closes it after the test."""
+    opened: list[KubeApi] = []
+
+    def open_for(fake: FakeApi) -> KubeApi:
+        kubeconfig = fake.write_kubeconfig(tmp_path / f"kubeconfig-{fake.port}")
+        opened.append(open_api(str(kubeconfig), "fake"))
+        return opened[-1]
+
+    yield open_for
+    for api in opened:
+        api.close()
+
+
+def test_every_kind_a_rule_covers_maps_to_an_api_resource() -> None:
+    assert CATALOGUE.kinds <= AUDIT_KINDS.keys()
+
+
+def test_audit_reads_whole_objects_page_by_page_with_progress(
+    fake: FakeApi, api_for: Callable[[FakeApi], KubeApi]
+) -> None:
+    for i in range(3):
+        fake.put(o.pod(f"web-{i}", app="web"))
+    fake.put(o.deployment("web"))
+    fake.put(o.service("web"))
+    fake.put(o.virtual_service("web"))
+    api = api_for(fake)
+    progress: list[tuple[str, int, int | None]] = []
+
+    resources, unserved = audit_resources(api, ["Pod", "Deployment", "Service", "VirtualService", "Gateway"])
+    objects = list(
+        audit_objects(
+            api,
+            resources,
+            page_size=2,
+            progress=lambda r, done, total: progress.append((r.plural, done, total)),
+        )
+    )
+
+    assert unserved == []
+    assert sorted((r.kind, r.name) for r in objects) == [
+        ("Deployment", "web"),
+        ("Pod", "web-0"),
+        ("Pod", "web-1"),
+        ("Pod", "web-2"),
+        ("Service", "web"),
+        ("VirtualService", "web"),
+    ]
+    pods = [r for r in objects if r.kind == "Pod"]
+    assert all(p.spec["containers"] and p.body["apiVersion"] == "v1" for p in pods), (
+        "whole pods, kind filled in"
+    )
+    assert [p for p in progress if p[0] == "pods"] == [("pods", 2, 3), ("pods", 3, 3)]
+    assert ("gateways", 0, 0) in progress
+
+
+def test_audit_names_the_kinds_the_cluster_does_not_serve(
+    make_fake: Callable[..., FakeApi], api_for: Callable[[FakeApi], KubeApi]
+) -> None:
+    api = api_for(make_fake(istio_versions=()))
+    resources, unserved = audit_resources(api, ["Service", "VirtualService"])
+    assert [r.kind for r in resources] == ["Service"]
+    assert unserved == ["VirtualService"]
+
+
+def test_audit_refuses_a_kind_it_cannot_map(fake: FakeApi, api_for: Callable[[FakeApi], KubeApi]) -> None:
+    with pytest.raises(ValueError, match="Frobnicator"):
+        audit_resources(api_for(fake), ["Service", "Frobnicator"])
+
+
+def test_istio_kinds_are_read_in_the_newest_version_served(
+    make_fake: Callable[..., FakeApi], api_for: Callable[[FakeApi], KubeApi]
+) -> None:
+    fake = make_fake(istio_versions=("v1beta1", "v1alpha3"))
+    fake.put(o.gateway("bookinfo-gateway"))
+    api = api_for(fake)
+    resources, _ = audit_resources(api, ["Gateway", "VirtualService"])
+    assert {r.version for r in resources} == {"v1beta1"}
+    (gateway,) = audit_objects(api, [r for r in resources if r.kind == "Gateway"])
+    assert gateway.body["apiVersion"] == "networking.istio.io/v1beta1"
+
+
+def test_load_inventory_lists_every_inventory_kind_once(
+    fake: FakeApi, api_for: Callable[[FakeApi], KubeApi]
+) -> None:
+    fake.put(o.namespace("default"))
+    fake.put(o.service("reviews"))
+    fake.put(o.pod("reviews-v1", app="reviews", version="v1"))
+    fake.put(o.gateway("bookinfo-gateway"))
+    seen: list[ApiResource] = []
+
+    inventory = load_inventory(api_for(fake), progress=lambda r, done, total: seen.append(r))
+
+    assert inventory.complete is True
+    assert len(inventory) == 4
+    assert inventory.pods_matching({"app": "reviews"})
+    assert fake.pod_specs_served == 0
+    assert {r.kind for r in seen} == {
+        "Namespace",
+        "Service",
+        "Pod",
+        "Gateway",
+        "VirtualService",
+        "DestinationRule",
+        "ServiceEntry",
+        "PeerAuthentication",
+    }

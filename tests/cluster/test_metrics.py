@@ -1,0 +1,53 @@
+"""The live inventory's Prometheus metrics."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry
+
+from tests.cluster import objects as o
+from tests.cluster.conftest import wait_until
+from tests.cluster.fakeapi import FakeApi
+from webhook.cluster import LiveSource
+from webhook.findings import Lookup
+
+
+def value(registry: CollectorRegistry, name: str, **labels: str) -> float | None:
+    return registry.get_sample_value(name, labels)
+
+
+def test_objects_ages_restarts_and_confirmations(
+    fake: FakeApi, live: LiveSource, registry: CollectorRegistry
+) -> None:
+    fake.put(o.service("reviews"))
+    fake.put(o.service("ratings"))
+    wait_until(lambda: value(registry, "meshwarden_inventory_objects", kind="Service") == 2, "two Services")
+    assert value(registry, "meshwarden_inventory_objects", kind="Gateway") == 0
+
+    age = value(registry, "meshwarden_inventory_last_event_age_seconds", kind="Service")
+    assert age is not None and 0 <= age < 5
+
+    wait_until(lambda: fake.watching("services") == 1, "the services watch")
+    fake.drop_watches()
+    wait_until(
+        lambda: (
+            (
+                value(registry, "meshwarden_inventory_watch_restarts_total", kind="Service", reason="error")
+                or 0
+            )
+            >= 1
+        ),
+        "the restart to be counted",
+    )
+    assert value(registry, "meshwarden_inventory_watch_restarts_total", kind="Service", reason="expired") == 0
+
+    live.confirm([Lookup("Service", "default", "reviews")])
+    live.confirm([Lookup("Service", "default", "nowhere")])
+    assert value(registry, "meshwarden_inventory_confirmations_total", result="found") == 1
+    assert value(registry, "meshwarden_inventory_confirmations_total", result="absent") == 1
+    assert value(registry, "meshwarden_inventory_confirmations_total", result="unanswered") == 0
+
+
+def test_stopping_unregisters_the_metrics(live: LiveSource, registry: CollectorRegistry) -> None:
+    assert value(registry, "meshwarden_inventory_objects", kind="Namespace") is not None
+    live.stop()
+    assert value(registry, "meshwarden_inventory_objects", kind="Namespace") is None

@@ -1,0 +1,62 @@
+"""SIGTERM: readiness fails first, requests are still answered (and close their connection), then exit."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import orjson
+
+from tests.e2e.harness import Certs, send, start_server, wait_for
+from tests.e2e.reviews import bookinfo_pod, review
+
+
+def test_sigterm_fails_readiness_while_still_answering_then_exits(certs: Certs, tmp_path: Path) -> None:
+    server = start_server(certs, tmp_path / "server.log", ["--drain-seconds", "3"])
+    kept = server.connect()
+    parked = server.connect()
+    parked.connect()  # TLS done, no request: how the API server parks spare connections
+    try:
+        assert send(kept, "POST", "/validate", orjson.dumps(review(bookinfo_pod()))).status == 200
+        server.process.send_signal(signal.SIGTERM)  # what the kubelet sends to the container's PID 1
+
+        def not_ready() -> bool:
+            probe = server.connect()
+            try:
+                return send(probe, "GET", "/readyz").status == 503
+            finally:
+                probe.close()
+
+        wait_for(not_ready, "/readyz to fail", deadline=4)
+        fresh = server.connect()
+        try:
+            sent = review(bookinfo_pod())
+            reply = send(fresh, "POST", "/validate", orjson.dumps(sent))
+        finally:
+            fresh.close()
+        assert reply.json["response"]["uid"] == sent["request"]["uid"]
+        assert reply.headers["connection"] == "close"
+        on_kept = send(kept, "POST", "/validate", orjson.dumps(review(bookinfo_pod())))
+        assert (on_kept.status, on_kept.headers["connection"]) == (200, "close")
+    finally:
+        kept.close()
+    # Parked connections close right after the drain, so the server is gone well before the
+    # graceful timeout (drain + 15 s) that an open connection would otherwise make it wait out.
+    assert server.process.wait(15) == 0
+    parked.close()
+
+
+def test_sigint_stops_at_once_even_as_a_connection_closes(certs: Certs, tmp_path: Path) -> None:
+    """The signal lands while the event loop hands the closing connection to the thread pool; the
+    stock gthread worker deadlocked there until the master killed it after the graceful timeout."""
+    for attempt in range(5):
+        server = start_server(certs, tmp_path / f"server-{attempt}.log")
+        try:
+            connection = server.connect()
+            assert send(connection, "POST", "/validate", orjson.dumps(review(bookinfo_pod()))).status == 200
+            connection.close()
+            os.killpg(server.process.pid, signal.SIGINT)
+            assert server.process.wait(10) == 0
+        finally:
+            server.stop()

@@ -1,0 +1,54 @@
+"""Prometheus metrics of the live inventory, computed when scraped.
+
+A custom collector rather than metric objects updated on every event: ages must be measured at
+scrape time, and a collector stays correct whichever registry the server exposes (also the one
+it builds for prometheus-client's multiprocess mode).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from webhook.cluster.live import LiveSource
+
+
+class InventoryCollector(Collector):
+    def __init__(self, source: LiveSource):
+        self._source = source
+
+    def collect(self) -> Iterator[Metric]:
+        source = self._source
+        now = source.clock()
+        objects = GaugeMetricFamily(
+            "meshwarden_inventory_objects", "Objects in the live inventory, by kind.", labels=["kind"]
+        )
+        age = GaugeMetricFamily(
+            "meshwarden_inventory_last_event_age_seconds",
+            "Seconds since the last list or watch event (bookmarks included) of each kind's watch.",
+            labels=["kind"],
+        )
+        restarts = CounterMetricFamily(
+            "meshwarden_inventory_watch_restarts",
+            "Watches restarted: after an error (reason=error) or a 410 Gone relist (reason=expired).",
+            labels=["kind", "reason"],
+        )
+        for reflector in list(source.reflectors):
+            kind = reflector.resource.kind
+            objects.add_metric([kind], len(source.inventory.of_kind(kind)))
+            if reflector.last_event is not None:
+                age.add_metric([kind], now - reflector.last_event)
+            for reason in ("error", "expired"):
+                restarts.add_metric([kind, reason], reflector.restarts[reason])
+        confirmations = CounterMetricFamily(
+            "meshwarden_inventory_confirmations",
+            "Direct API reads before a cross rule denies, by result: found, absent, or unanswered in time.",
+            labels=["result"],
+        )
+        for result in ("found", "absent", "unanswered"):
+            confirmations.add_metric([result], source.confirmations[result])
+        yield from (objects, age, restarts, confirmations)

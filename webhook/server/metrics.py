@@ -1,0 +1,134 @@
+"""Prometheus metrics, correct across gunicorn workers.
+
+With PROMETHEUS_MULTIPROC_DIR set (the runner sets it before prometheus_client is imported), each
+worker writes its values to files there and /metrics merges every worker's files, so a scrape that
+lands on any worker sees the whole server.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
+
+from webhook.server.admission import Decision, Verdict
+
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+OTHER_KIND = "other"
+"""Kind label for objects no rule checks: the label set stays bounded whatever a client sends."""
+
+
+class Metrics:
+    def __init__(self, certificate_seconds_left: Callable[[], float | None]):
+        self._registry = CollectorRegistry()
+        self.requests = Counter(
+            "meshwarden_admission_requests",
+            "Admission reviews answered, by object kind, operation and decision.",
+            ["kind", "operation", "decision"],
+            registry=self._registry,
+        )
+        self.invalid_requests = Counter(
+            "meshwarden_admission_invalid_requests",
+            "Request bodies refused with HTTP 400 (not an AdmissionReview).",
+            registry=self._registry,
+        )
+        self.findings = Counter(
+            "meshwarden_findings",
+            "Findings reported in admission reviews, by rule code and effective action "
+            "(deny, warn, or suppressed).",
+            ["code", "action"],
+            registry=self._registry,
+        )
+        self.confirmations = Counter(
+            "meshwarden_absence_confirmations",
+            "Lookups re-asked before denying for a missing object, by result.",
+            ["result"],
+            registry=self._registry,
+        )
+        self.evaluation_seconds = Histogram(
+            "meshwarden_evaluation_duration_seconds",
+            "Time spent deciding one review (rules and lookups).",
+            ["kind"],
+            buckets=LATENCY_BUCKETS,
+            registry=self._registry,
+        )
+        self.request_seconds = Histogram(
+            "meshwarden_admission_request_duration_seconds",
+            "Time from reading the request body to having the answer, per /validate request.",
+            buckets=LATENCY_BUCKETS,
+            registry=self._registry,
+        )
+        self.policy_reloads = Counter(
+            "meshwarden_policy_reloads",
+            "Policy file reloads after a change, by result (success, failure).",
+            ["result"],
+            registry=self._registry,
+        )
+        self.policy_last_reload_ok = Gauge(
+            "meshwarden_policy_last_reload_success",
+            "1 when every worker's last policy load succeeded; 0 while a refused policy file is mounted.",
+            multiprocess_mode="livemin",
+            registry=self._registry,
+        )
+        self.policy_last_reload_ok.set(1)
+        self._certificate = _CertificateCollector(certificate_seconds_left)
+        self._registry.register(self._certificate)
+
+    def record(
+        self,
+        kind: str,
+        operation: str,
+        verdict: Verdict,
+        evaluation_seconds: float,
+        known_kinds: frozenset[str],
+    ) -> None:
+        label = kind if kind in known_kinds else OTHER_KIND
+        self.requests.labels(label, operation, verdict.decision).inc()
+        if verdict.decision in (Decision.SKIP, Decision.ERROR):
+            return
+        self.evaluation_seconds.labels(label).observe(evaluation_seconds)
+        for reported in verdict.reported:
+            self.findings.labels(reported.finding.code, reported.action).inc()
+        for finding in verdict.suppressed:
+            self.findings.labels(finding.code, "suppressed").inc()
+        if verdict.confirmation is not None:
+            self.confirmations.labels(verdict.confirmation).inc()
+
+    def record_reload(self, ok: bool) -> None:
+        self.policy_reloads.labels("success" if ok else "failure").inc()
+        self.policy_last_reload_ok.set(1 if ok else 0)
+
+    def exposition(self) -> tuple[bytes, str]:
+        if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+            return generate_latest(self._registry), CONTENT_TYPE_LATEST
+        merged = CollectorRegistry()
+        MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
+        merged.register(self._certificate)
+        return generate_latest(merged), CONTENT_TYPE_LATEST
+
+
+class _CertificateCollector(Collector):
+    """Computed at scrape time, so the value keeps falling between certificate changes."""
+
+    def __init__(self, seconds_left: Callable[[], float | None]):
+        self._seconds_left = seconds_left
+
+    def collect(self) -> Iterable[Metric]:
+        seconds = self._seconds_left()
+        if seconds is not None:
+            yield GaugeMetricFamily(
+                "meshwarden_tls_certificate_expiry_seconds",
+                "Seconds until the serving certificate expires (negative: expired).",
+                value=seconds,
+            )

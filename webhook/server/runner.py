@@ -1,0 +1,73 @@
+"""Runs the admission app under gunicorn, configured in-process rather than by a gunicorn.conf.py."""
+
+from __future__ import annotations
+
+import math
+import threading
+from typing import Any
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+from prometheus_client import multiprocess
+
+from webhook.server.app import create_app
+from webhook.server.logs import JsonLogger
+from webhook.server.metrics_dir import SHARED_MEMORY
+from webhook.server.settings import ServerSettings
+from webhook.server.tls import ReloadingContext
+from webhook.server.worker import HandshakingThreadWorker
+
+KEEPALIVE_SECONDS = 120
+"""Longer than the API server's idle-connection timeout (Go's 90 s): the client closes idle
+connections, so the server never closes one just as a review is sent on it. Parked connections
+cost no thread (see worker.py)."""
+WORKER_TIMEOUT_SECONDS = 30
+"""Above the webhook's timeoutSeconds (at most 30 s): a worker is only killed when truly stuck."""
+SHUTDOWN_GRACE_SECONDS = 15
+"""After the drain: time for requests in flight and kept-alive connections to finish."""
+
+
+class AdmissionServer(BaseApplication):  # type: ignore[misc]
+    def __init__(self, settings: ServerSettings, tls: ReloadingContext):
+        self.settings = settings
+        self.tls = tls
+        self.draining = threading.Event()  # set by the worker on SIGTERM, read by /readyz
+        super().__init__(prog="meshwarden serve")
+
+    def load_config(self) -> None:
+        for name, value in gunicorn_settings(self.settings, self.tls).items():
+            self.cfg.set(name, value)
+
+    def load(self) -> Flask:
+        return create_app(self.settings, draining=self.draining)
+
+
+def gunicorn_settings(settings: ServerSettings, tls: ReloadingContext) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        "bind": [settings.bind],
+        "workers": settings.workers,
+        "threads": settings.threads,
+        "worker_class": HandshakingThreadWorker,
+        "keepalive": KEEPALIVE_SECONDS,
+        "timeout": WORKER_TIMEOUT_SECONDS,
+        "graceful_timeout": math.ceil(settings.drain_seconds) + SHUTDOWN_GRACE_SECONDS,
+        "certfile": str(settings.cert),
+        "keyfile": str(settings.key),
+        "ssl_context": tls,
+        "logger_class": JsonLogger,
+        "child_exit": _forget_worker_gauges,
+        "control_socket_disable": True,
+        "proc_name": "meshwarden",
+    }
+    if SHARED_MEMORY.is_dir():
+        options["worker_tmp_dir"] = str(SHARED_MEMORY)  # heartbeat files; the root fs may be read-only
+    return options
+
+
+def _forget_worker_gauges(server: Any, worker: Any) -> None:
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+
+
+def serve(settings: ServerSettings, tls: ReloadingContext) -> None:
+    """Runs until gunicorn exits the process (SIGTERM: drain, then stop; SIGINT: stop at once)."""
+    AdmissionServer(settings, tls).run()
