@@ -110,9 +110,7 @@ def _annotation_suppressions(resource: Resource) -> tuple[set[str], str]:
     names: set[str] = set()
     reason = ""
     for source in sources:
-        names.update(
-            n.strip().lower() for n in source.get(SUPPRESS_ANNOTATION, "").split(",") if n.strip()
-        )
+        names.update(n.strip().lower() for n in source.get(SUPPRESS_ANNOTATION, "").split(",") if n.strip())
         reason = reason or source.get(SUPPRESS_REASON_ANNOTATION, "")
     return names, reason
 

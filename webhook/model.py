@@ -50,14 +50,12 @@ class Resource:
         self.body = body
         meta = as_dict(body.get("metadata"))
         kind = str(body.get("kind") or "")
-        if kind in CLUSTER_SCOPED_KINDS:
-            namespace = ""
-        else:
-            namespace = str(meta.get("namespace") or default_namespace)
-        self.namespace = namespace
+        self.namespace = (
+            "" if kind in CLUSTER_SCOPED_KINDS else str(meta.get("namespace") or default_namespace)
+        )
         self.origin = origin
         name = meta.get("name") or meta.get("generateName") or ""
-        self.ref = ObjectRef(str(body.get("apiVersion") or ""), kind, namespace, str(name))
+        self.ref = ObjectRef(str(body.get("apiVersion") or ""), kind, self.namespace, str(name))
 
     @property
     def kind(self) -> str:
