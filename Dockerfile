@@ -44,4 +44,4 @@ USER 10001:10001
 EXPOSE 8443
 
 ENTRYPOINT ["meshwarden"]
-CMD ["serve", "--cert", "/etc/meshwarden/tls/tls.crt", "--key", "/etc/meshwarden/tls/tls.key", "--config", "/etc/meshwarden/policy/policy.yaml"]
+CMD ["serve", "--cert", "/etc/meshwarden/tls/tls.crt", "--key", "/etc/meshwarden/tls/tls.key", "--config", "/etc/meshwarden/policy/policy.yaml", "--workers", "1", "--threads", "16"]

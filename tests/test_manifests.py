@@ -23,6 +23,7 @@ import yaml
 
 from webhook.policy import Profile, parse_policy
 from webhook.rules import CATALOGUE
+from webhook.server.cli import LIVE_THREADS, LIVE_WORKERS
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFESTS = ROOT / "manifests"
@@ -284,7 +285,11 @@ def test_container_args_point_at_the_mounted_files() -> None:
         "/etc/meshwarden/tls/tls.key",
         "--config",
         "/etc/meshwarden/policy/policy.yaml",
-    ]
+        "--workers",
+        str(LIVE_WORKERS),
+        "--threads",
+        str(LIVE_THREADS),
+    ], "the pod watches the cluster: the server's defaults for the live inventory, spelled out"
     mounted = {m["mountPath"] for m in c["volumeMounts"]}
     for flag in ("--cert", "--key", "--config"):
         assert str(Path(c["args"][c["args"].index(flag) + 1]).parent) in mounted

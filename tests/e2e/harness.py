@@ -144,6 +144,10 @@ class Server:
         finally:
             with_new_connection.close()
 
+    def loaded_workers(self) -> int:
+        """Workers that have finished loading the app (each logs "worker loaded" once)."""
+        return sum(entry.get("message") == "worker loaded" for entry in self.log_lines())
+
     def log_lines(self) -> list[dict[str, Any]]:
         lines = []
         for line in self.log.read_bytes().splitlines():
@@ -203,7 +207,12 @@ def start_server(
     cert: Path | None = None,
     key: Path | None = None,
     ca: Path | None = None,
+    *,
+    wait: bool = True,
+    environment: dict[str, str] | None = None,
 ) -> Server:
+    """The server, ready (unless `wait` is False: then as soon as it is launched). `environment`
+    adds variables to the test's own, less those of a pod."""
     port = free_port()
     command = [
         sys.executable,
@@ -222,13 +231,18 @@ def start_server(
         "0",
         *args,
     ]
-    env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+    # As outside a pod, wherever the tests run: the live inventory only when a test asks for it.
+    unset = ("PROMETHEUS_MULTIPROC_DIR", "KUBERNETES_SERVICE_HOST")
+    env = {k: v for k, v in os.environ.items() if k not in unset}
     env["POD_NAMESPACE"] = "meshwarden"
+    env.update(environment or {})
     with log.open("wb") as output:
         process = subprocess.Popen(
             command, stdout=output, stderr=subprocess.STDOUT, env=env, start_new_session=True
         )
     server = Server(process, port, ca or certs.ca, log)
+    if not wait:
+        return server
     try:
         server.wait_ready()
     except BaseException:

@@ -15,13 +15,15 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from tests.e2e.harness import Certs, Reply, free_port, send, wait_for
-from tests.e2e.reviews import EXAMPLES
+from tests.e2e.harness import Certs, Reply, free_port, send, start_server, wait_for
+from tests.e2e.reviews import EXAMPLES, review, virtual_service
 
 
-def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "webhook", *args], capture_output=True, text=True, cwd=cwd, timeout=60
+        [sys.executable, "-m", "webhook", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=60
     )
 
 
@@ -61,6 +63,9 @@ def test_certs_overwrites_an_existing_key_with_mode_0600(tmp_path: Path) -> None
         (["--cert", "missing.crt", "--key", "missing.key"], "cannot use --cert/--key"),
         (["--config", "bad-policy.yaml"], "rulez: unknown key"),
         (["--context", "bad-context.yaml"], "bad-context.yaml:1: not a Kubernetes object"),
+        (["--kubeconfig", "missing-kubeconfig"], "no usable Kubernetes configuration"),
+        (["--context", "dump.yaml", "--kube-context", "prod"], "--context replaces the live cluster"),
+        (["--no-cluster", "--kubeconfig", "kubeconfig"], "--no-cluster contradicts"),
     ],
 )
 def test_serve_refuses_to_start_with_a_clear_error(
@@ -74,6 +79,38 @@ def test_serve_refuses_to_start_with_a_clear_error(
     done = run("serve", "--port", str(free_port()), *given, cwd=tmp_path)
     assert done.returncode == 2
     assert problem in done.stderr
+
+
+def test_serve_in_a_pod_watches_the_cluster_through_its_service_account(certs: Certs) -> None:
+    """The kubelet sets KUBERNETES_SERVICE_HOST in every container; here the port is missing, so the
+    in-cluster configuration is incomplete and the server refuses to start."""
+    pod = {k: v for k, v in os.environ.items() if not k.startswith("KUBERNETES_SERVICE_")}
+    pod["KUBERNETES_SERVICE_HOST"] = "10.96.0.1"
+    given = ["--cert", str(certs.cert), "--key", str(certs.key), "--port", str(free_port())]
+    done = run("serve", *given, env=pod)
+    assert done.returncode == 2
+    assert "no usable Kubernetes configuration: Service host/port is not set" in done.stderr
+
+
+def test_serve_in_a_pod_with_no_cluster_skips_cross_checks_and_says_so(certs: Certs, tmp_path: Path) -> None:
+    server = start_server(
+        certs, tmp_path / "server.log", ["--no-cluster"], environment={"KUBERNETES_SERVICE_HOST": "10.96.0.1"}
+    )
+    try:
+        vs = virtual_service({"hosts": ["reviews"], "gateways": ["nowhere"], "http": [{"route": []}]})
+        warnings = server.review(review(vs)).response["warnings"]
+    finally:
+        server.stop()
+    assert [w for w in warnings if "cross-object checks skipped" in w] == [
+        "cross-object checks skipped: the server has no inventory (no --context and no cluster access)"
+    ]
+    [choice] = [line for line in server.log_lines() if line.get("inventory")]
+    assert (choice["inventory"], choice["level"], choice["workers"], choice["threads"]) == (
+        "none",
+        "warning",
+        2,
+        8,
+    )
 
 
 def test_serve_dev_creates_a_throwaway_certificate_for_localhost_and_denies_the_example(

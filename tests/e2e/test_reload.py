@@ -123,6 +123,14 @@ def gauge(server: Server, name: str) -> float:
     return float(line.split()[1])
 
 
+def reloads(server: Server, result: str) -> float:
+    """Policy reloads of every worker so far (each of the two workers reloads on its own)."""
+    name = f'meshwarden_policy_reloads_total{{result="{result}"}} '
+    return next(
+        (float(line.split()[1]) for line in server.metrics().splitlines() if line.startswith(name)), 0
+    )
+
+
 def test_policy_reloads_on_change_and_a_broken_one_keeps_the_last_good(certs: Certs, tmp_path: Path) -> None:
     volume = AtomicDir(tmp_path / "config", ("policy.yaml",))
     volume.publish({"policy.yaml": POLICIES["deny"]})
@@ -130,17 +138,21 @@ def test_policy_reloads_on_change_and_a_broken_one_keeps_the_last_good(certs: Ce
     traffic = Traffic(server, unnamed_port_review)
     try:
         assert outcome(server) == "deny"
+        wait_for(lambda: server.loaded_workers() == 2, "both workers to have loaded the first policy")
         volume.publish({"policy.yaml": POLICIES["warn"]})
-        wait_for(lambda: all(outcome(server) == "warn" for _ in range(6)), "the warn policy in every worker")
+        wait_for(lambda: reloads(server, "success") == 2, "the warn policy in both workers")
+        assert [outcome(server) for _ in range(6)] == ["warn"] * 6
 
         volume.publish({"policy.yaml": POLICIES["broken"]})
-        wait_for(lambda: gauge(server, "meshwarden_policy_last_reload_success") == 0, "the refused policy")
+        wait_for(lambda: reloads(server, "failure") == 2, "both workers to refuse the broken policy")
+        assert gauge(server, "meshwarden_policy_last_reload_success") == 0
         assert [outcome(server) for _ in range(6)] == ["warn"] * 6
         errors = [e for e in server.log_lines() if e.get("level") == "error"]
         assert errors and all("rulez: unknown key" in e["error"] for e in errors)
 
         volume.publish({"policy.yaml": POLICIES["off"]})
-        wait_for(lambda: all(outcome(server) == "off" for _ in range(6)), "the next good policy")
+        wait_for(lambda: reloads(server, "success") == 4, "the next good policy in both workers")
+        assert [outcome(server) for _ in range(6)] == ["off"] * 6
         traffic.wait_for_more(20)
     finally:
         failures = traffic.stop()

@@ -53,6 +53,8 @@ def test_sigint_stops_at_once_even_as_a_connection_closes(certs: Certs, tmp_path
     for attempt in range(5):
         server = start_server(certs, tmp_path / f"server-{attempt}.log")
         try:
+            # about a signal during a connection's hand-over, not during a worker's boot
+            wait_for(lambda s=server: s.loaded_workers() == 2, "both workers to have loaded")
             connection = server.connect()
             assert send(connection, "POST", "/validate", orjson.dumps(review(bookinfo_pod()))).status == 200
             connection.close()

@@ -8,6 +8,7 @@ every other body with HTTP 400 and a JSON error. Nothing a client sends produces
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from pathlib import Path
@@ -19,7 +20,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from webhook.inventory.source import InventorySource
 from webhook.policy import PolicyError
 from webhook.server.admission import Decision, Verdict, admit, response_for
-from webhook.server.inventory import inventory_source
+from webhook.server.inventory import ServedInventory
 from webhook.server.logs import log_decision
 from webhook.server.metrics import Metrics
 from webhook.server.policy_store import PolicyStore
@@ -37,10 +38,13 @@ INTERNAL_ERROR_WARNING = (
 )
 
 
-def create_app(settings: ServerSettings, *, draining: threading.Event | None = None) -> Flask:
-    """`draining` is set when the server is shutting down: /readyz then fails while requests go on."""
+def create_app(
+    settings: ServerSettings, inventory: ServedInventory, *, draining: threading.Event | None = None
+) -> Flask:
+    """`draining` is set when the server is shutting down: /readyz then fails while requests go on.
+    /readyz also fails until the inventory is ready (the live inventory's first sync)."""
     expiry = CertificateExpiry(settings.cert)
-    metrics = Metrics(expiry.seconds_left)
+    metrics = Metrics(expiry.seconds_left, inventory.collectors)
 
     def on_reload(path: Path, error: PolicyError | None) -> None:
         metrics.record_reload(error is None)
@@ -55,7 +59,7 @@ def create_app(settings: ServerSettings, *, draining: threading.Event | None = N
     exempt = (settings.own_namespace,) if settings.own_namespace else ()
     handler = _Handler(
         PolicyStore(settings.policy, exempt, on_reload),
-        inventory_source(settings.context),
+        inventory.source,
         metrics,
         draining or threading.Event(),
     )
@@ -66,6 +70,7 @@ def create_app(settings: ServerSettings, *, draining: threading.Event | None = N
     app.add_url_rule("/readyz", view_func=handler.readyz, methods=["GET"])
     app.add_url_rule("/metrics", view_func=handler.metrics, methods=["GET"])
     app.register_error_handler(HTTPException, handler.http_error)
+    log.info("worker loaded", extra={"fields": {"pid": os.getpid(), "policy": str(settings.policy or "")}})
     return app
 
 

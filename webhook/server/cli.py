@@ -10,14 +10,22 @@ from pathlib import Path
 
 from webhook.certs import create_ca, create_serving_certificate, write_material
 from webhook.policy import PolicyError, load_policy
-from webhook.server.inventory import ContextError, load_context
+from webhook.server.inventory import InventoryError, check_cluster_access, load_context
 from webhook.server.metrics_dir import metrics_directory
-from webhook.server.settings import ServerSettings
+from webhook.server.settings import ClusterAccess, ServerSettings
 from webhook.server.tls import ReloadingContext
 
 DEV_CERTS = Path("certs/dev")
 DEV_NAMES = ("localhost",)
 DEV_ADDRESSES = ("127.0.0.1", "::1")
+IN_POD = "KUBERNETES_SERVICE_HOST"
+"""Set by the kubelet in every container: the pod's service account reaches the cluster's API."""
+
+# Without the live inventory, two processes share the load and the CPU limit. With it, each
+# process would list and watch the whole cluster and keep its own copy (API load and memory times
+# the processes), so a pod runs one process with twice the threads and scales out by replicas.
+WORKERS, THREADS = 2, 8
+LIVE_WORKERS, LIVE_THREADS = 1, 16
 
 
 class StartupError(Exception):
@@ -40,17 +48,44 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         action="extend",
         nargs="+",
         default=[],
-        help="objects for cross-object rules, e.g. a cluster dump (repeatable)",
+        help="objects for cross-object rules, e.g. a cluster dump (repeatable); instead of the live cluster",
     )
     parser.add_argument(
-        "--workers", metavar="N", type=int, default=2, help="processes (default: %(default)s)"
+        "--kubeconfig",
+        metavar="FILE",
+        help="watch the cluster of this kubeconfig for cross-object rules "
+        "(default in a pod: its service account)",
+    )
+    parser.add_argument(
+        "--kube-context",
+        metavar="NAME",
+        help="kubeconfig context to watch (default: the current one)",
+    )
+    parser.add_argument(
+        "--no-cluster",
+        action="store_true",
+        help="do not watch the cluster, even in a pod: without --context, cross-object rules are skipped",
+    )
+    parser.add_argument(
+        "--stale-after",
+        metavar="S",
+        type=float,
+        default=30.0,
+        help="skip cross-object rules once a watch of the cluster has failed for this long "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--workers",
+        metavar="N",
+        type=int,
+        help=f"processes (default: {WORKERS}; {LIVE_WORKERS} when watching the cluster)",
     )
     parser.add_argument(
         "--threads",
         metavar="N",
         type=int,
-        default=8,
-        help="threads per process serving requests (default: %(default)s)",
+        help=f"threads per process serving requests (default: {THREADS}; "
+        f"{LIVE_THREADS} when watching the cluster)",
     )
     parser.add_argument(
         "--drain-seconds",
@@ -72,8 +107,8 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         settings = _settings(args)
         tls = ReloadingContext(settings.cert, settings.key)
-        _check_policy_and_context(settings)
-    except (StartupError, PolicyError, ContextError) as exc:
+        _check_policy_and_inventory(settings)
+    except (StartupError, PolicyError, InventoryError) as exc:
         print(f"meshwarden serve: error: {exc}", file=sys.stderr)
         return 2
     except (OSError, ssl.SSLError) as exc:
@@ -94,10 +129,14 @@ def _settings(args: argparse.Namespace) -> ServerSettings:
         raise StartupError("--cert and --key are required (or --dev for a throwaway local certificate)")
     if not 0 < args.port < 65536:
         raise StartupError(f"--port {args.port}: expected 1-65535")
-    if args.workers < 1 or args.threads < 1:
+    if (args.workers is not None and args.workers < 1) or (args.threads is not None and args.threads < 1):
         raise StartupError("--workers and --threads must be at least 1")
     if args.drain_seconds < 0:
         raise StartupError("--drain-seconds must not be negative")
+    if args.stale_after <= 0:
+        raise StartupError("--stale-after must be positive")
+    cluster = _cluster_access(args)
+    workers, threads = (LIVE_WORKERS, LIVE_THREADS) if cluster else (WORKERS, THREADS)
     cert, key = (Path(args.cert), Path(args.key)) if args.cert else _dev_material()
     return ServerSettings(
         cert=cert,
@@ -106,18 +145,33 @@ def _settings(args: argparse.Namespace) -> ServerSettings:
         port=args.port,
         policy=Path(args.config) if args.config else None,
         context=tuple(args.context),
-        workers=args.workers,
-        threads=args.threads,
+        cluster=cluster,
+        workers=workers if args.workers is None else args.workers,
+        threads=threads if args.threads is None else args.threads,
         own_namespace=os.environ.get("POD_NAMESPACE") or None,
         drain_seconds=args.drain_seconds,
     )
 
 
-def _check_policy_and_context(settings: ServerSettings) -> None:
+def _cluster_access(args: argparse.Namespace) -> ClusterAccess | None:
+    """The live inventory's API, or None: `--context` files or, without them, no inventory."""
+    named = args.kubeconfig is not None or args.kube_context is not None
+    if named and args.context:
+        raise StartupError("--context replaces the live cluster: give it or --kubeconfig/--kube-context")
+    if named and args.no_cluster:
+        raise StartupError("--no-cluster contradicts --kubeconfig/--kube-context")
+    if args.context or args.no_cluster or not (named or IN_POD in os.environ):
+        return None
+    return ClusterAccess(args.kubeconfig, args.kube_context, args.stale_after)
+
+
+def _check_policy_and_inventory(settings: ServerSettings) -> None:
     """The workers load these again; failing here gives a clear message and exit status 2."""
     if settings.policy:
         load_policy(settings.policy)
     load_context(settings.context)
+    if settings.cluster:
+        check_cluster_access(settings.cluster)
 
 
 def _dev_material() -> tuple[Path, Path]:

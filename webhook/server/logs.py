@@ -39,19 +39,21 @@ class JsonFormatter(logging.Formatter):
 
 
 class JsonLogger(GunicornLogger):  # type: ignore[misc]
-    """gunicorn's logger (logger_class), writing JSON; also sets up Meshwarden's own loggers."""
+    """gunicorn's logger (logger_class), writing JSON; also sets up Meshwarden's own loggers: the
+    server's ("meshwarden.*") and those named after their module ("webhook.cluster.*")."""
 
     def setup(self, cfg: Any) -> None:
         super().setup(cfg)
         for handler in self.error_log.handlers:
             handler.setFormatter(JsonFormatter())
-        ours = logging.getLogger("meshwarden")
-        ours.handlers.clear()
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(JsonFormatter())
-        ours.addHandler(handler)
-        ours.setLevel(logging.INFO)
-        ours.propagate = False
+        for name in ("meshwarden", "webhook"):
+            ours = logging.getLogger(name)
+            ours.handlers.clear()
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(JsonFormatter())
+            ours.addHandler(handler)
+            ours.setLevel(logging.INFO)
+            ours.propagate = False
 
 
 def log_decision(request: AdmissionRequest, verdict: Verdict, seconds: float) -> None:

@@ -3,12 +3,17 @@
 With PROMETHEUS_MULTIPROC_DIR set (the runner sets it before prometheus_client is imported), each
 worker writes its values to files there and /metrics merges every worker's files, so a scrape that
 lands on any worker sees the whole server.
+
+Collectors computed at scrape time (the certificate's expiry, the live inventory's objects, watch
+ages and restarts) describe the process that answers the scrape. The certificate is the same in
+every worker; the live inventory is one copy per worker, which is why the server runs a single
+worker when it watches the cluster (see cli.py).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -30,7 +35,9 @@ OTHER_KIND = "other"
 
 
 class Metrics:
-    def __init__(self, certificate_seconds_left: Callable[[], float | None]):
+    def __init__(
+        self, certificate_seconds_left: Callable[[], float | None], collectors: Sequence[Collector] = ()
+    ):
         self._registry = CollectorRegistry()
         self.requests = Counter(
             "meshwarden_admission_requests",
@@ -82,8 +89,9 @@ class Metrics:
             registry=self._registry,
         )
         self.policy_last_reload_ok.set(1)
-        self._certificate = _CertificateCollector(certificate_seconds_left)
-        self._registry.register(self._certificate)
+        self._scraped = (_CertificateCollector(certificate_seconds_left), *collectors)
+        for collector in self._scraped:
+            self._registry.register(collector)
 
     def record(
         self,
@@ -114,7 +122,8 @@ class Metrics:
             return generate_latest(self._registry), CONTENT_TYPE_LATEST
         merged = CollectorRegistry()
         MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
-        merged.register(self._certificate)
+        for collector in self._scraped:
+            merged.register(collector)
         return generate_latest(merged), CONTENT_TYPE_LATEST
 
 

@@ -22,36 +22,27 @@ ReloadListener = Callable[[Path, PolicyError | None], None]
 
 
 class PolicyStore:
-    def __init__(
-        self,
-        path: Path | None,
-        exempt: Sequence[str],
-        on_reload: ReloadListener,
-        clock: Callable[[], float] = time.monotonic,
-    ):
+    """Each worker checks the file once a second on its own thread, so that a worker which
+    happens to get no requests for a while still switches to the new policy with the others."""
+
+    def __init__(self, path: Path | None, exempt: Sequence[str], on_reload: ReloadListener):
         self._path = path
         self._exempt = tuple(exempt)
         self._on_reload = on_reload
-        self._clock = clock
-        self._file = WatchedFile(path) if path else None
         self._engine = Engine(self._load())
-        self._next_check = clock() + CHECK_INTERVAL_SECONDS
-        self._lock = threading.Lock()
+        if path is not None:
+            watched = WatchedFile(path)
+            threading.Thread(target=self._watch, args=(watched,), name="policy-watch", daemon=True).start()
 
     def engine(self) -> Engine:
-        """The engine for the policy in force; looks at the file at most once a second."""
-        if (
-            self._file is not None
-            and self._clock() >= self._next_check
-            and self._lock.acquire(blocking=False)
-        ):
-            try:
-                self._next_check = self._clock() + CHECK_INTERVAL_SECONDS
-                if self._file.changed():
-                    self._reload(self._file.path)
-            finally:
-                self._lock.release()
+        """The engine for the policy in force."""
         return self._engine
+
+    def _watch(self, watched: WatchedFile) -> None:
+        while True:
+            time.sleep(CHECK_INTERVAL_SECONDS)  # a timer, not synchronisation: volumes give no events
+            if watched.changed():
+                self._reload(watched.path)
 
     def _load(self) -> Policy:
         policy = load_policy(self._path) if self._path else Policy()

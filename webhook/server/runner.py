@@ -11,6 +11,7 @@ from gunicorn.app.base import BaseApplication
 from prometheus_client import multiprocess
 
 from webhook.server.app import create_app
+from webhook.server.inventory import ServedInventory, log_inventory_choice, open_inventory
 from webhook.server.logs import JsonLogger
 from webhook.server.metrics_dir import SHARED_MEMORY
 from webhook.server.settings import ServerSettings
@@ -32,6 +33,7 @@ class AdmissionServer(BaseApplication):  # type: ignore[misc]
         self.settings = settings
         self.tls = tls
         self.draining = threading.Event()  # set by the worker on SIGTERM, read by /readyz
+        self.inventory: ServedInventory | None = None  # the worker's, once load() ran
         super().__init__(prog="meshwarden serve")
 
     def load_config(self) -> None:
@@ -39,7 +41,10 @@ class AdmissionServer(BaseApplication):  # type: ignore[misc]
             self.cfg.set(name, value)
 
     def load(self) -> Flask:
-        return create_app(self.settings, draining=self.draining)
+        """Runs in each worker after the fork (there is no preload_app), so the live inventory's
+        threads start in the process that serves."""
+        self.inventory = open_inventory(self.settings)
+        return create_app(self.settings, self.inventory, draining=self.draining)
 
 
 def gunicorn_settings(settings: ServerSettings, tls: ReloadingContext) -> dict[str, Any]:
@@ -55,6 +60,8 @@ def gunicorn_settings(settings: ServerSettings, tls: ReloadingContext) -> dict[s
         "keyfile": str(settings.key),
         "ssl_context": tls,
         "logger_class": JsonLogger,
+        "on_starting": _log_inventory_choice,
+        "worker_exit": _stop_inventory,
         "child_exit": _forget_worker_gauges,
         "control_socket_disable": True,
         "proc_name": "meshwarden",
@@ -62,6 +69,16 @@ def gunicorn_settings(settings: ServerSettings, tls: ReloadingContext) -> dict[s
     if SHARED_MEMORY.is_dir():
         options["worker_tmp_dir"] = str(SHARED_MEMORY)  # heartbeat files; the root fs may be read-only
     return options
+
+
+def _log_inventory_choice(server: Any) -> None:
+    log_inventory_choice(server.app.settings)  # in the master, once gunicorn's logging is set up
+
+
+def _stop_inventory(server: Any, worker: Any) -> None:
+    """In the exiting worker; gunicorn also calls it in the master, where no inventory was opened."""
+    if worker.app.inventory is not None:
+        worker.app.inventory.stop()
 
 
 def _forget_worker_gauges(server: Any, worker: Any) -> None:

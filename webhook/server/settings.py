@@ -9,6 +9,23 @@ MiB = 1024 * 1024
 
 
 @dataclass(frozen=True)
+class ClusterAccess:
+    """How the live inventory reaches the Kubernetes API."""
+
+    kubeconfig: str | None
+    """With `context` None too: the pod's service account."""
+    context: str | None
+    stale_after: float
+    """Seconds a watch may stay broken before cross-object checks are skipped."""
+
+    def describe(self) -> str:
+        if self.kubeconfig is None and self.context is None:
+            return "the pod's service account"
+        where = f"kubeconfig {self.kubeconfig}" if self.kubeconfig else "the default kubeconfig"
+        return f"{where}, context {self.context or '(current)'}"
+
+
+@dataclass(frozen=True)
 class ServerSettings:
     cert: Path
     key: Path
@@ -16,6 +33,8 @@ class ServerSettings:
     port: int = 8443
     policy: Path | None = None
     context: tuple[str, ...] = ()
+    cluster: ClusterAccess | None = None
+    """The live inventory's API; None: `context` files, or no inventory (cross rules skipped)."""
     workers: int = 2
     threads: int = 8
     own_namespace: str | None = None

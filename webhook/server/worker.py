@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import os
 import selectors
 import socket
 import ssl
@@ -29,7 +30,6 @@ from typing import Any
 
 from gunicorn import http
 from gunicorn import sock as gunicorn_sock
-from gunicorn.workers.base import Worker
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
 HANDSHAKE_TIMEOUT_SECONDS = 10.0
@@ -138,6 +138,9 @@ class HandshakingThreadWorker(ThreadWorker):  # type: ignore[misc]
     def handle_quit(self, sig: int, frame: Any) -> None:
         """SIGINT, SIGQUIT: stop at once. Stock gthread also shuts its thread pool down from the
         signal handler, which deadlocks when the signal lands while the event loop is submitting a
-        connection to the pool (holding the pool's lock). The pool's idle threads end at exit anyway.
+        connection to the pool (holding the pool's lock); even raising SystemExit from the handler
+        can leave that lock held and hang the interpreter's exit. So this leaves without unwinding.
         """
-        Worker.handle_quit(self, sig, frame)
+        self.alive = False
+        self.cfg.worker_int(self)
+        os._exit(0)
