@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from tests.cluster.fakeapi import FakeApi
+from tests.polling import wait_for
 from webhook.cluster import LiveSettings, LiveSource, connect
 from webhook.cluster.reflector import WatchSettings
 
@@ -67,14 +67,5 @@ def start_live(
 def live(start_live: Callable[..., LiveSource]) -> LiveSource:
     """A live source that has completed its first sync."""
     source = start_live()
-    wait_until(source.ready, "the first sync")
+    wait_for(source.ready, "the first sync")
     return source
-
-
-def wait_until(predicate: Callable[[], object], what: str, timeout: float = 10.0) -> None:
-    """Polls `predicate` until it holds; fails the test after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.005)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from tests.cluster import objects as o
-from tests.cluster.conftest import wait_until
 from tests.cluster.fakeapi import FakeApi
+from tests.polling import wait_for
 from webhook.cluster import LiveSource
 from webhook.engine import Engine
 from webhook.policy import Policy
@@ -45,7 +45,7 @@ def test_a_gateway_created_a_moment_earlier_is_found_then_its_deletion_denies(
     fake: FakeApi, live: LiveSource
 ) -> None:
     fake.put(o.gateway("bookinfo-gateway", "istio-system", host="bookinfo.example.com"))
-    wait_until(lambda: live.inventory.get("Gateway", "istio-system", "bookinfo-gateway"), "the first Gateway")
+    wait_for(lambda: live.inventory.get("Gateway", "istio-system", "bookinfo-gateway"), "the first Gateway")
     with fake.pause_events():  # `kubectl apply -f dir/`: the review comes before the watch event
         fake.put(o.gateway("bookinfo-gateway", "default", host="bookinfo.example.com"))
         verdict = decide(live, VS)
@@ -54,7 +54,7 @@ def test_a_gateway_created_a_moment_earlier_is_found_then_its_deletion_denies(
     assert "MW301" not in codes(verdict)
 
     fake.delete("Gateway", "default", "bookinfo-gateway")
-    wait_until(lambda: live.inventory.get("Gateway", "default", "bookinfo-gateway") is None, "the deletion")
+    wait_for(lambda: live.inventory.get("Gateway", "default", "bookinfo-gateway") is None, "the deletion")
     verdict = decide(live, VS)
     assert verdict.decision is Decision.DENY
     assert verdict.confirmation is Confirmation.ABSENT
@@ -67,7 +67,7 @@ def test_api_down_skips_cross_rules_with_one_warning_while_the_others_decide(
     broken = o.virtual_service("reviews", host="bookinfo.example.com", gateways=["nowhere"])
     broken["spec"]["http"][0]["timeout"] = "10x"
     fake.down()
-    wait_until(lambda: live.unavailable_reason() is not None, "the view to turn stale")
+    wait_for(lambda: live.unavailable_reason() is not None, "the view to turn stale")
 
     verdict = decide(live, broken)
 

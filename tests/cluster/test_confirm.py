@@ -6,8 +6,9 @@ import time
 from collections.abc import Callable
 
 from tests.cluster import objects as o
-from tests.cluster.conftest import FAST, wait_until
+from tests.cluster.conftest import FAST
 from tests.cluster.fakeapi import FakeApi
+from tests.polling import wait_for
 from webhook.cluster import LiveSource
 from webhook.findings import Lookup
 
@@ -63,5 +64,5 @@ def test_a_kind_the_cluster_does_not_serve_is_absent(
     make_fake: Callable[..., FakeApi], start_live: Callable[..., LiveSource]
 ) -> None:
     live = start_live(make_fake(istio_versions=()))
-    wait_until(live.ready, "the first sync")
+    wait_for(live.ready, "the first sync")
     assert live.confirm([Lookup("Gateway", "istio-system", "bookinfo-gateway")]) == []

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tests.cluster import objects as o
-from tests.cluster.conftest import wait_until
 from tests.cluster.fakeapi import FakeApi
+from tests.polling import wait_for
 from webhook.cluster import LiveSource
 from webhook.cluster.api import METADATA_LIST, METADATA_OBJECT
 from webhook.cluster.reflector import Reflector
@@ -32,12 +32,12 @@ def test_ready_only_after_every_kind_is_listed(fake: FakeApi, start_live: Callab
     populate(fake)
     with fake.hold_lists():
         live = start_live()
-        wait_until(lambda: fake.lists_held() > 0, "a list request held by the fake")
+        wait_for(lambda: fake.lists_held() > 0, "a list request held by the fake")
         assert not live.ready()
         assert live.current().complete is False
         assert "not synced yet" in (live.unavailable_reason() or "")
 
-    wait_until(live.ready, "the first sync")
+    wait_for(live.ready, "the first sync")
     inventory = live.current()
     assert inventory.complete is True
     assert live.unavailable_reason() is None
@@ -55,9 +55,9 @@ def test_ready_only_after_every_kind_is_listed(fake: FakeApi, start_live: Callab
 def test_pods_arrive_as_metadata_only(fake: FakeApi, start_live: Callable[[], LiveSource]) -> None:
     populate(fake)
     live = start_live()
-    wait_until(live.ready, "the first sync")
+    wait_for(live.ready, "the first sync")
     fake.put(o.pod("late-pod", app="reviews"))
-    wait_until(lambda: live.inventory.get("Pod", "default", "late-pod"), "the new pod")
+    wait_for(lambda: live.inventory.get("Pod", "default", "late-pod"), "the new pod")
 
     pods = live.inventory.of_kind("Pod")
     assert len(pods) == 7
@@ -73,23 +73,23 @@ def test_additions_changes_and_deletions_reach_the_inventory(fake: FakeApi, live
     inventory = live.inventory
     fake.put(o.service("reviews"))
     fake.put(o.virtual_service("reviews", gateways=["bookinfo-gateway"]))
-    wait_until(lambda: inventory.get("VirtualService", "default", "reviews"), "the VirtualService")
-    wait_until(lambda: inventory.get("Service", "default", "reviews"), "the Service")
+    wait_for(lambda: inventory.get("VirtualService", "default", "reviews"), "the VirtualService")
+    wait_for(lambda: inventory.get("Service", "default", "reviews"), "the Service")
 
     fake.put(o.virtual_service("reviews", host="reviews.example.com"))
-    wait_until(
+    wait_for(
         lambda: inventory.virtual_services_for_host("reviews.example.com"), "the modified VirtualService"
     )
     assert inventory.virtual_services_for_host("reviews.default.svc.cluster.local") == []
 
     fake.delete("Service", "default", "reviews")
-    wait_until(lambda: inventory.get("Service", "default", "reviews") is None, "the deletion")
+    wait_for(lambda: inventory.get("Service", "default", "reviews") is None, "the deletion")
     assert inventory.services_for_host("reviews.default.svc.cluster.local") == []
 
 
 def test_cached_copies_leave_out_managed_fields_and_last_applied(fake: FakeApi, live: LiveSource) -> None:
     fake.put(o.service("reviews"))
-    wait_until(lambda: live.inventory.get("Service", "default", "reviews"), "the Service")
+    wait_for(lambda: live.inventory.get("Service", "default", "reviews"), "the Service")
     cached = live.inventory.get("Service", "default", "reviews")
     assert cached is not None
     assert "managedFields" not in cached.metadata
@@ -101,20 +101,20 @@ def test_a_bookmark_moves_the_resource_version_so_a_resumed_watch_needs_no_relis
     fake: FakeApi, live: LiveSource
 ) -> None:
     services = reflector(live, "Service")
-    wait_until(lambda: fake.watching("services") == 1, "the services watch")
+    wait_for(lambda: fake.watching("services") == 1, "the services watch")
     for name in ("a", "b", "c"):
         fake.put(o.namespace(name))  # other kinds move the cluster's resourceVersion on
     before = services.resource_version
 
     fake.bookmark()
-    wait_until(lambda: services.resource_version == str(fake.resource_version), "the bookmark")
+    wait_for(lambda: services.resource_version == str(fake.resource_version), "the bookmark")
     assert services.resource_version != before
 
     lists = len([r for r in fake.requests if r.path == "/api/v1/services" and "watch" not in r.query])
     fake.compact()
     fake.drop_watches()
     fake.put(o.service("after-reconnect"))
-    wait_until(lambda: live.inventory.get("Service", "default", "after-reconnect"), "the resumed watch")
+    wait_for(lambda: live.inventory.get("Service", "default", "after-reconnect"), "the resumed watch")
     assert services.restarts["expired"] == 0
     assert len([r for r in fake.requests if r.path == "/api/v1/services" and "watch" not in r.query]) == lists
 
@@ -125,7 +125,7 @@ def test_410_gone_relists_without_losing_an_object(
     for i in range(10):
         fake.put(o.service(f"svc-{i}"))
     live = start_live()
-    wait_until(live.ready, "the first sync")
+    wait_for(live.ready, "the first sync")
     services = reflector(live, "Service")
     listed = sorted(s.name for s in live.inventory.of_kind("Service"))
 
@@ -136,10 +136,10 @@ def test_410_gone_relists_without_losing_an_object(
             fake.put(o.service("svc-new"))
             fake.compact()
             fake.drop_watches()
-        wait_until(lambda: services.restarts["expired"] >= 1, "the 410 Gone")
-        wait_until(lambda: fake.lists_held() == len(live.reflectors), "every kind's relist")
+        wait_for(lambda: services.restarts["expired"] >= 1, "the 410 Gone")
+        wait_for(lambda: fake.lists_held() == len(live.reflectors), "every kind's relist")
         assert sorted(s.name for s in live.inventory.of_kind("Service")) == listed, "kept while relisting"
-    wait_until(lambda: live.inventory.get("Service", "default", "svc-0") is None, "the relist to finish")
+    wait_for(lambda: live.inventory.get("Service", "default", "svc-0") is None, "the relist to finish")
 
     names = sorted(s.name for s in live.inventory.of_kind("Service"))
     assert names == sorted([f"svc-{i}" for i in range(1, 10)] + ["svc-new"])
@@ -149,17 +149,17 @@ def test_410_gone_relists_without_losing_an_object(
 
 def test_a_dropped_watch_reconnects(fake: FakeApi, live: LiveSource) -> None:
     services = reflector(live, "Service")
-    wait_until(lambda: fake.watching("services") == 1, "the services watch")
+    wait_for(lambda: fake.watching("services") == 1, "the services watch")
     fake.drop_watches()
-    wait_until(lambda: services.restarts["error"] >= 1, "the broken watch to be noticed")
+    wait_for(lambda: services.restarts["error"] >= 1, "the broken watch to be noticed")
     fake.put(o.service("reviews"))
-    wait_until(lambda: live.inventory.get("Service", "default", "reviews"), "the reconnected watch")
+    wait_for(lambda: live.inventory.get("Service", "default", "reviews"), "the reconnected watch")
     assert live.ready()
 
 
 def test_api_down_skips_cross_rules_with_the_reason_then_recovers(fake: FakeApi, live: LiveSource) -> None:
     fake.down()
-    wait_until(lambda: live.unavailable_reason() is not None, "the view to turn stale")
+    wait_for(lambda: live.unavailable_reason() is not None, "the view to turn stale")
     reason = live.unavailable_reason() or ""
     assert reason.startswith("cross-object checks skipped: the cluster inventory is stale")
     assert live.current().complete is False
@@ -167,8 +167,8 @@ def test_api_down_skips_cross_rules_with_the_reason_then_recovers(fake: FakeApi,
 
     fake.put(o.service("made-while-down"))
     fake.up()
-    wait_until(lambda: live.unavailable_reason() is None, "the watches to recover")
-    wait_until(lambda: live.inventory.get("Service", "default", "made-while-down"), "the missed event")
+    wait_for(lambda: live.unavailable_reason() is None, "the watches to recover")
+    wait_for(lambda: live.inventory.get("Service", "default", "made-while-down"), "the missed event")
     assert live.current().complete is True
 
 
@@ -177,8 +177,8 @@ def test_api_unreachable_from_the_start_is_not_ready(
 ) -> None:
     fake.down()
     live = start_live()
-    wait_until(lambda: "refused" in (live.unavailable_reason() or ""), "discovery to fail")
+    wait_for(lambda: "refused" in (live.unavailable_reason() or ""), "discovery to fail")
     assert not live.ready()
     assert "not synced yet" in (live.unavailable_reason() or "")
     fake.up()
-    wait_until(live.ready, "the first sync once the API answers")
+    wait_for(live.ready, "the first sync once the API answers")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry
 
 from tests.cluster import objects as o
-from tests.cluster.conftest import wait_until
 from tests.cluster.fakeapi import FakeApi
+from tests.polling import wait_for
 from webhook.cluster import LiveSource
 from webhook.findings import Lookup
 
@@ -20,15 +20,15 @@ def test_objects_ages_restarts_and_confirmations(
 ) -> None:
     fake.put(o.service("reviews"))
     fake.put(o.service("ratings"))
-    wait_until(lambda: value(registry, "meshwarden_inventory_objects", kind="Service") == 2, "two Services")
+    wait_for(lambda: value(registry, "meshwarden_inventory_objects", kind="Service") == 2, "two Services")
     assert value(registry, "meshwarden_inventory_objects", kind="Gateway") == 0
 
     age = value(registry, "meshwarden_inventory_last_event_age_seconds", kind="Service")
     assert age is not None and 0 <= age < 5
 
-    wait_until(lambda: fake.watching("services") == 1, "the services watch")
+    wait_for(lambda: fake.watching("services") == 1, "the services watch")
     fake.drop_watches()
-    wait_until(
+    wait_for(
         lambda: (
             (
                 value(registry, "meshwarden_inventory_watch_restarts_total", kind="Service", reason="error")

@@ -22,6 +22,8 @@ from typing import Any
 
 import orjson
 
+from tests.polling import wait_for
+
 SERVER_NAME = "meshwarden.meshwarden.svc"
 START_DEADLINE_SECONDS = 60.0
 REQUEST_TIMEOUT_SECONDS = 30.0
@@ -249,15 +251,6 @@ def start_server(
         server.stop()
         raise
     return server
-
-
-def wait_for(condition: Callable[[], bool], what: str, deadline: float = 30.0) -> None:
-    """Polls `condition` until it holds; fails naming `what` after `deadline` seconds."""
-    end = time.monotonic() + deadline
-    while not condition():
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        threading.Event().wait(POLL_INTERVAL_SECONDS)
 
 
 class AtomicDir:

@@ -15,8 +15,9 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from tests.e2e.harness import Certs, Reply, free_port, send, start_server, wait_for
+from tests.e2e.harness import Certs, Reply, free_port, send, start_server
 from tests.e2e.reviews import EXAMPLES, review, virtual_service
+from tests.polling import wait_for
 
 
 def run(
@@ -148,7 +149,7 @@ def test_serve_dev_creates_a_throwaway_certificate_for_localhost_and_denies_the_
         return True
 
     try:
-        wait_for(answered, "the dev server", deadline=60)
+        wait_for(answered, "the dev server", timeout=60)
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(30)

@@ -12,8 +12,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.cluster import objects as o
 from tests.cluster.fakeapi import FakeApi
-from tests.e2e.harness import Certs, Connection, Reply, Server, send, start_server, wait_for
+from tests.e2e.harness import Certs, Connection, Reply, Server, send, start_server
 from tests.e2e.reviews import review
+from tests.polling import wait_for
 
 STALE_AFTER = 0.5
 """Seconds of failing watches before the server skips cross rules (default 30)."""

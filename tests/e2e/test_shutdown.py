@@ -8,8 +8,9 @@ from pathlib import Path
 
 import orjson
 
-from tests.e2e.harness import Certs, send, start_server, wait_for
+from tests.e2e.harness import Certs, send, start_server
 from tests.e2e.reviews import bookinfo_pod, review
+from tests.polling import wait_for
 
 
 def test_sigterm_fails_readiness_while_still_answering_then_exits(certs: Certs, tmp_path: Path) -> None:
@@ -28,7 +29,7 @@ def test_sigterm_fails_readiness_while_still_answering_then_exits(certs: Certs, 
             finally:
                 probe.close()
 
-        wait_for(not_ready, "/readyz to fail", deadline=4)
+        wait_for(not_ready, "/readyz to fail", timeout=4)
         fresh = server.connect()
         try:
             sent = review(bookinfo_pod())
