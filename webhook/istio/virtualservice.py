@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from webhook.model import Body, as_dict, as_list
@@ -92,14 +93,11 @@ class Route:
     section: str
     index: int
     body: Body
+    matches: list[Body]
 
     @property
     def path(self) -> str:
         return f"spec.{self.section}[{self.index}]"
-
-    @property
-    def matches(self) -> list[Body]:
-        return [as_dict(m) for m in as_list(self.body.get("match"))]
 
     @property
     def label(self) -> str:
@@ -108,7 +106,11 @@ class Route:
 
 
 def routes(spec: Body, section: str) -> list[Route]:
-    return [Route(section, i, as_dict(body)) for i, body in enumerate(as_list(spec.get(section)))]
+    found = []
+    for index, raw in enumerate(as_list(spec.get(section))):
+        body = as_dict(raw)
+        found.append(Route(section, index, body, [as_dict(m) for m in as_list(body.get("match"))]))
+    return found
 
 
 def all_routes(spec: Body) -> Iterator[Route]:
@@ -246,8 +248,11 @@ _UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "
 
 def parse_duration(value: Any) -> float | None:
     """Seconds of a Go-style duration (`10s`, `250ms`, `1m30s`, `1.5h`), or None when it is not one."""
-    if not isinstance(value, str):
-        return None
+    return _parse_duration(value) if isinstance(value, str) else None
+
+
+@lru_cache(maxsize=1024)  # the same few durations recur across routes and objects
+def _parse_duration(value: str) -> float | None:
     text = value.strip()
     sign = -1.0 if text.startswith("-") else 1.0
     text = text[1:] if text[:1] in ("-", "+") else text
