@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -69,28 +69,10 @@ class Policy:
     gateways_namespace_scoped: bool = False
 
     def with_profile(self, profile: Profile) -> Policy:
-        return Policy(
-            profile,
-            self.actions,
-            self.options,
-            self.namespaces,
-            self.exempt_namespaces,
-            self.mesh,
-            self.ingress_nginx_meshed,
-            self.gateways_namespace_scoped,
-        )
+        return replace(self, profile=profile)
 
     def with_exempt(self, *namespaces: str) -> Policy:
-        return Policy(
-            self.profile,
-            self.actions,
-            self.options,
-            self.namespaces,
-            (*self.exempt_namespaces, *namespaces),
-            self.mesh,
-            self.ingress_nginx_meshed,
-            self.gateways_namespace_scoped,
-        )
+        return replace(self, exempt_namespaces=(*self.exempt_namespaces, *namespaces))
 
     def is_exempt(self, namespace: str) -> bool:
         return _matches_any(namespace, self.exempt_namespaces)
