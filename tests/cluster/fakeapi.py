@@ -80,6 +80,7 @@ def kinds(istio_versions: tuple[str, ...]) -> list[Kind]:
         Kind("Job", "batch", "jobs", ("v1",)),
         Kind("CronJob", "batch", "cronjobs", ("v1",)),
         Kind("Ingress", "networking.k8s.io", "ingresses", ("v1",)),
+        Kind("IngressClass", "networking.k8s.io", "ingressclasses", ("v1",), namespaced=False),
         *(
             Kind(kind, "networking.istio.io", plural, istio_versions)
             for kind, plural in (
