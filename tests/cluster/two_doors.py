@@ -87,10 +87,11 @@ KNOWN_DIFFERENCES: tuple[Known, ...] = (
 
 @dataclass(frozen=True, order=True)
 class Seen:
-    """One finding as a door reports it."""
+    """One finding as a door reports it; the object by API group, kind, namespace and name."""
 
     code: str
     kind: str
+    group: str
     namespace: str
     name: str
     path: str
@@ -98,7 +99,8 @@ class Seen:
 
     def __str__(self) -> str:
         where = f"{self.namespace}/{self.name}" if self.namespace else self.name
-        return f"{self.code} {self.action:<4} {self.kind} {where} {self.path or '(no path)'}"
+        kind = f"{self.kind}.{self.group}" if self.group else self.kind
+        return f"{self.code} {self.action:<4} {kind} {where} {self.path or '(no path)'}"
 
 
 @dataclass(frozen=True)
@@ -174,7 +176,11 @@ def cli_answer(paths: Sequence[Path], policy: Path) -> Answer:
 
 def _seen(finding: Body) -> Seen:
     code, path, action, obj = finding["code"], finding["path"], finding["action"], finding["object"]
-    return Seen(code, obj["kind"], obj["namespace"], obj["name"], path, action)
+    return Seen(code, obj["kind"], _group(obj["apiVersion"]), obj["namespace"], obj["name"], path, action)
+
+
+def _group(api_version: str) -> str:
+    return api_version.rpartition("/")[0]
 
 
 # --- the server's door -----------------------------------------------------------------------------
@@ -189,7 +195,7 @@ class World:
         self._served: set[tuple[str, str, str]] = set()
 
     def kind(self, resource: Resource) -> Kind:
-        group = resource.ref.api_version.rpartition("/")[0]
+        group = _group(resource.ref.api_version)
         found = self._kinds.get((group, resource.kind))
         assert found is not None, (
             f"the fake API serves no {resource.kind} of group {group or 'core'!r}: "
@@ -270,7 +276,7 @@ def _key(body: Body) -> tuple[str, str, str]:
 
 def admission_review(body: Body, kind: Kind) -> Body:
     """A CREATE AdmissionReview as kube-apiserver sends it."""
-    group, _, version = str(body["apiVersion"]).rpartition("/")
+    group, _, version = body["apiVersion"].rpartition("/")
     metadata = body["metadata"]
     gvk = {"group": group, "version": version, "kind": kind.kind}
     gvr = {"group": group, "version": version, "resource": kind.plural}
@@ -312,15 +318,22 @@ def reported(response: Body, resource: Resource) -> Answer:
     ref = resource.ref
     findings: set[Seen] = set()
     remarks: list[str] = []
+
+    def add(match: re.Match[str], action: str) -> None:
+        group = _group(ref.api_version)
+        findings.add(
+            Seen(match["code"], ref.kind, group, ref.namespace, ref.name, match["path"] or "", action)
+        )
+
     message = "" if response["allowed"] else response["status"]["message"]
     for line in message.splitlines()[1:-1]:  # between the headline and the hint on suppressing
         if match := DENIAL_LINE.match(line):
-            findings.add(Seen(match["code"], ref.kind, ref.namespace, ref.name, match["path"] or "", "deny"))
+            add(match, "deny")
         elif not DENIAL_DETAIL.match(line):
             remarks.append(f"denial message: {line}")
     for line in response.get("warnings", []):
         if match := WARNING_LINE.match(line):
-            findings.add(Seen(match["code"], ref.kind, ref.namespace, ref.name, match["path"] or "", "warn"))
+            add(match, "warn")
         else:
             remarks.append(f"warning: {line}")
     return Answer(frozenset(findings), tuple(remarks))
