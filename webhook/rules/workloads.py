@@ -73,7 +73,12 @@ def _identity_value(labels: Mapping[str, str], keys: tuple[str, ...]) -> str:
         `app.kubernetes.io/name` or `service.istio.io/canonical-name`) and a version identity label
         (`version`, `app.kubernetes.io/version` or `service.istio.io/canonical-revision`). With the
         option `requireLiteral: true`, only the literal `app` and `version` labels count. Gateway
-        pods are exempt.
+        pods are exempt. A pod is in the mesh when it has a sidecar already or Istio's injector
+        will add one: its namespace is labelled `istio-injection=enabled` or `istio.io/rev`, or,
+        in a namespace with neither, the pod is labelled `sidecar.istio.io/inject: "true"` or
+        `istio.io/rev`; the label `sidecar.istio.io/inject: "false"` (or, without the label, the
+        deprecated annotation) opts it out. A namespace whose labels are unknown counts as
+        injected (`mesh.assumeInjected`), except the mesh's root namespace and `kube-*`.
     """,
     why="""
         Istio labels every metric, trace and access log with the workload's canonical service and
