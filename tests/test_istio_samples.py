@@ -19,6 +19,11 @@ EXPECTED: dict[str, list[tuple[str, str, str, str]]] = {
     "addons/extras/skywalking.yaml": [("MW104", "warn", "Deployment", "istio-system/skywalking-ui")],
     # loki runs in the root namespace, which nobody labels for injection.
     "addons/loki.yaml": [],
+    # Port 80 is the only HTTP port of the ServiceEntry and the only http route matches it; SIMPLE
+    # TLS without caCertificates is verified against the OS trust store only.
+    "bookinfo/networking/egress-rule-google-apis.yaml": [
+        ("MW502", "warn", "DestinationRule", "default/originate-tls-for-googleapis")
+    ],
 }
 
 

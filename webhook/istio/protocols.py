@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 PROTOCOLS = ("http", "http2", "https", "grpc", "grpc-web", "tcp", "tls", "udp", "mongo", "mysql", "redis")
 APP_PROTOCOL_ALIASES = {
     "kubernetes.io/h2c": "http2",
@@ -40,3 +43,26 @@ def protocol_of_app_protocol(app_protocol: str) -> str | None:
 
 def suggested_port_name(port: object) -> str:
     return PORT_NAME_SUGGESTIONS.get(port, "tcp") if isinstance(port, int) else "tcp"
+
+
+# Protocols whose traffic reaches a VirtualService's http routes (Istio's protocol.IsHTTP).
+HTTP_ROUTED = frozenset({"http", "http2", "grpc", "grpc-web"})
+
+
+def service_port_protocol(port: Mapping[str, Any]) -> str | None:
+    """A Service port's protocol as Istio's ConvertProtocol reads it: Kubernetes `protocol: UDP`
+    first, then `appProtocol`, which replaces the name; None when it is sniffed."""
+    if str(port.get("protocol") or "TCP").upper() == "UDP":
+        return "udp"
+    app_protocol = port.get("appProtocol")
+    if isinstance(app_protocol, str) and app_protocol:
+        return APP_PROTOCOL_ALIASES.get(app_protocol) or protocol_of_name(app_protocol)
+    return protocol_of_name(str(port.get("name") or ""))
+
+
+def entry_port_protocol(port: Mapping[str, Any]) -> str | None:
+    """A ServiceEntry port's protocol: its `protocol` field, else the protocol its name declares."""
+    declared = port.get("protocol")
+    if isinstance(declared, str) and declared:
+        return protocol_of_name(declared)
+    return protocol_of_name(str(port.get("name") or ""))
