@@ -41,8 +41,22 @@ def protocol_of_app_protocol(app_protocol: str) -> str | None:
     return lowered if lowered in PROTOCOLS else None
 
 
-def suggested_port_name(port: object) -> str:
-    return PORT_NAME_SUGGESTIONS.get(port, "tcp") if isinstance(port, int) else "tcp"
+def protocol_of_number(port: object) -> str | None:
+    """The protocol a well-known port number implies (80 → http, 3306 → mysql), or None."""
+    return PORT_NAME_SUGGESTIONS.get(port) if isinstance(port, int) and not isinstance(port, bool) else None
+
+
+def protocol_in_name(name: str) -> tuple[str, str] | None:
+    """A protocol word among a name's `-`-separated words, and the name without it:
+    `jaeger-collector-http` → (http, jaeger-collector), `ui-grpc-web` → (grpc-web, ui)."""
+    words = name.split("-")
+    lowered = [w.lower() for w in words]
+    for i, word in enumerate(lowered):
+        size = 2 if lowered[i : i + 2] == ["grpc", "web"] else 1
+        if size == 2 or word in PROTOCOLS:
+            protocol = "-".join(lowered[i : i + size])
+            return protocol, "-".join(words[:i] + words[i + size :])
+    return None
 
 
 # Protocols whose traffic reaches a VirtualService's http routes (Istio's protocol.IsHTTP).
