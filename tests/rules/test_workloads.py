@@ -67,6 +67,24 @@ def test_template_without_identity_is_denied(labels: str, identity: str, fix: st
 
 
 @pytest.mark.parametrize(
+    ("name", "labels", "fix"),
+    [
+        ("reviews-v2", "{app: reviews}", "add label version: v2 to"),
+        ("reviews-v2", "{tier: x}", "add labels app: reviews and version: v2 to"),
+        ("api-v1beta1", "{app: api}", "add label version: v1beta1 to"),
+        ("reviews-v2", "{app: reviews, app.kubernetes.io/version: '3'}", 'add label version: "3" to'),
+        ("vault", "{app: vault}", "add label version: v1 to"),
+        ("serve-vault", "{app: vault}", "add label version: v1 to"),
+        ("reviews-v", "{app: reviews}", "add label version: v1 to"),
+    ],
+)
+def test_suggested_version_comes_from_the_workload_names_suffix(name: str, labels: str, fix: str) -> None:
+    manifest = deployment(labels).replace("name: web\n", f"name: {name}\n", 1)
+    policy = "rules: {MW101: {options: {requireLiteral: true}}}"
+    assert fix in only(run(manifest, policy=policy), "MW101")[0].fix
+
+
+@pytest.mark.parametrize(
     "labels",
     [
         "{app: web, version: v1}",
