@@ -35,8 +35,16 @@ typecheck: install
 unit: install kubectl
 	$(BIN)/pytest
 
+# The full shared conformance corpus (the in-repository cases plus a held-out part), when it is
+# checked out beside the repository; fails unless precision and recall are both 1.000.
+SHARED ?= ../shared
+CONFORMANCE_REPORT := $(VENV)/conformance.txt
+
 conformance: install
-	$(BIN)/python ../shared/conformance/score.py ../shared/conformance/istio --cmd "$(CURDIR)/$(BIN)/meshwarden"
+	$(BIN)/python $(SHARED)/conformance/score.py $(SHARED)/conformance/istio \
+		--cmd "$(CURDIR)/$(BIN)/meshwarden" > $(CONFORMANCE_REPORT)
+	@cat $(CONFORMANCE_REPORT)
+	@grep -q '^precision 1.000 recall 1.000 ' $(CONFORMANCE_REPORT)
 
 test: lint typecheck unit
 

@@ -3,7 +3,7 @@
 import pytest
 
 from webhook.findings import Action
-from webhook.policy import Policy, PolicyError, Profile, parse_policy
+from webhook.policy import NEWEST_ISTIO, Policy, PolicyError, Profile, parse_policy
 from webhook.rules import CATALOGUE
 
 MW201 = CATALOGUE.find("MW201")
@@ -65,8 +65,28 @@ def test_mesh_facts() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "version"),
+    [
+        ("", NEWEST_ISTIO),
+        ("mesh: {istioVersion: '1.19'}", (1, 19)),
+        ("mesh: {istioVersion: '1.22.3'}", (1, 22)),
+    ],
+)
+def test_istio_version(text: str, version: tuple[int, int]) -> None:
+    assert parse_policy(text).mesh.istio_version == version
+
+
+@pytest.mark.parametrize(
     ("text", "named"),
     [
+        (
+            "mesh: {istioVersion: 1.20}",
+            "mesh.istioVersion: 1.2 is a number; write the version as a quoted string",
+        ),
+        ("mesh: {istioVersion: '1.x'}", "mesh.istioVersion: '1.x' is not an Istio version"),
+        ("mesh: {istioVersion: '2.1'}", "mesh.istioVersion: '2.1' is not an Istio version"),
+        ("mesh: {istioVersion: ''}", "mesh.istioVersion: '' is not an Istio version"),
+        ("mesh: {istioVersion: null}", "mesh.istioVersion: None is not an Istio version"),
         ("profle: strict", "profle: unknown key"),
         ("profile: paranoid", "profile: 'paranoid' is not one of default, strict, audit"),
         ("rules: {MW999: deny}", "rules.MW999: no rule has this code or name"),

@@ -7,6 +7,7 @@ typo can never silently switch a rule off.
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -32,6 +33,8 @@ class PolicyError(ValueError):
 
 DEFAULT_EXEMPT = ("kube-system", "kube-public", "kube-node-lease")
 MTLS_MODES = ("STRICT", "PERMISSIVE", "unknown")
+NEWEST_ISTIO = (1, 30)  # the newest Istio minor release this release of Meshwarden knows
+_ISTIO_VERSION = re.compile(r"1\.(0|[1-9][0-9]*)(?:\.[0-9]+)?")
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class MeshFacts:
     probe_rewrite: bool = True
     assume_injected: bool = True
     root_namespace: str = "istio-system"
+    istio_version: tuple[int, int] = NEWEST_ISTIO  # the oldest Istio minor running in the mesh
 
 
 @dataclass(frozen=True)
@@ -135,7 +139,7 @@ def _build(data: Mapping[str, Any]) -> Policy:
     _no_unknown(data, _TOP_KEYS, "")
     actions, options = _rules(data.get("rules"), "rules")
     mesh = _mapping(data.get("mesh") or {}, "mesh")
-    _no_unknown(mesh, {"mtls", "probeRewrite", "assumeInjected", "rootNamespace"}, "mesh.")
+    _no_unknown(mesh, {"mtls", "probeRewrite", "assumeInjected", "rootNamespace", "istioVersion"}, "mesh.")
     mtls = mesh.get("mtls", "unknown")
     if mtls not in MTLS_MODES:
         raise PolicyError(f"mesh.mtls: {mtls!r} is not one of {', '.join(MTLS_MODES)}")
@@ -157,6 +161,7 @@ def _build(data: Mapping[str, Any]) -> Policy:
             probe_rewrite=_bool(mesh.get("probeRewrite", True), "mesh.probeRewrite"),
             assume_injected=_bool(mesh.get("assumeInjected", True), "mesh.assumeInjected"),
             root_namespace=_str(mesh.get("rootNamespace", "istio-system"), "mesh.rootNamespace"),
+            istio_version=_istio_version(mesh["istioVersion"]) if "istioVersion" in mesh else NEWEST_ISTIO,
         ),
         ingress_nginx_meshed=_bool(nginx.get("meshed", False), "ingressNginx.meshed"),
         gateways_namespace_scoped=_bool(gateways.get("namespaceScoped", False), "gateways.namespaceScoped"),
@@ -244,6 +249,18 @@ def _bool(value: Any, where: str) -> bool:
     if not isinstance(value, bool):
         raise PolicyError(f"{where}: expected true or false, got {value!r}")
     return value
+
+
+def _istio_version(value: Any, where: str = "mesh.istioVersion") -> tuple[int, int]:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise PolicyError(
+            f'{where}: {value!r} is a number; write the version as a quoted string such as "1.20" '
+            "(YAML reads an unquoted 1.20 as 1.2)"
+        )
+    found = _ISTIO_VERSION.fullmatch(value) if isinstance(value, str) else None
+    if found is None:
+        raise PolicyError(f'{where}: {value!r} is not an Istio version such as "1.24"')
+    return (1, int(found[1]))
 
 
 def _str(value: Any, where: str) -> str:

@@ -225,5 +225,48 @@ def test_port_and_subset_are_named() -> None:
     assert "port 8443" in findings[0].message and '"legacy"' in findings[0].message
 
 
+def test_reason_follows_the_istio_version() -> None:
+    current = only(run(tls_rule("{tls: {mode: SIMPLE}}")), "MW502")[0]
+    assert "OS trust store" in current.message and "publicly trusted" in current.message
+    assert "not verified" not in current.message
+    old = only(run(tls_rule("{tls: {mode: SIMPLE}}"), policy="mesh: {istioVersion: '1.19'}"), "MW502")[0]
+    assert "is not verified" in old.message and "1.19" in old.message
+    assert "OS trust store" not in old.message
+
+
+@pytest.mark.parametrize(
+    ("traffic_policy", "path"),
+    [
+        ("{tls: {mode: SIMPLE, insecureSkipVerify: true}}", "spec.trafficPolicy.tls.insecureSkipVerify"),
+        (
+            "{tls: {mode: MUTUAL, caCertificates: /ca.pem, insecureSkipVerify: true}}",
+            "spec.trafficPolicy.tls.insecureSkipVerify",
+        ),
+        (
+            "{portLevelSettings: [{port: {number: 443}, tls: {mode: SIMPLE, credentialName: c, "
+            "insecureSkipVerify: true}}]}",
+            "spec.trafficPolicy.portLevelSettings[0].tls.insecureSkipVerify",
+        ),
+    ],
+)
+def test_insecure_skip_verify_is_found(traffic_policy: str, path: str) -> None:
+    findings = only(run(tls_rule(traffic_policy)), "MW502")
+    assert [f.path for f in findings] == [path]
+    assert "insecureSkipVerify: true" in findings[0].message and "nothing" in findings[0].message
+    assert "remove insecureSkipVerify" in findings[0].fix
+
+
+@pytest.mark.parametrize(
+    "traffic_policy",
+    [
+        "{tls: {mode: SIMPLE, caCertificates: /ca.pem, insecureSkipVerify: false}}",
+        "{tls: {mode: ISTIO_MUTUAL, insecureSkipVerify: true}}",
+        "{tls: {mode: DISABLE, insecureSkipVerify: true}}",
+    ],
+)
+def test_insecure_skip_verify_off_or_outside_simple_and_mutual_passes(traffic_policy: str) -> None:
+    assert only(run(tls_rule(traffic_policy)), "MW502") == []
+
+
 def test_tls_check_needs_no_inventory() -> None:
     assert len(only(run(tls_rule("{tls: {mode: SIMPLE}}"), complete=False), "MW502")) == 1

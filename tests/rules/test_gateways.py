@@ -105,6 +105,23 @@ def test_selector_matching_no_pod_is_found() -> None:
     assert findings[0].missing == (Lookup("Pod", ""),)
 
 
+@pytest.mark.parametrize(
+    "selector", ["istio: ingressgateway", "istio: egressgateway", "istio: eastwestgateway"]
+)
+def test_istios_own_gateway_missing_from_the_inputs_says_so(selector: str) -> None:
+    findings = only(run(gateway(f"[{server()}]", selector)), "MW401")
+    assert len(findings) == 1
+    fix = findings[0].fix
+    assert "not in the inputs" in fix and "--context" in fix and "--partial" in fix
+    assert "set spec.selector" not in fix
+
+
+@pytest.mark.parametrize("selector", ["istio: ingresgateway", "app: shop-gateway"])
+def test_other_selectors_matching_nothing_suggest_the_default_gateway_labels(selector: str) -> None:
+    findings = only(run(gateway(f"[{server()}]", selector)), "MW401")
+    assert "set spec.selector" in findings[0].fix and "istio: ingressgateway" in findings[0].fix
+
+
 def test_every_label_of_the_selector_must_be_on_one_pod() -> None:
     findings = only(
         run(gateway(f"[{server()}]", "istio: ingressgateway, team: shop"), context=INGRESS), "MW401"

@@ -217,6 +217,31 @@ def test_inject_annotation_in_template(value: str, labels: str, message: str, fi
     assert findings[0].fix.startswith(fix)
 
 
+OLD_ISTIO = "mesh: {istioVersion: '1.14'}"
+
+
+def test_inject_annotation_false_is_not_deprecated_before_istio_1_15() -> None:
+    manifest = template_with("{sidecar.istio.io/inject: 'false'}")
+    assert only(run(manifest, policy=OLD_ISTIO), "MW104") == []
+    assert len(only(run(manifest, policy="mesh: {istioVersion: '1.15'}"), "MW104")) == 1
+
+
+@pytest.mark.parametrize(
+    ("value", "labels", "message"),
+    [
+        ("true", "{app: web, version: v1}", "cannot opt the pod in"),
+        ("false", "{app: web, version: v1, sidecar.istio.io/inject: 'true'}", "the label decides"),
+    ],
+)
+def test_inject_annotation_before_istio_1_15_still_found_when_it_misleads(
+    value: str, labels: str, message: str
+) -> None:
+    manifest = template_with(f"{{sidecar.istio.io/inject: '{value}'}}", labels=labels)
+    findings = only(run(manifest, policy=OLD_ISTIO), "MW104")
+    assert len(findings) == 1
+    assert message in findings[0].message and "deprecated" not in findings[0].message
+
+
 def test_inject_annotation_on_a_pod() -> None:
     findings = only(run(pod_with("{sidecar.istio.io/inject: 'true'}")), "MW104")
     assert [f.path for f in findings] == ["metadata.annotations.sidecar.istio.io/inject"]

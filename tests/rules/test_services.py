@@ -54,6 +54,41 @@ def test_undeclared_protocols_are_found(ports: str, path: str, fix_part: str) ->
     assert findings[0].action == "warn"
 
 
+@pytest.mark.parametrize(
+    ("ports", "renamed"),
+    [
+        ("[{name: jaeger-collector-http, port: 14268}]", "http-jaeger-collector"),
+        ("[{name: collector-grpc, port: 14250}]", "grpc-collector"),
+        ("[{name: Collector-GRPC, port: 14250}]", "grpc-Collector"),
+        ("[{name: ui-grpc-web, port: 8081}]", "grpc-web-ui"),
+        ("[{name: admin-http2-x, port: 9901}]", "http2-admin-x"),
+        ("[{name: cache, port: 6379}]", "redis-cache"),
+        ("[{name: web, port: 8080}]", "http-web"),
+        ("[{name: store, port: 27017}]", "mongo-store"),
+        ("[{name: api, port: 50051}]", "grpc-api"),
+    ],
+)
+def test_fix_keeps_the_protocol_the_port_carries(ports: str, renamed: str) -> None:
+    fix = only(run(service(ports)), "MW201")[0].fix
+    assert f'to "{renamed}"' in fix
+    assert "tcp" not in fix
+
+
+@pytest.mark.parametrize(
+    ("ports", "choices"),
+    [
+        ("[{name: service, port: 3000}]", ['"http-service"', '"tcp-service"']),
+        ("[{name: httpd-admin, port: 9000}]", ['"http-httpd-admin"', '"tcp-httpd-admin"']),
+        ("[{port: 3000}]", ["name: http", "name: tcp"]),
+    ],
+)
+def test_fix_offers_a_choice_when_nothing_tells_the_protocol(ports: str, choices: list[str]) -> None:
+    finding = only(run(service(ports)), "MW201")[0]
+    assert all(choice in finding.fix for choice in choices)
+    assert "turn HTTP routing off" in finding.fix
+    assert "neither" in finding.fix
+
+
 @pytest.mark.parametrize("labels", ["istio: ingressgateway", "release: istio", "gateway.istio.io/managed: x"])
 def test_istio_managed_services_are_exempt(labels: str) -> None:
     assert only(run(service("[{port: 80}]", labels)), "MW201") == []

@@ -147,6 +147,111 @@ def test_match_restricted_to_another_gateway_is_no_default_for_the_mesh() -> Non
     assert paths(vs(http("[{gateways: [istio-system/public]}]"), head), "MW307") == ["spec.http"]
 
 
+def service(ports: str, name: str = "reviews", namespace: str = "shop") -> str:
+    return f"""
+        apiVersion: v1
+        kind: Service
+        metadata: {{name: {name}, namespace: {namespace}}}
+        spec:
+          selector: {{app: {name}}}
+          ports: {ports}
+    """
+
+
+GOOGLEAPIS = """
+    apiVersion: networking.istio.io/v1
+    kind: ServiceEntry
+    metadata: {name: googleapis, namespace: shop}
+    spec:
+      hosts: [www.googleapis.com]
+      ports: [{number: 80, name: http, protocol: HTTP}, {number: 443, name: https, protocol: HTTPS}]
+      resolution: DNS
+"""
+
+
+@pytest.mark.parametrize(
+    ("routes", "world"),
+    [
+        (http("[{port: 9080}]"), service("[{name: http, port: 9080}]")),
+        (http("[{port: 9080, uri: {prefix: /}}]"), service("[{name: http-web, port: 9080}]")),
+        (
+            http("[{port: 80}]", "[{port: 50051}]"),
+            service("[{name: http, port: 80}, {name: grpc, port: 50051}, {name: tcp-db, port: 5432}]"),
+        ),
+        (http("[{port: 80}, {port: 81}]"), service("[{name: http, port: 80}, {name: http2, port: 81}]")),
+        (http("[{port: 8080}]"), service("[{name: web, port: 8080, appProtocol: http}, {port: 9000}]")),
+        (
+            http("[{port: 8080}]"),
+            service("[{name: http, port: 8080}, {name: http-dns, port: 53, protocol: UDP}]"),
+        ),
+        (
+            http("[{port: 8080}]"),
+            service("[{name: http, port: 8080}, {name: http-x, port: 81, appProtocol: tcp}]"),
+        ),
+    ],
+    ids=[
+        "one-port",
+        "prefix-slash",
+        "two-routes",
+        "one-route",
+        "app-protocol",
+        "udp-ignored",
+        "app-protocol-wins",
+    ],
+)
+def test_port_matches_covering_every_http_port_count_as_no_match(routes: str, world: str) -> None:
+    assert only(run(vs(routes), context=world), "MW307") == []
+
+
+def test_port_match_covering_the_service_entrys_only_http_port_counts_as_no_match() -> None:
+    routes = """
+          http:
+          - match: [{port: 80}]
+            route: [{destination: {host: www.googleapis.com, port: {number: 443}}}]"""
+    assert only(run(vs(routes, "hosts: [www.googleapis.com]"), context=GOOGLEAPIS), "MW307") == []
+
+
+@pytest.mark.parametrize(
+    ("routes", "world", "message"),
+    [
+        (
+            http("[{port: 9080}]"),
+            service("[{name: http, port: 9080}, {name: http-admin, port: 9081}]"),
+            "9081",
+        ),
+        (http("[{port: 9080, headers: {x-user: {exact: a}}}]"), service("[{name: http, port: 9080}]"), ""),
+        (http("[{port: 9080}]"), "", "no Service or ServiceEntry"),
+        (
+            http("[{port: 8080}]"),
+            service("[{name: http, port: 8080}, {name: tcp-x, port: 81, appProtocol: http}]"),
+            "81",
+        ),
+        (http("[{port: 8080}]"), service("[{name: http, port: 8080}, {name: grpc-web, port: 81}]"), "81"),
+        (
+            http("[{port: 9080}]"),
+            service("[{name: http, port: 9080}]", name="ratings"),
+            "no Service or ServiceEntry",
+        ),
+    ],
+    ids=["port-left-out", "port-and-header", "no-service", "app-protocol-http", "grpc-web", "other-service"],
+)
+def test_port_matches_that_leave_an_http_port_out_are_found(routes: str, world: str, message: str) -> None:
+    findings = only(run(vs(routes), context=world), "MW307")
+    assert [f.path for f in findings] == ["spec.http"]
+    assert message in findings[0].message
+
+
+def test_port_matches_of_an_unknown_host_rest_on_its_absence() -> None:
+    findings = only(run(vs(http("[{port: 9080}]"))), "MW307")
+    assert [(m.kind, m.namespace, m.name) for m in findings[0].missing] == [("Service", "shop", "reviews")]
+    assert only(run(vs(http("[{uri: {prefix: /api}}]"))), "MW307")[0].missing == ()
+
+
+def test_port_matches_are_not_judged_against_an_incomplete_inventory() -> None:
+    assert only(run(vs(http("[{port: 9080}]")), complete=False), "MW307") == []
+    assert len(only(run(vs(http("[{uri: {prefix: /api}}]")), complete=False), "MW307")) == 1
+
+
 # --- MW309 ---------------------------------------------------------------------------------------
 
 

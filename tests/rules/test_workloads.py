@@ -67,6 +67,24 @@ def test_template_without_identity_is_denied(labels: str, identity: str, fix: st
 
 
 @pytest.mark.parametrize(
+    ("name", "labels", "fix"),
+    [
+        ("reviews-v2", "{app: reviews}", "add label version: v2 to"),
+        ("reviews-v2", "{tier: x}", "add labels app: reviews and version: v2 to"),
+        ("api-v1beta1", "{app: api}", "add label version: v1beta1 to"),
+        ("reviews-v2", "{app: reviews, app.kubernetes.io/version: '3'}", 'add label version: "3" to'),
+        ("vault", "{app: vault}", "add label version: v1 to"),
+        ("serve-vault", "{app: vault}", "add label version: v1 to"),
+        ("reviews-v", "{app: reviews}", "add label version: v1 to"),
+    ],
+)
+def test_suggested_version_comes_from_the_workload_names_suffix(name: str, labels: str, fix: str) -> None:
+    manifest = deployment(labels).replace("name: web\n", f"name: {name}\n", 1)
+    policy = "rules: {MW101: {options: {requireLiteral: true}}}"
+    assert fix in only(run(manifest, policy=policy), "MW101")[0].fix
+
+
+@pytest.mark.parametrize(
     "labels",
     [
         "{app: web, version: v1}",
@@ -187,6 +205,97 @@ def test_pods_in_the_mesh_are_checked(manifest: str, world: str) -> None:
 
 def test_assume_injected_false_leaves_unknown_namespaces_out() -> None:
     assert only(run(pod(labels="{tier: x}"), policy="mesh: {assumeInjected: false}"), "MW101") == []
+
+
+def test_assume_injected_false_still_counts_a_pod_that_opts_in() -> None:
+    manifest = pod(labels="{tier: x, sidecar.istio.io/inject: 'true'}")
+    assert len(only(run(manifest, policy="mesh: {assumeInjected: false}"), "MW101")) == 1
+
+
+# Mesh membership as Istio's injector decides it (`injectRequired` and the webhook's selectors).
+INJECT_FALSE = "{sidecar.istio.io/inject: 'false'}"
+
+
+def in_namespace(manifest: str, name: str) -> str:
+    return manifest.replace("name: web\n", f"name: web\n          namespace: {name}\n", 1)
+
+
+@pytest.mark.parametrize(
+    ("manifest", "world"),
+    [
+        (pod(labels="{tier: x}", annotations=INJECT_FALSE), ""),
+        (pod(labels="{tier: x}", annotations=INJECT_FALSE), namespace("{istio-injection: enabled}")),
+        (deployment(labels="{tier: x}", annotations=INJECT_FALSE), namespace("{istio.io/rev: canary}")),
+        (pod(labels="{tier: x}", annotations="{sidecar.istio.io/inject: 'true'}"), namespace("{team: a}")),
+        (pod(labels="{tier: x, sidecar.istio.io/inject: 'true'}"), namespace("{istio-injection: disabled}")),
+        (pod(labels="{tier: x, istio.io/rev: canary}"), namespace("{istio-injection: disabled}")),
+    ],
+    ids=[
+        "annotation-false-assumed",
+        "annotation-false-ns-enabled",
+        "annotation-false-template",
+        "annotation-true-cannot-opt-in",
+        "label-true-ns-disabled",
+        "pod-revision-ns-disabled",
+    ],
+)
+def test_injector_leaves_the_pod_out(manifest: str, world: str) -> None:
+    assert only(run(manifest, context=world), "MW101") == []
+
+
+@pytest.mark.parametrize(
+    ("manifest", "world"),
+    [
+        (pod(labels="{tier: x, sidecar.istio.io/inject: 'true'}", annotations=INJECT_FALSE), ""),
+        (
+            pod(labels="{tier: x, sidecar.istio.io/inject: 'yes'}", annotations=INJECT_FALSE),
+            namespace("{istio-injection: enabled}"),
+        ),
+        (pod(labels="{tier: x, istio.io/rev: canary}"), namespace("{team: a}")),
+        (pod(labels="{tier: x}", annotations="{sidecar.istio.io/inject: 'true'}"), ""),
+    ],
+    ids=["label-beats-annotation", "invalid-label-still-wins", "pod-revision", "annotation-true-assumed"],
+)
+def test_injector_takes_the_pod_in(manifest: str, world: str) -> None:
+    assert len(only(run(manifest, context=world), "MW101")) == 1
+
+
+@pytest.mark.parametrize("name", ["istio-system", "kube-system", "kube-flannel"])
+def test_root_and_kube_namespaces_with_unknown_labels_are_not_injected(name: str) -> None:
+    manifest = in_namespace(pod(labels="{tier: x}"), name)
+    assert only(run(manifest, policy="exemptNamespaces: []"), "MW101") == []
+
+
+@pytest.mark.parametrize(
+    ("name", "labels", "world", "policy"),
+    [
+        ("kubernetes-dashboard", "{tier: x}", "", ""),  # not kube-*
+        ("mesh-root", "{tier: x}", "", ""),  # not the root namespace unless the policy says so
+        ("istio-system", "{tier: x, sidecar.istio.io/inject: 'true'}", "", ""),
+        ("istio-system", "{tier: x}", namespace("{istio-injection: enabled}", name="istio-system"), ""),
+        ("istio-system", "{tier: x}", "", "mesh: {rootNamespace: mesh-root}"),
+    ],
+    ids=["kubernetes-prefix", "other-namespace", "pod-opts-in", "root-labelled-enabled", "root-moved"],
+)
+def test_root_and_kube_exceptions_are_narrow(name: str, labels: str, world: str, policy: str) -> None:
+    manifest = in_namespace(pod(labels=labels), name)
+    assert len(only(run(manifest, context=world, policy=policy or None), "MW101")) == 1
+
+
+def test_custom_root_namespace_counts_as_not_injected() -> None:
+    manifest = in_namespace(pod(labels="{tier: x}"), "mesh-root")
+    assert only(run(manifest, policy="mesh: {rootNamespace: mesh-root}"), "MW101") == []
+
+
+def test_every_mw1xx_rule_shares_mesh_membership() -> None:
+    manifest = deployment(labels="{tier: x}", annotations=INJECT_FALSE, containers=HTTP_READINESS)
+    annotated = manifest.replace(
+        "sidecar.istio.io/inject: 'false'}", "sidecar.istio.io/inject: 'false', " + OFF[1:]
+    )
+    findings = run(annotated, policy="mesh: {mtls: STRICT}")
+    assert only(findings, "MW101") == only(findings, "MW102") == []
+    opted_in = annotated.replace("'false', ", "'true', ")
+    assert len(only(run(opted_in, policy="mesh: {mtls: STRICT}"), "MW102")) == 1
 
 
 @pytest.mark.parametrize(

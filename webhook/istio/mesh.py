@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, NamedTuple
 
 from webhook.findings import Lookup
@@ -32,23 +33,40 @@ def has_sidecar(template: PodTemplate) -> bool:
 
 
 def in_mesh(template: PodTemplate, context: Context) -> bool:
-    """Whether the pod will run an Istio sidecar (rules.md, "Mesh membership")."""
+    """Whether the pod will run an Istio sidecar (rules.md, "Mesh membership").
+
+    Mirrors the injector: its webhook selects namespaces and pods by labels only, then
+    `injectRequired` honours the deprecated `sidecar.istio.io/inject` annotation when the label
+    is absent (so the annotation can opt a pod out but never in).
+    """
     if template.spec.get("hostNetwork") is True:
         return False
     if has_sidecar(template):
         return True
-    opt_in = template.labels.get(INJECT_KEY)
-    if opt_in == "true":
-        return True
+    opt_in = template.labels.get(INJECT_KEY, template.annotations.get(INJECT_KEY))
     if opt_in == "false":
         return False
-    namespace_labels = context.inventory.namespace_labels(template.namespace)
+    namespace_labels = _namespace_labels(template.namespace, context)
     if namespace_labels is None:
-        return context.mesh.assume_injected
+        return context.mesh.assume_injected or _pod_opts_in(template)
     injection = namespace_labels.get(NAMESPACE_INJECTION_LABEL)
     if injection is not None:
         return injection == "enabled"
-    return REVISION_LABEL in namespace_labels
+    return REVISION_LABEL in namespace_labels or _pod_opts_in(template)
+
+
+def _pod_opts_in(template: PodTemplate) -> bool:
+    """The pod's own labels select it when its namespace has no injection label."""
+    return template.labels.get(INJECT_KEY) == "true" or REVISION_LABEL in template.labels
+
+
+def _namespace_labels(namespace: str, context: Context) -> Mapping[str, str] | None:
+    """The namespace's labels; unknown (None) counts as unlabelled for the mesh's root namespace
+    and the `kube-*` namespaces, which nobody labels for injection."""
+    labels = context.inventory.namespace_labels(namespace)
+    if labels is None and (namespace == context.mesh.root_namespace or namespace.startswith("kube-")):
+        return {}
+    return labels
 
 
 def is_gateway_pod(template: PodTemplate, context: Context) -> bool:

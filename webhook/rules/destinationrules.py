@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from webhook.context import Context
 
 UNVERIFIED_MODES = frozenset({"SIMPLE", "MUTUAL"})
+SYSTEM_CA_SINCE = (1, 20)  # since Istio 1.20 a setting without caCertificates uses the OS trust store
 
 
 def _show(labels: dict[str, str]) -> str:
@@ -214,16 +215,21 @@ def _tls_settings(spec: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], s
     summary="""
         Checks that every `SIMPLE` or `MUTUAL` tls setting of a DestinationRule (top level, per
         port, and inside subsets) names the CA to verify the upstream with, by `caCertificates`
-        or `credentialName`.
+        or `credentialName`, and does not set `insecureSkipVerify: true`. The message gives the
+        reason for the mesh's Istio version (policy `mesh.istioVersion`).
     """,
     why="""
-        Without a CA the sidecar encrypts the connection but accepts any server certificate, so
-        anyone who can intercept the traffic can impersonate the upstream: TLS without
-        authentication. `ISTIO_MUTUAL` is not affected; Istio supplies its own CA.
+        Since Istio 1.20 a setting without a CA verifies the upstream against the OS trust store
+        of the proxy: any publicly trusted certificate for the host is accepted, and an upstream
+        whose certificate comes from a private CA fails every connection. Before 1.20, and with
+        `insecureSkipVerify: true` in any version, nothing is verified: the sidecar encrypts the
+        connection but accepts any certificate, so anyone who can intercept the traffic can
+        impersonate the upstream. `ISTIO_MUTUAL` is not affected; Istio supplies its own CA.
     """,
     fix="""
-        Add `caCertificates` (a CA bundle file mounted in the sidecar) or `credentialName` (a
-        Secret holding `ca.crt`) next to `mode`.
+        Pin the upstream's CA: add `caCertificates` (a CA bundle file mounted in the sidecar) or
+        `credentialName` (a Secret holding `ca.crt`) next to `mode`, and remove
+        `insecureSkipVerify: true`.
     """,
     bad="""
         apiVersion: networking.istio.io/v1
@@ -251,14 +257,39 @@ def _tls_settings(spec: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], s
 )
 def dr_tls_without_ca(destination_rule: Resource, context: Context) -> Iterator[Violation]:
     host = str(destination_rule.spec.get("host") or "")
+    version = context.mesh.istio_version
     for path, tls, where in _tls_settings(destination_rule.spec):
         mode = str(tls.get("mode") or "").upper()
-        if mode not in UNVERIFIED_MODES or tls.get("caCertificates") or tls.get("credentialName"):
+        if mode not in UNVERIFIED_MODES:
             continue
-        yield Violation(
-            path,
-            f"tls mode {mode} to {host}{where} has neither caCertificates nor credentialName, "
-            "so the upstream's certificate is not verified",
+        setting = f"tls mode {mode} to {host}{where}"
+        pinned = bool(tls.get("caCertificates") or tls.get("credentialName"))
+        pin = (
             f"add caCertificates: <path of the CA bundle for {host} mounted in the sidecar>, or "
-            f"credentialName: <Secret with the CA as ca.crt>, under {path}",
+            f"credentialName: <Secret with the CA as ca.crt>, under {path}"
         )
+        if tls.get("insecureSkipVerify") is True:
+            ignored = " (its CA is ignored)" if pinned else ""
+            yield Violation(
+                f"{path}.insecureSkipVerify",
+                f"{setting} sets insecureSkipVerify: true, so nothing about the upstream's certificate "
+                f"is verified{ignored}: anyone who can intercept the traffic can impersonate {host}",
+                f"remove insecureSkipVerify from {path}" + ("" if pinned else f", and {pin}"),
+            )
+        elif pinned:
+            continue
+        elif version >= SYSTEM_CA_SINCE:
+            yield Violation(
+                path,
+                f"{setting} has neither caCertificates nor credentialName, so the upstream is verified "
+                f"against the OS trust store only: any publicly trusted certificate for {host} is "
+                "accepted, and an upstream with a private CA fails",
+                f"pin the CA: {pin}",
+            )
+        else:
+            yield Violation(
+                path,
+                f"{setting} has neither caCertificates nor credentialName, so with Istio "
+                f"{version[0]}.{version[1]} (mesh.istioVersion) the upstream's certificate is not verified",
+                pin,
+            )

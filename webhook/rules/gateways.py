@@ -24,6 +24,12 @@ if TYPE_CHECKING:
     from webhook.context import Context
 
 WELL_KNOWN_GATEWAY_LABELS = (("istio", "ingressgateway"), ("istio", "egressgateway"))
+# The selectors of the gateways Istio's installers deploy (the east-west one for multicluster).
+ISTIO_GATEWAY_SELECTORS = (
+    {"istio": "ingressgateway"},
+    {"istio": "egressgateway"},
+    {"istio": "eastwestgateway"},
+)
 
 
 # --- MW401 ---------------------------------------------------------------------------------------
@@ -116,6 +122,13 @@ def gateway_selector_no_workload(gateway: Resource, context: Context) -> Iterato
         fix = (
             f"pods matching it run in {', '.join(elsewhere)}: create the Gateway in namespace "
             f"{elsewhere[0]}, or deploy a gateway with labels {show_labels(selector)} in {scope}"
+        )
+    elif selector in ISTIO_GATEWAY_SELECTORS:
+        fix = (
+            f"if Istio's gateway with {show_labels(selector)} runs in the cluster, its pods are just not "
+            f"in the inputs: pass them with --context (a cluster dump such as `kubectl get "
+            f"pods,deployments.apps -n {scope or 'istio-system'} -o yaml`) or run with --partial; "
+            "otherwise deploy that gateway"
         )
     else:
         known = [

@@ -37,6 +37,7 @@ POD_ANNOTATION_PREFIXES = (
 )
 PROXY_CONFIG_ANNOTATION = "proxy.istio.io/config"
 SIMILARITY_CUTOFF = 0.6
+INJECT_ANNOTATION_DEPRECATED = (1, 15)  # the Istio version that deprecated the inject annotation
 
 
 # --- MW103 ---------------------------------------------------------------------------------------
@@ -163,7 +164,8 @@ def _parent(path: str, key: str) -> str:
         Istio reads pod annotations from the pod only: on a Deployment's own metadata they do
         nothing, and the sidecar runs with defaults the author thinks they changed. The inject
         annotation `"true"` cannot opt a pod in, because the injector's webhook selects pods by
-        label; as `"false"` it is deprecated. A misspelt key is silently ignored.
+        label; as `"false"` it is deprecated since Istio 1.15 (not reported when the policy's
+        `mesh.istioVersion` is older). A misspelt key is silently ignored.
     """,
     fix="""
         Move pod annotations to `spec.template.metadata.annotations`, write
@@ -225,14 +227,14 @@ def istio_metadata_misplaced(resource: Resource, context: Context) -> Iterator[V
         elif workload is not None and _is_pod_annotation(key):
             yield _on_workload(resource.kind, workload, key, value, path)
         elif template is not None and key == INJECT_KEY:
-            yield _inject_annotation(template, value, path)
+            yield from _inject_annotation(template, value, path, context)
     if workload is not None:
         for key, value in _istio_keys(workload.annotations):
             path = workload.field(f"metadata.annotations.{key}")
             if key not in ANNOTATIONS:
                 yield _unknown(key, path, None)
             elif key == INJECT_KEY:
-                yield _inject_annotation(workload, value, path)
+                yield from _inject_annotation(workload, value, path, context)
 
 
 def _istio_keys(annotations: Mapping[str, str]) -> Iterator[tuple[str, str]]:
@@ -280,17 +282,21 @@ def _nearest_annotation(key: str) -> str | None:
     return best[1] if best is not None and best[0] >= SIMILARITY_CUTOFF else None
 
 
-def _inject_annotation(template: PodTemplate, value: str, path: str) -> Violation:
+def _inject_annotation(template: PodTemplate, value: str, path: str, context: Context) -> Iterator[Violation]:
     wanted = _wanted_label(value)
     written = f"annotation {INJECT_KEY}: {shown(value)}"
     labels_path = template.field("metadata.labels")
-    if wanted == "false":
-        message = f"{written} is deprecated since Istio 1.15; the label {INJECT_KEY} replaces it"
-    else:
+    label_value = template.labels.get(INJECT_KEY)
+    if wanted != "false":
         message = (
             f"{written} cannot opt the pod in: the injector's webhook selects pods by the label {INJECT_KEY}"
         )
-    label_value = template.labels.get(INJECT_KEY)
+    elif context.mesh.istio_version >= INJECT_ANNOTATION_DEPRECATED:
+        message = f"{written} is deprecated since Istio 1.15; the label {INJECT_KEY} replaces it"
+    elif label_value is None:
+        return  # before Istio 1.15 the annotation was the documented way to opt out
+    else:
+        message = f"{written} has no effect: the label decides when both are set"
     if label_value == wanted:
         fix = f'remove the annotation: {labels_path} already has the label {INJECT_KEY}: "{wanted}"'
     elif label_value is not None:
@@ -299,7 +305,7 @@ def _inject_annotation(template: PodTemplate, value: str, path: str) -> Violatio
     else:
         label = f'{INJECT_KEY}: "{wanted}"' if wanted else f'{INJECT_KEY}: "true" or "false"'
         fix = f"replace the annotation with the label {label} in {labels_path}"
-    return Violation(path, message, fix)
+    yield Violation(path, message, fix)
 
 
 def _on_workload(kind: str, workload: PodTemplate, key: str, value: str, path: str) -> Violation:

@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING
 from webhook.findings import Action, Violation
 from webhook.istio.protocols import (
     PROTOCOLS,
+    protocol_in_name,
     protocol_of_app_protocol,
     protocol_of_name,
-    suggested_port_name,
+    protocol_of_number,
 )
 from webhook.model import Resource, as_dict, as_list
 from webhook.rules.registry import rule
@@ -45,7 +46,10 @@ def _istio_managed(service: Resource) -> bool:
     """,
     fix="""
         Name the port `<protocol>[-<suffix>]` (`http-web`, `grpc`, `tcp-db`) or set
-        `appProtocol`. UDP ports and Services that Istio manages are exempt.
+        `appProtocol`, with the protocol the port carries now: a protocol word already in its name
+        (`jaeger-collector-http` becomes `http-jaeger-collector`) or its well-known number (80 is
+        http, 3306 mysql). Choose `tcp` only for ports that carry no HTTP: it turns HTTP routing
+        off. UDP ports and Services that Istio manages are exempt.
     """,
     bad="""
         apiVersion: v1
@@ -106,13 +110,33 @@ def service_port_protocol(service: Resource, context: Context) -> Iterator[Viola
             continue
         if from_name is not None:
             continue
-        suggestion = suggested_port_name(number)
         if name:
             message = (
                 f'port {number} is named "{name}", which does not start with a protocol, so it is sniffed'
             )
-            fix = f'rename port "{name}" to "{suggestion + "-" + name}", or set appProtocol: {suggestion}'
         else:
             message = f"port {number} has no name and no appProtocol, so its protocol is sniffed"
-            fix = f"add name: {suggestion} to the port (or set appProtocol: {suggestion})"
-        yield Violation(path, message, fix)
+        yield Violation(path, message, _port_name_fix(name, number))
+
+
+def _port_name_fix(name: str, number: object) -> str:
+    """A name that declares the protocol the port carries now: a protocol word in its name, else
+    its well-known number; when neither tells, the author's choice between http and tcp."""
+    in_name = protocol_in_name(name) if name else None
+    protocol = in_name[0] if in_name else protocol_of_number(number)
+    if protocol is not None:
+        rest = in_name[1] if in_name else name
+        renamed = f"{protocol}-{rest}" if rest else protocol
+        if name:
+            return f'rename port "{name}" to "{renamed}", or set appProtocol: {protocol}'
+        return f"add name: {protocol} to the port (or set appProtocol: {protocol})"
+    if name:
+        told = f'neither the name "{name}" nor port {number} tells the protocol'
+        http, tcp = f'rename the port to "http-{name}"', f'"tcp-{name}"'
+    else:
+        told = f"neither a name nor port {number} tells the protocol"
+        http, tcp = "add name: http", "name: tcp"
+    return (
+        f"{told}: {http} if it serves HTTP (what sniffing detects today), otherwise {tcp}, "
+        "which would turn HTTP routing off"
+    )

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from webhook.findings import Action, Violation
+from webhook.findings import Action, Lookup, Violation
+from webhook.inventory import Inventory
+from webhook.istio.hosts import (
+    CLUSTER_SUFFIX,
+    EXPORT_ANNOTATION,
+    covering_hosts,
+    fqdn,
+    parse_export_to,
+    visible_from,
+)
+from webhook.istio.protocols import HTTP_ROUTED, entry_port_protocol, service_port_protocol
 from webhook.istio.virtualservice import (
     MESH,
     SECTIONS,
@@ -22,7 +32,7 @@ from webhook.istio.virtualservice import (
 )
 from webhook.model import Body, Resource, as_dict, as_list
 from webhook.rules.registry import rule
-from webhook.rules.virtualservices import VS_KINDS, q
+from webhook.rules.virtualservices import VS_KINDS, q, vs_hosts
 
 if TYPE_CHECKING:
     from webhook.context import Context
@@ -124,16 +134,82 @@ def vs_unreachable_route(vs: Resource, context: Context) -> Iterator[Violation]:
 # --- MW307 -------------------------------------------------------------------------------------------
 
 
+def _mesh_conditions(match: Body, bound: list[str]) -> Body | None:
+    """A match's conditions for in-mesh requests; None when it applies to other gateways only."""
+    found = conditions(match, "http", bound)
+    gateways = found.pop("gateways", None)
+    return found if gateways is None or MESH in as_list(gateways) else None
+
+
 def _takes_mesh_requests(route: Route, bound: list[str]) -> bool:
     """A catch-all for in-mesh requests: no match, or a match with no condition besides `gateways: [mesh]`."""
-    if not route.matches:
-        return True
-    for match in route.matches:
-        found = conditions(match, "http", bound)
-        gateways = found.pop("gateways", None)
-        if not found and (gateways is None or MESH in as_list(gateways)):
-            return True
-    return False
+    return not route.matches or any(_mesh_conditions(m, bound) == {} for m in route.matches)
+
+
+def _matched_ports(http: list[Route], bound: list[str]) -> set[int]:
+    """Ports that some route takes whole: a match whose only condition is `port`."""
+    ports = set()
+    for route in http:
+        for match in route.matches:
+            found = _mesh_conditions(match, bound)
+            number = as_int(found.get("port")) if found is not None and found.keys() == {"port"} else None
+            if number is not None:
+                ports.add(number)
+    return ports
+
+
+class _HostPorts(NamedTuple):
+    """The ports of a VirtualService's hosts that reach http routes; `unknown` hosts have no
+    Service or ServiceEntry visible from the VirtualService's namespace."""
+
+    http: set[int]
+    unknown: list[str]
+
+
+def _http_ports(vs: Resource, inventory: Inventory) -> _HostPorts:
+    http: set[int] = set()
+    unknown = []
+    for host in vs_hosts(vs):
+        host_fqdn = fqdn(host, vs.namespace)
+        services = [
+            s
+            for s in inventory.services_for_host(host_fqdn)
+            if visible_from(parse_export_to(s.annotations.get(EXPORT_ANNOTATION)), s.namespace, vs.namespace)
+        ]
+        entries = [
+            e
+            for form in covering_hosts(host_fqdn)
+            for e in inventory.service_entries_for_host(form)
+            if visible_from(parse_export_to(e.spec.get("exportTo")), e.namespace, vs.namespace)
+        ]
+        if not services and not entries:
+            unknown.append(host_fqdn)
+        for service in services:
+            http.update(_numbers(service, "port", service_port_protocol))
+        for entry in entries:
+            http.update(_numbers(entry, "number", entry_port_protocol))
+    return _HostPorts(http, unknown)
+
+
+def _numbers(resource: Resource, field: str, protocol: Callable[[Body], str | None]) -> Iterator[int]:
+    for port in as_list(resource.spec.get("ports")):
+        port = as_dict(port)
+        number = as_int(port.get(field))
+        if number is not None and protocol(port) in HTTP_ROUTED:
+            yield number
+
+
+def _ports_text(ports: Iterable[int]) -> str:
+    ordered = sorted(ports)
+    return ("port " if len(ordered) == 1 else "ports ") + ", ".join(map(str, ordered))
+
+
+def _host_lookup(host_fqdn: str) -> Lookup:
+    """The object whose absence leaves a host's ports unknown: its Service, or any ServiceEntry."""
+    labels = host_fqdn.removesuffix(CLUSTER_SUFFIX).split(".")
+    if host_fqdn.endswith(CLUSTER_SUFFIX) and len(labels) == 2:
+        return Lookup("Service", labels[1], labels[0])
+    return Lookup("ServiceEntry", "")
 
 
 @rule(
@@ -144,8 +220,10 @@ def _takes_mesh_requests(route: Route, bound: list[str]) -> bool:
     summary="""
         Checks that a VirtualService that applies to the mesh (no `gateways`, or `mesh` listed)
         ends with a default route: at least one http route without `match`. A match whose only
-        condition is `uri: {prefix: /}` counts as no match. Gateway-only VirtualServices are
-        exempt.
+        condition is `uri: {prefix: /}` counts as no match, and so do matches on `port` alone
+        when together they take every HTTP port of the host (the ports of its Service or
+        ServiceEntry whose protocol, `appProtocol` or name prefix is http, http2, grpc or
+        grpc-web: only those reach http routes). Gateway-only VirtualServices are exempt.
     """,
     why="""
         Inside the mesh, the VirtualService replaces the Service's default routing for its host.
@@ -190,14 +268,31 @@ def vs_no_default_route(vs: Resource, context: Context) -> Iterator[Violation]:
     bound = bound_gateways(vs.spec)
     if any(_takes_mesh_requests(route, bound) for route in http):
         return
+    message = (
+        "the only http route has" if len(http) == 1 else f"all {len(http)} http routes have"
+    ) + " a match, so an in-mesh request that matches none gets 404 instead of reaching the service"
     last = as_list(http[-1].body.get("route"))
     host = str(as_dict(as_dict(last[0] if last else {}).get("destination")).get("host") or "<service>")
-    yield Violation(
-        "spec.http",
-        ("the only http route has" if len(http) == 1 else f"all {len(http)} http routes have")
-        + " a match, so an in-mesh request that matches none gets 404 instead of reaching the service",
-        f"end spec.http with a route without match, e.g. `- route: [{{destination: {{host: {host}}}}}]`",
-    )
+    fix = f"end spec.http with a route without match, e.g. `- route: [{{destination: {{host: {host}}}}}]`"
+    missing: tuple[Lookup, ...] = ()
+    matched = _matched_ports(http, bound)
+    if matched:
+        if not context.inventory.complete:
+            return  # whether the port matches cover every HTTP port rests on objects it may lack
+        ports = _http_ports(vs, context.inventory)
+        left_out = ports.http - matched
+        if ports.http and not left_out and not ports.unknown:
+            return
+        if ports.unknown:
+            message += (
+                f"; the routes take {_ports_text(matched)} whole, and no Service or ServiceEntry for "
+                f"{', '.join(ports.unknown)} in the inputs tells whether that is every HTTP port"
+            )
+            missing = tuple(dict.fromkeys(_host_lookup(h) for h in ports.unknown))
+        elif left_out:
+            message += f"; the routes take {_ports_text(matched)} whole, but not HTTP {_ports_text(left_out)}"
+            fix += f", or match {_ports_text(left_out)} too"
+    yield Violation("spec.http", message, fix, missing=missing)
 
 
 # --- MW309 -------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 APP_LABELS = ("app", "app.kubernetes.io/name", "service.istio.io/canonical-name")
 VERSION_LABELS = ("version", "app.kubernetes.io/version", "service.istio.io/canonical-revision")
 DEFAULT_VERSION = "v1"
+VERSION_SUFFIX = re.compile(r"-(v[0-9][a-z0-9.]*)$")  # reviews-v2, api-v1beta1
 
 PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
 AGENT_PORT = 15020
@@ -73,7 +75,12 @@ def _identity_value(labels: Mapping[str, str], keys: tuple[str, ...]) -> str:
         `app.kubernetes.io/name` or `service.istio.io/canonical-name`) and a version identity label
         (`version`, `app.kubernetes.io/version` or `service.istio.io/canonical-revision`). With the
         option `requireLiteral: true`, only the literal `app` and `version` labels count. Gateway
-        pods are exempt.
+        pods are exempt. A pod is in the mesh when it has a sidecar already or Istio's injector
+        will add one: its namespace is labelled `istio-injection=enabled` or `istio.io/rev`, or,
+        in a namespace with neither, the pod is labelled `sidecar.istio.io/inject: "true"` or
+        `istio.io/rev`; the label `sidecar.istio.io/inject: "false"` (or, without the label, the
+        deprecated annotation) opts it out. A namespace whose labels are unknown counts as
+        injected (`mesh.assumeInjected`), except the mesh's root namespace and `kube-*`.
     """,
     why="""
         Istio labels every metric, trace and access log with the workload's canonical service and
@@ -131,13 +138,15 @@ def workload_identity_labels(resource: Resource, context: Context) -> Iterator[V
     literal = bool(context.options(workload_identity_labels).get("requireLiteral", False))
     labels = template.labels
     gaps = []  # (identity, the label to add, what Istio reports instead)
+    suffix = VERSION_SUFFIX.search(resource.name)
     app_keys = APP_LABELS[:1] if literal else APP_LABELS
     if not _identity_value(labels, app_keys):
-        app = _identity_value(labels, APP_LABELS) or resource.name.rstrip("-")
+        named = resource.name[: suffix.start()] if suffix else resource.name.rstrip("-")
+        app = _identity_value(labels, APP_LABELS) or named
         gaps.append(("app", _label_text("app", app), f'app "{resource.name}"'))
     version_keys = VERSION_LABELS[:1] if literal else VERSION_LABELS
     if not _identity_value(labels, version_keys):
-        version = _identity_value(labels, VERSION_LABELS) or DEFAULT_VERSION
+        version = _identity_value(labels, VERSION_LABELS) or (suffix[1] if suffix else DEFAULT_VERSION)
         gaps.append(("version", _label_text("version", version), 'version "latest"'))
     if not gaps:
         return
