@@ -1,9 +1,20 @@
 """The policy file: strict validation, profiles, per-rule and per-namespace actions."""
 
+from pathlib import Path
+
 import pytest
 
+from webhook.cli import main
 from webhook.findings import Action
-from webhook.policy import NEWEST_ISTIO, Policy, PolicyError, Profile, parse_policy
+from webhook.policy import (
+    MAX_POLICY_BYTES,
+    NEWEST_ISTIO,
+    Policy,
+    PolicyError,
+    Profile,
+    load_policy,
+    parse_policy,
+)
 from webhook.rules import CATALOGUE
 
 MW201 = CATALOGUE.find("MW201")
@@ -109,3 +120,100 @@ def test_bad_policies_name_the_key(text: str, named: str) -> None:
         parse_policy(text, "policy.yaml")
     assert str(raised.value).startswith("policy.yaml")
     assert named in str(raised.value)
+
+
+def test_every_problem_is_reported_at_once_with_its_line_and_a_did_you_mean() -> None:
+    text = (
+        "profle: strict\n"
+        "rules:\n"
+        "  service-port-protocl: warn\n"
+        "  MW2O1: deny\n"
+        "  MW301: dney\n"
+        "mesh:\n"
+        "  mtls: strict\n"
+        "  asumeInjected: false\n"
+        "namespaces:\n"
+        "- {match: 'legacy-*', profil: audit}\n"
+    )
+    with pytest.raises(PolicyError) as raised:
+        parse_policy(text, "policy.yaml")
+    assert str(raised.value).splitlines() == [
+        "policy.yaml: 7 problems:",
+        "policy.yaml:1: profle: unknown key; did you mean 'profile'? (expected one of exemptNamespaces, "
+        "gateways, ingressNginx, mesh, namespaces, profile, rules)",
+        "policy.yaml:3: rules.service-port-protocl: no rule has this code or name; "
+        "did you mean 'service-port-protocol'? (see `meshwarden rules`)",
+        "policy.yaml:4: rules.MW2O1: no rule has this code or name; did you mean 'MW201'? "
+        "(see `meshwarden rules`)",
+        "policy.yaml:5: rules.MW301: 'dney' is not one of deny, warn, off; did you mean 'deny'?",
+        "policy.yaml:7: mesh.mtls: 'strict' is not one of STRICT, PERMISSIVE, unknown; "
+        "did you mean 'STRICT'?",
+        "policy.yaml:8: mesh.asumeInjected: unknown key; did you mean 'assumeInjected'? "
+        "(expected one of assumeInjected, istioVersion, mtls, probeRewrite, rootNamespace)",
+        "policy.yaml:10: namespaces[0].profil: unknown key; did you mean 'profile'? "
+        "(expected one of match, profile, rules)",
+    ]
+
+
+def test_a_far_miss_gets_no_suggestion() -> None:
+    with pytest.raises(PolicyError, match=r"rules\.frobnicate: no rule has this code or name \(see"):
+        parse_policy("rules: {frobnicate: deny}", "policy.yaml")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "rules:\n  MW201: " + "9" * 4301,
+            f"policy.yaml:2: '{'9' * 37}...' is not a usable int: too many digits",
+        ),
+        ("rules:\n  MW201: " + "[" * 3000 + "]" * 3000, "policy.yaml:2: nested more than 32 levels deep"),
+        ("mesh:\n" + "".join("  " * i + f"k{i}:\n" for i in range(1, 40)), "policy.yaml:32: nested more"),
+        ("profile: 2024-02-30", "policy.yaml:1: '2024-02-30' is not a usable timestamp: day is out of range"),
+        ("profile: strict\x07", "policy.yaml:1: character #x0007 is not allowed in YAML"),
+        ("profile: !!python/object:os.system x", "policy.yaml:1: could not determine a constructor"),
+        ("profile: " + "x" * 100_000, "policy.yaml:1: profile: 'xxxxxxxxx"),
+        (
+            "mesh: {probeRewrite: 0x" + "f" * 5000 + "}",
+            "policy.yaml:1: mesh.probeRewrite: expected true or false, got a number",
+        ),
+    ],
+)
+def test_hostile_policies_are_policy_errors_naming_file_and_line(text: str, message: str) -> None:
+    with pytest.raises(PolicyError) as raised:
+        parse_policy(text, "policy.yaml")
+    assert str(raised.value).startswith(message)
+    assert len(str(raised.value)) < 300
+
+
+def test_policy_files_that_are_not_text_or_too_large_are_refused(tmp_path: Path) -> None:
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(b"profile: \xff\xfe\n")
+    with pytest.raises(PolicyError, match=r"binary\.yaml: not UTF-8 text \(byte 9\)"):
+        load_policy(binary)
+    large = tmp_path / "large.yaml"
+    large.write_bytes(b"# " + b"x" * MAX_POLICY_BYTES + b"\n")
+    with pytest.raises(PolicyError, match=r"large\.yaml: the policy file is larger than 1024 KiB"):
+        load_policy(large)
+    with pytest.raises(PolicyError, match=r"missing\.yaml: cannot read policy file"):
+        load_policy(tmp_path / "missing.yaml")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("rules:\n  MW201: " + "9" * 4301, ":2: '999"),
+        ("rules:\n  MW201: " + "[" * 3000 + "]" * 3000, ":2: nested more than 32 levels deep"),
+    ],
+)
+def test_the_cli_names_the_policy_file_and_exits_2(
+    text: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(text)
+    manifest = tmp_path / "svc.yaml"
+    manifest.write_text("apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{port: 80}]}\n")
+    assert main(["check", "--config", str(policy), str(manifest)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(f"meshwarden check: error: {policy}{message}")

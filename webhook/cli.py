@@ -16,13 +16,13 @@ from webhook.inputs import read_paths
 from webhook.inventory import Inventory
 from webhook.model import ObjectRef, Resource
 from webhook.output import FORMATS, Report
-from webhook.output.report import FailOn
+from webhook.output.report import FailOn, Unread
 from webhook.policy import Policy, PolicyError, Profile, load_policy
 from webhook.rules import CATALOGUE
 from webhook.server.cli import add_serve_arguments, run_serve
 
 if TYPE_CHECKING:
-    from webhook.cluster import KubeApi, Progress
+    from webhook.cluster import KubeApi, Progress, Unreadable
     from webhook.cluster.resources import ApiResource
 
 T = TypeVar("T")
@@ -177,13 +177,16 @@ def run_check(args: argparse.Namespace) -> int:
     resources, errors = read_paths(args.paths, args.namespace)
     world, context_errors = read_paths(args.context, args.namespace)
     errors.extend(context_errors)
-    inventory = read_cluster(args, _load_inventory) if args.cluster else Inventory()
+    unreadable: list[Unreadable] = []
+    inventory = (
+        read_cluster(args, lambda api: _load_inventory(api, unreadable)) if args.cluster else Inventory()
+    )
     for resource in [*world, *resources]:
         inventory.add(resource)
     inventory.complete = not args.partial
     report = check_resources(engine, resources, inventory, args)
     report.errors = errors
-    return emit(report, args)
+    return emit(_leave_out_unread(report, unreadable, "check"), args)
 
 
 def run_audit(args: argparse.Namespace) -> int:
@@ -192,12 +195,13 @@ def run_audit(args: argparse.Namespace) -> int:
     def audit(api: KubeApi) -> Report:
         from webhook.cluster import audit_objects, audit_resources
 
-        inventory = _load_inventory(api)
+        unreadable: list[Unreadable] = []
+        inventory = _load_inventory(api, unreadable)
         resources, unserved = audit_resources(api, engine.catalogue.kinds)
         for kind in unserved:
             print(f"audit: the cluster serves no {kind}", file=sys.stderr)
-        objects = audit_objects(api, resources, progress=_progress("audit"))
-        return check_resources(engine, objects, inventory, args)
+        objects = audit_objects(api, resources, unreadable=unreadable, progress=_progress("audit"))
+        return _leave_out_unread(check_resources(engine, objects, inventory, args), unreadable, "audit")
 
     return emit(read_cluster(args, audit), args)
 
@@ -213,10 +217,32 @@ def read_cluster(args: argparse.Namespace, read: Callable[[KubeApi], T]) -> T:
         raise UsageError(f"cannot read the cluster: {exc}") from None
 
 
-def _load_inventory(api: KubeApi) -> Inventory:
+def _load_inventory(api: KubeApi, unreadable: list[Unreadable]) -> Inventory:
     from webhook.cluster import load_inventory
 
-    return load_inventory(api, progress=_progress("context"))
+    return load_inventory(api, unreadable=unreadable, progress=_progress("context"))
+
+
+def _leave_out_unread(report: Report, unreadable: list[Unreadable], command: str) -> Report:
+    """Kinds the credentials may not list: named on stderr and in the report, and the findings that
+    rest on the absence of their objects dropped (as with --partial); the rest is reported."""
+    if not unreadable:
+        return report
+    from webhook.cluster import unproven
+
+    kept = [f for f in report.findings if not unproven(f, unreadable)]
+    report.findings, report.dropped = kept, len(report.findings) - len(kept)
+    by_name = {u.resource.name: u.reason for u in unreadable}
+    report.unread = [Unread(name, reason) for name, reason in by_name.items()]
+    for name, reason in by_name.items():
+        print(f"{command}: cannot read {name}, skipped: {reason}", file=sys.stderr)
+    if report.dropped:
+        print(
+            f"{command}: {report.dropped} finding(s) left out: they rest on the absence of objects "
+            "of kinds not read",
+            file=sys.stderr,
+        )
+    return report
 
 
 def _progress(label: str) -> Progress:

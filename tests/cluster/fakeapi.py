@@ -14,7 +14,9 @@ What it serves, as kube-apiserver does:
 - the metadata-only representation: `Accept: application/json;as=PartialObjectMetadataList;
   g=meta.k8s.io;v=v1` for lists and `as=PartialObjectMetadata` for objects and watch events
   (406 NotAcceptable for the wrong one);
-- bearer-token authentication (401 Unauthorized Status otherwise).
+- bearer-token authentication (401 Unauthorized Status otherwise);
+- RBAC when given a ClusterRole's rules: a get, list or watch they do not allow is a 403
+  Forbidden Status worded as kube-apiserver words it (discovery stays open to everyone).
 
 And what the tests need to break it: `pause_events()` (changes stored, watch delivery held back),
 `hold_lists()`, `bookmark()`, `compact()`, `drop_watches()` (connections cut mid-stream),
@@ -33,7 +35,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -43,6 +45,7 @@ from urllib.parse import parse_qs, urlsplit
 import orjson
 
 TOKEN = "fake-token"
+USER = "system:serviceaccount:meshwarden:meshwarden"
 ISTIO_VERSIONS = ("v1", "v1beta1", "v1alpha3")
 META_GROUP_VERSIONS = ("meta.k8s.io/v1", "meta.k8s.io/v1beta1")
 NO_RESOURCE = "the server could not find the requested resource"
@@ -131,8 +134,15 @@ class _State:
 
 
 class FakeApi:
-    def __init__(self, *, istio_versions: tuple[str, ...] = ISTIO_VERSIONS):
+    def __init__(
+        self,
+        *,
+        istio_versions: tuple[str, ...] = ISTIO_VERSIONS,
+        role: Sequence[Mapping[str, Any]] | None = None,
+    ):
+        """`role`: the rules of the ClusterRole the test's user is bound to (None: cluster-admin)."""
         self.kinds = kinds(istio_versions)
+        self.role = role
         self._by_kind = {k.kind: k for k in self.kinds}
         self._state = _State(objects={k: {} for k in self.kinds})
         self._cond = threading.Condition()
@@ -441,6 +451,29 @@ class FakeApi:
         with self._cond:
             return rv < self._state.compacted
 
+    def allows(self, verb: str, kind: Kind) -> bool:
+        return self.role is None or any(
+            _matches(rule.get("verbs"), verb)
+            and _matches(rule.get("apiGroups"), kind.group)
+            and _matches(rule.get("resources"), kind.plural)
+            for rule in self.role
+        )
+
+
+def _matches(allowed: Any, wanted: str) -> bool:
+    return isinstance(allowed, list) and (wanted in allowed or "*" in allowed)
+
+
+def forbidden(verb: str, kind: Kind, namespace: str | None) -> Body:
+    """kube-apiserver's 403 (forbiddenMessage in k8s.io/apiserver's responsewriters)."""
+    resource = f"{kind.plural}.{kind.group}" if kind.group else kind.plural
+    scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
+    message = (
+        f'{resource} is forbidden: User "{USER}" cannot {verb} resource "{kind.plural}" '
+        f'in API group "{kind.group}" {scope}'
+    )
+    return {**status(403, "Forbidden", message), "details": {"group": kind.group, "kind": kind.plural}}
+
 
 def api_version(kind: Kind, version: str) -> str:
     return f"{kind.group}/{version}" if kind.group else version
@@ -524,6 +557,9 @@ class _Handler(BaseHTTPRequestHandler):
         if route is None:
             return self._json(404, status(404, "NotFound", NO_RESOURCE))
         kind, version, namespace, name = route
+        verb = "watch" if watch else "get" if name is not None else "list"
+        if not self.api.allows(verb, kind):
+            return self._json(403, forbidden(verb, kind, namespace))
         shape = representation(accept, list_request=name is None and not watch)
         if shape is None:
             return self._json(406, status(406, "NotAcceptable", f"cannot serve the media types {accept!r}"))

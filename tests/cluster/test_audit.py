@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.cluster import objects as o
 from tests.cluster.fakeapi import FakeApi
-from webhook.cluster import KubeApi, audit_objects, audit_resources, load_inventory, open_api
+from webhook.cluster import KubeApi, Unreadable, audit_objects, audit_resources, load_inventory, open_api
 from webhook.cluster.resources import AUDIT_KINDS, ApiResource
 from webhook.rules import CATALOGUE
 
@@ -45,16 +46,18 @@ def test_audit_reads_whole_objects_page_by_page_with_progress(
     progress: list[tuple[str, int, int | None]] = []
 
     resources, unserved = audit_resources(api, ["Pod", "Deployment", "Service", "VirtualService", "Gateway"])
+    unreadable: list[Unreadable] = []
     objects = list(
         audit_objects(
             api,
             resources,
+            unreadable=unreadable,
             page_size=2,
             progress=lambda r, done, total: progress.append((r.plural, done, total)),
         )
     )
 
-    assert unserved == []
+    assert unserved == [] and unreadable == []
     assert sorted((r.kind, r.name) for r in objects) == [
         ("Deployment", "web"),
         ("Pod", "web-0"),
@@ -93,7 +96,7 @@ def test_istio_kinds_are_read_in_the_newest_version_served(
     api = api_for(fake)
     resources, _ = audit_resources(api, ["Gateway", "VirtualService"])
     assert {r.version for r in resources} == {"v1beta1"}
-    (gateway,) = audit_objects(api, [r for r in resources if r.kind == "Gateway"])
+    (gateway,) = audit_objects(api, [r for r in resources if r.kind == "Gateway"], unreadable=[])
     assert gateway.body["apiVersion"] == "networking.istio.io/v1beta1"
 
 
@@ -106,7 +109,7 @@ def test_load_inventory_lists_every_inventory_kind_once(
     fake.put(o.gateway("bookinfo-gateway"))
     seen: list[ApiResource] = []
 
-    inventory = load_inventory(api_for(fake), progress=lambda r, done, total: seen.append(r))
+    inventory = load_inventory(api_for(fake), unreadable=[], progress=lambda r, done, total: seen.append(r))
 
     assert inventory.complete is True
     assert len(inventory) == 4
@@ -122,3 +125,42 @@ def test_load_inventory_lists_every_inventory_kind_once(
         "ServiceEntry",
         "PeerAuthentication",
     }
+
+
+def role_without(*plurals: str) -> list[dict[str, Any]]:
+    """Read access to every kind the fake serves but these."""
+    kept = [k for k in FakeApi().kinds if k.plural not in plurals]
+    return [
+        {"apiGroups": [k.group], "resources": [k.plural], "verbs": ["get", "list", "watch"]} for k in kept
+    ]
+
+
+def test_kinds_the_credentials_may_not_list_are_skipped_and_named(
+    make_fake: Callable[..., FakeApi], api_for: Callable[[FakeApi], KubeApi]
+) -> None:
+    fake = make_fake(role=role_without("deployments", "destinationrules"))
+    fake.put(o.deployment("web"))
+    fake.put(o.service("web"))
+    fake.put(o.virtual_service("web"))
+    api = api_for(fake)
+    unreadable: list[Unreadable] = []
+
+    inventory = load_inventory(api, unreadable=unreadable)
+    resources, _ = audit_resources(api, ["Deployment", "Service", "VirtualService"])
+    objects = list(audit_objects(api, resources, unreadable=unreadable))
+
+    assert sorted((r.kind, r.name) for r in objects) == [("Service", "web"), ("VirtualService", "web")]
+    assert len(inventory) == 2
+    assert [(u.resource.name, u.reason) for u in unreadable] == [
+        (
+            "destinationrules.networking.istio.io",
+            '403 Forbidden: destinationrules.networking.istio.io is forbidden: User "system:serviceaccount:'
+            'meshwarden:meshwarden" cannot list resource "destinationrules" in API group '
+            '"networking.istio.io" at the cluster scope',
+        ),
+        (
+            "deployments.apps",
+            '403 Forbidden: deployments.apps is forbidden: User "system:serviceaccount:meshwarden:'
+            'meshwarden" cannot list resource "deployments" in API group "apps" at the cluster scope',
+        ),
+    ]

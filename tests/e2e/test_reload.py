@@ -162,3 +162,44 @@ def test_policy_reloads_on_change_and_a_broken_one_keeps_the_last_good(certs: Ce
         ("deny" if not a["allowed"] else "warn" if a.get("warnings") else "off") for a in traffic.answers
     }
     assert decisions == {"deny", "warn", "off"}
+
+
+# Policies that once killed the watch thread: int() refuses 4,301 digits, and the nesting
+# overflowed the recursion limit.
+PARSER_BREAKERS = (
+    b"rules:\n  MW201: " + b"9" * 4301 + b"\n",
+    b"rules:\n  MW201: " + b"[" * 3000 + b"]" * 3000 + b"\n",
+)
+
+
+def publish_and_wait_for_refusals(server: Server, volume: AtomicDir, text: bytes, refusals: float) -> None:
+    volume.publish({"policy.yaml": text})
+    wait_for(lambda: reloads(server, "failure") == refusals, f"{refusals:g} refusals in all")
+
+
+def test_a_policy_that_breaks_the_parser_is_refused_and_the_next_good_one_applies(
+    certs: Certs, tmp_path: Path
+) -> None:
+    volume = AtomicDir(tmp_path / "config", ("policy.yaml",))
+    volume.publish({"policy.yaml": POLICIES["deny"]})
+    policy = volume.path("policy.yaml")
+    server = start_server(certs, tmp_path / "server.log", ["--config", str(policy)])
+    try:
+        wait_for(lambda: server.loaded_workers() == 2, "both workers to have loaded the first policy")
+        for attempt, text in enumerate(PARSER_BREAKERS, 1):
+            publish_and_wait_for_refusals(server, volume, text, 2 * attempt)
+            assert gauge(server, "meshwarden_policy_last_reload_success") == 0
+            assert outcome(server) == "deny"
+
+        volume.publish({"policy.yaml": POLICIES["off"]})
+        wait_for(lambda: reloads(server, "success") == 2, "the good policy in both workers")
+        assert gauge(server, "meshwarden_policy_last_reload_success") == 1
+        assert [outcome(server) for _ in range(4)] == ["off"] * 4
+    finally:
+        server.stop()
+    errors = [e["error"] for e in server.log_lines() if e.get("level") == "error"]
+    assert sorted(errors) == sorted(
+        [f"{policy}:2: '{'9' * 37}...' is not a usable int: too many digits"] * 2
+        + [f"{policy}:2: nested more than 32 levels deep"] * 2
+    )
+    assert b"Traceback" not in (tmp_path / "server.log").read_bytes()

@@ -92,7 +92,7 @@ MALFORMED = {
     "not UTF-8": (b'{"apiVersion": "\xff"}', "not valid JSON"),
     "nested too deep": (b"[" * 100_000 + b"]" * 100_000, "not valid JSON"),
     "an array": (b"[1, 2]", "expected a JSON object (an AdmissionReview), got an array"),
-    "another kind": (b'{"apiVersion": "v1", "kind": "Pod"}', "apiVersion 'v1' is not one of"),
+    "another kind": (b'{"apiVersion": "v1", "kind": "Pod"}', "apiVersion: 'v1' is not one of"),
     "no request": (
         b'{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview"}',
         "request: expected an object, got null",

@@ -3,8 +3,9 @@
 
 Server: `source = connect()` in the process that serves (after gunicorn's fork), `source.stop()`
 at shutdown. CLI: `with open_api(kubeconfig, context) as api:` then `load_inventory(api)`, and
-for the audit `audit_resources(api, CATALOGUE.kinds)` and `audit_objects(api, resources)`. Any
-failure to read the cluster is a ClusterError.
+for the audit `audit_resources(api, CATALOGUE.kinds)` and `audit_objects(api, resources)`. A kind
+the credentials may not list is skipped into the `unreadable` list each of them takes (findings
+that rest on its absence are `unproven`); any other failure to read the cluster is a ClusterError.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from __future__ import annotations
 from prometheus_client import REGISTRY, CollectorRegistry
 
 from webhook.cluster.api import ClusterError, KubeApi
-from webhook.cluster.audit import audit_objects, audit_resources
+from webhook.cluster.audit import audit_objects, audit_resources, unproven
 from webhook.cluster.config import api_client
 from webhook.cluster.live import LiveSettings, LiveSource
-from webhook.cluster.snapshot import Progress, load_inventory
+from webhook.cluster.snapshot import Progress, Unreadable, load_inventory
 
 
 def open_api(kubeconfig: str | None = None, context: str | None = None) -> KubeApi:
@@ -40,9 +41,11 @@ __all__ = [
     "LiveSettings",
     "LiveSource",
     "Progress",
+    "Unreadable",
     "audit_objects",
     "audit_resources",
     "connect",
     "load_inventory",
     "open_api",
+    "unproven",
 ]

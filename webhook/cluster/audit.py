@@ -5,13 +5,14 @@ Objects are read a page at a time and handed on, so a large cluster is never hel
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from webhook.cluster.api import KubeApi
 from webhook.cluster.discovery import resolve
 from webhook.cluster.objects import full_resource
 from webhook.cluster.resources import AUDIT_KINDS, ApiResource
-from webhook.cluster.snapshot import Progress, read_all
+from webhook.cluster.snapshot import Progress, Unreadable, read_readable
+from webhook.findings import Finding
 from webhook.model import Resource
 
 
@@ -28,8 +29,19 @@ def audit_resources(api: KubeApi, kinds: Iterable[str]) -> tuple[list[ApiResourc
 
 
 def audit_objects(
-    api: KubeApi, resources: Iterable[ApiResource], *, progress: Progress | None = None, page_size: int = 500
+    api: KubeApi,
+    resources: Iterable[ApiResource],
+    *,
+    unreadable: list[Unreadable],
+    progress: Progress | None = None,
+    page_size: int = 500,
 ) -> Iterator[Resource]:
-    for resource in resources:
-        for item in read_all(api, resource, page_size=page_size, progress=progress):
-            yield full_resource(item, resource)
+    """The objects of each resource the credentials may list; the others go to `unreadable`."""
+    for resource, item in read_readable(api, resources, unreadable, page_size=page_size, progress=progress):
+        yield full_resource(item, resource)
+
+
+def unproven(finding: Finding, unreadable: Sequence[Unreadable]) -> bool:
+    """Whether the finding rests on the absence of an object of a kind that could not be read."""
+    kinds = {u.resource.kind for u in unreadable}
+    return any(lookup.kind in kinds for lookup in finding.missing)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 CLUSTER_SUFFIX = ".svc.cluster.local"
+MAX_HOST_LENGTH = 255  # Istio's validation refuses longer host names (CheckDNS1123Preconditions)
 EXPORT_ANNOTATION = "networking.istio.io/exportTo"
 
 
@@ -33,6 +34,8 @@ def covering_hosts(host: str) -> list[str]:
     host = host.strip().lower()
     if not host:
         return []
+    if len(host) > MAX_HOST_LENGTH:  # no object can have such a host; its forms would grow quadratically
+        return [host]
     labels = host.split(".")
     forms = [host, *("*." + ".".join(labels[i:]) for i in range(1, len(labels))), "*"]
     return list(dict.fromkeys(forms))

@@ -3,13 +3,15 @@
 Each check mirrors the injector's own parser: ports are trimmed and parsed as uint16 (no ranges),
 CIDRs are parsed untrimmed (`a/8, b/16` fails), booleans follow Go's strconv.ParseBool, quantities
 follow Kubernetes' resource.ParseQuantity.
+
+Annotation values are free text of up to 256 KiB, so every parser here is a single pass of string
+methods (no backtracking regular expressions), and int() only ever sees a few digits.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import json
-import re
 from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
@@ -21,9 +23,9 @@ MAX_EXPANDED_RANGE = 16
 READINESS_PREFIX = "readiness.status.sidecar.istio.io/"
 INTERCEPTION_MODES = ("REDIRECT", "TPROXY", "NONE")
 
-_DIGITS = re.compile(r"[0-9]+")
-_RANGE = re.compile(r"\s*([0-9]+)\s*-\s*([0-9]+)\s*")
-_QUANTITY = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+|[KMGTPE]i|[numkMGTPE])?")
+_NUMBER_CHARS = "0123456789."
+_BINARY_SUFFIXES = frozenset({"Ki", "Mi", "Gi", "Ti", "Pi", "Ei"})
+_DECIMAL_SUFFIXES = frozenset("numkMGTPE")
 _LOOSE_TRUE = frozenset({"true", "t", "1", "yes", "y", "on", "enabled"})
 _LOOSE_FALSE = frozenset({"false", "f", "0", "no", "n", "off", "disabled"})
 
@@ -52,21 +54,22 @@ def is_port(text: str) -> bool:
     return _bounded_int(text.strip(), MAX_PORT)
 
 
+def is_digits(text: str) -> bool:
+    """One or more ASCII decimal digits (str.isdigit alone also accepts "²" and "٣")."""
+    return text.isascii() and text.isdigit()
+
+
 def _bounded_int(text: str, limit: int) -> bool:
     """Decimal digits only (as Go's ParseUint), at most `limit`; huge inputs never reach int()."""
     digits = text.lstrip("0") or "0"
-    return bool(_DIGITS.fullmatch(text)) and len(digits) <= len(str(limit)) and int(digits) <= limit
+    return is_digits(text) and len(digits) <= len(str(limit)) and int(digits) <= limit
 
 
 def is_cidr(text: str) -> bool:
     address, slash, bits = text.partition("/")
-    if not slash or not re.fullmatch(r"0|[1-9][0-9]{0,2}", bits) or "%" in address:
-        return False
-    try:
-        parsed = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return int(bits) <= parsed.max_prefixlen
+    canonical_bits = bits == "0" or (len(bits) <= 3 and is_digits(bits) and not bits.startswith("0"))
+    parsed = _ip(address) if slash and canonical_bits else None
+    return parsed is not None and int(bits) <= parsed.max_prefixlen
 
 
 def port_list(*, star: bool) -> Validator:
@@ -75,7 +78,7 @@ def port_list(*, star: bool) -> Validator:
     def check(value: str) -> Invalid | None:
         if star and value == "*":
             return None
-        items = value.strip().split(",") if value.strip() else []
+        items = _entries(value.strip()) if value.strip() else []
         bad = next((item for item in items if not is_port(item)), None)
         if bad is None:
             return None
@@ -86,13 +89,18 @@ def port_list(*, star: bool) -> Validator:
     return check
 
 
+def _entries(value: str) -> list[str]:
+    """The comma-separated entries, each once: a repeated entry means nothing more to check."""
+    return list(dict.fromkeys(value.split(",")))
+
+
 def _port_problem(item: str, star: bool) -> str:
     text = item.strip()
     if not text:
         return "it has an empty entry"
     if text == "*":
         return "* is not a port (only includeInboundPorts accepts *)" if not star else "* must stand alone"
-    if _RANGE.fullmatch(text):
+    if _port_range(text):
         return f"{shown(text)} is a range, and ports must be listed one by one"
     return f"{shown(text)} is not a port number (0-{MAX_PORT})"
 
@@ -101,13 +109,13 @@ def _corrected_ports(items: list[str]) -> str | None:
     ports: list[str] = []
     for item in items:
         text = item.strip()
-        found = _RANGE.fullmatch(text)
+        found = _port_range(text)
         if not text:
             continue
         if is_port(text):
             ports.append(str(int(text)))
-        elif found and is_port(found[1]) and is_port(found[2]):
-            low, high = int(found[1].strip()), int(found[2].strip())
+        elif found and is_port(found[0]) and is_port(found[1]):
+            low, high = int(found[0]), int(found[1])
             if not 0 < high - low < MAX_EXPANDED_RANGE:
                 return None
             ports.extend(str(p) for p in range(low, high + 1))
@@ -116,13 +124,20 @@ def _corrected_ports(items: list[str]) -> str | None:
     return ",".join(dict.fromkeys(ports)) if ports else None
 
 
+def _port_range(text: str) -> tuple[str, str] | None:
+    """The two ends of `8000-8002` (spaces allowed around each), when the text is a range."""
+    low, dash, high = text.partition("-")
+    low, high = low.strip(), high.strip()
+    return (low, high) if dash and is_digits(low) and is_digits(high) else None
+
+
 def cidr_list(*, star: bool) -> Validator:
     expected = "comma-separated CIDRs without spaces" + (", or *" if star else "")
 
     def check(value: str) -> Invalid | None:
         if (star and value == "*") or not value:
             return None
-        items = value.split(",")
+        items = _entries(value)
         bad = next((item for item in items if not is_cidr(item)), None)
         if bad is None:
             return None
@@ -143,7 +158,7 @@ def _cidr_problem(item: str, star: bool) -> str:
         return (
             "* is not a CIDR (only includeOutboundIPRanges accepts *)" if not star else "* must stand alone"
         )
-    if _is_ip(text):
+    if _ip(text) is not None:
         return f"{shown(text)} has no prefix length"
     return f"{shown(text)} is not a CIDR (address/prefix-length)"
 
@@ -156,19 +171,21 @@ def _corrected_cidrs(items: list[str]) -> str | None:
             continue
         if is_cidr(text):
             cidrs.append(text)
-        elif _is_ip(text):
-            cidrs.append(f"{text}/{ipaddress.ip_address(text).max_prefixlen}")
+        elif (address := _ip(text)) is not None:
+            cidrs.append(f"{text}/{address.max_prefixlen}")
         else:
             return None
     return ",".join(dict.fromkeys(cidrs)) if cidrs else None
 
 
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
+def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address, as the injector's netip.ParsePrefix reads it: no zone (`%eth0`)."""
+    if "%" in text:
+        return None
+    try:  # the one class that can parse it: ip_address() would try IPv4 first and raise
+        return ipaddress.IPv6Address(text) if ":" in text else ipaddress.IPv4Address(text)
     except ValueError:
-        return False
-    return "%" not in text
+        return None
 
 
 def go_bool(value: str) -> Invalid | None:
@@ -213,32 +230,69 @@ def port(value: str) -> Invalid | None:
 def uint32(value: str) -> Invalid | None:
     if _bounded_int(value, MAX_UINT32):
         return None
-    found = re.fullmatch(r"\s*([0-9]+)\s*s?\s*", value)
-    corrected = found[1] if found and _bounded_int(found[1], MAX_UINT32) else None
+    number = value.strip()
+    number = number.removesuffix("s").rstrip()  # "10s", "10 s": seconds written with their unit
+    corrected = number if _bounded_int(number, MAX_UINT32) else None
     return Invalid(
         f"{shown(value)} is not a whole non-negative number", corrected, "a whole number such as 10"
     )
 
 
 def quantity(value: str) -> Invalid | None:
-    if _QUANTITY.fullmatch(value) and not value.startswith("-"):
+    if is_quantity(value) and not value.startswith("-"):
         return None
     problem = (
         f"{shown(value)} is negative"
-        if _QUANTITY.fullmatch(value)
+        if is_quantity(value)
         else f"{shown(value)} is not a Kubernetes quantity"
     )
     return Invalid(problem, _corrected_quantity(value), 'a Kubernetes quantity such as "100m" or "128Mi"')
 
 
+def is_quantity(text: str) -> bool:
+    """resource.ParseQuantity's grammar: a signed decimal number (`1`, `1.5`, `.5`, `5.`), then
+    nothing, a binary suffix (`Ki` … `Ei`), a decimal one (`n u m k M G T P E`) or an exponent."""
+    unsigned = text[1:] if text.startswith(("+", "-")) else text
+    number, suffix = _split_number(unsigned)
+    whole, _, fraction = number.partition(".")
+    if not (whole or fraction) or not _digits_or_empty(whole) or not _digits_or_empty(fraction):
+        return False
+    if suffix in _BINARY_SUFFIXES or suffix in _DECIMAL_SUFFIXES or not suffix:
+        return True
+    exponent = suffix[2:] if suffix[1:2] in ("+", "-") else suffix[1:]
+    return suffix[0] in "eE" and is_digits(exponent)
+
+
+def _split_number(text: str) -> tuple[str, str]:
+    """The leading run of digits and dots, and the rest."""
+    rest = text.lstrip(_NUMBER_CHARS)
+    return text[: len(text) - len(rest)], rest
+
+
+def _digits_or_empty(text: str) -> bool:
+    return not text or is_digits(text)
+
+
 def _corrected_quantity(value: str) -> str | None:
     text = value.strip().replace(" ", "")
-    found = re.fullmatch(r"([0-9.]+)([kmgtpe])(i?)[Bb]?", text, re.IGNORECASE)
-    binary = f"{found[1]}{found[2].upper()}i" if found else ""
+    typo = _memory_unit(text)
+    binary = f"{typo[0]}{typo[1].upper()}i" if typo else ""
     # "128mb" and "512MiB" mean binary units; "128MB" reads as decimal megabytes.
-    prefer_binary = found is not None and (found[2].islower() or bool(found[3]))
+    prefer_binary = typo is not None and (typo[1].islower() or typo[2])
     candidates = [text, binary if prefer_binary else "", text.rstrip("Bb"), binary]
-    return next((c for c in candidates if _QUANTITY.fullmatch(c) and not c.startswith("-")), None)
+    return next((c for c in candidates if is_quantity(c) and not c.startswith("-")), None)
+
+
+def _memory_unit(text: str) -> tuple[str, str, bool] | None:
+    """`128mb`, `512MiB`, `2G`: the number, the unit letter, and whether an `i` follows it."""
+    number, rest = _split_number(text)
+    unit, rest = rest[:1], rest[1:]
+    binary = rest[:1] in ("i", "I")
+    if binary:
+        rest = rest[1:]
+    if not number or not unit or unit.lower() not in "kmgtpe" or rest not in ("", "b", "B"):
+        return None
+    return number, unit, binary
 
 
 # Pod annotations the injector validates (rules.md, MW103), by key.

@@ -6,7 +6,7 @@ Pure functions over the object's body; the rules in `webhook/rules/virtualservic
 
 from __future__ import annotations
 
-import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -156,14 +156,23 @@ def _destination_of(entry: Any) -> Body:
     return as_dict(as_dict(entry).get("destination"))
 
 
+INT64_DIGITS = 19
+
+
 def as_int(value: Any) -> int | None:
+    """An integer field, or its decimal text (`"80"`, `" -1 "`); None for anything else, and for
+    text beyond 64 bits, which no Istio field holds (int() of long text is slow, then refused)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    return None
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    digits = text.removeprefix("-")
+    if not (digits.isascii() and digits.isdigit()) or len(digits.lstrip("0")) > INT64_DIGITS:
+        return None
+    return int(text)
 
 
 # --- match coverage (MW306, MW307) ----------------------------------------------------------------
@@ -242,27 +251,87 @@ def _compact(value: Any) -> str:
 
 # --- durations (MW309) ----------------------------------------------------------------------------
 
-_DURATION_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
-_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_UNIT_NANOSECONDS = {
+    "ns": 1,
+    "us": 1_000,
+    "µs": 1_000,  # U+00B5 micro sign
+    "μs": 1_000,  # U+03BC Greek mu
+    "ms": 1_000_000,
+    "s": 1_000_000_000,
+    "m": 60_000_000_000,
+    "h": 3_600_000_000_000,
+}
+_MAX_NANOSECONDS = 1 << 63  # Go's Duration is an int64 of nanoseconds
+_MAX_DIGITS = len(str(_MAX_NANOSECONDS))
+_NUMBER_CHARS = "0123456789."
+_UNIT_CHARS = "".join(sorted(set("".join(_UNIT_NANOSECONDS))))
+_BLANK_NUMBERS = str.maketrans(dict.fromkeys(_NUMBER_CHARS, " "))
+_BLANK_UNITS = str.maketrans(dict.fromkeys(_UNIT_CHARS, " "))
+_DROP_DURATION_CHARS = str.maketrans(dict.fromkeys(_NUMBER_CHARS + _UNIT_CHARS))
+_CACHED_LENGTH = 32
+# Longest fraction digits that can matter: past 20 digits the fraction overflows 63 bits, or has
+# 20 leading zeros and so adds less than a nanosecond even to hours.
+_FRACTION_DIGITS = 40
 
 
 def parse_duration(value: Any) -> float | None:
     """Seconds of a Go-style duration (`10s`, `250ms`, `1m30s`, `1.5h`), or None when it is not one."""
-    return _parse_duration(value) if isinstance(value, str) else None
+    if not isinstance(value, str):
+        return None
+    # The same few durations recur across routes and objects; long text is not kept in the cache.
+    nanoseconds = _cached_nanoseconds(value) if len(value) <= _CACHED_LENGTH else go_nanoseconds(value)
+    return None if nanoseconds is None else nanoseconds / 1e9
 
 
-@lru_cache(maxsize=1024)  # the same few durations recur across routes and objects
-def _parse_duration(value: str) -> float | None:
+def go_nanoseconds(value: str) -> int | None:
+    """Go's time.ParseDuration (surrounding spaces aside), in nanoseconds: `[-+]?([0-9]*(\\.[0-9]*)?unit)+`
+    or `0`, at most 2^63-1 ns. Linear in the length: the text is cut into numbers and units with
+    string methods, and each distinct part is valued once."""
     text = value.strip()
-    sign = -1.0 if text.startswith("-") else 1.0
-    text = text[1:] if text[:1] in ("-", "+") else text
+    negative = text.startswith("-")
+    text = text[1:] if text.startswith(("-", "+")) else text
     if text == "0":
-        return 0.0
-    total, position = 0.0, 0
-    while position < len(text):
-        part = _DURATION_PART.match(text, position)
+        return 0
+    if not text or text.translate(_DROP_DURATION_CHARS) or text[0] not in _NUMBER_CHARS:
+        return None
+    if text[-1] in _NUMBER_CHARS:
+        return None  # a number without its unit
+    numbers, units = text.translate(_BLANK_UNITS).split(), text.translate(_BLANK_NUMBERS).split()
+    total = 0
+    for (number, unit), count in Counter(zip(numbers, units, strict=True)).items():
+        part = _part_nanoseconds(number, unit)
         if part is None:
             return None
-        total += float(part.group(1)) * _UNIT_SECONDS[part.group(2)]
-        position = part.end()
-    return sign * total if text else None
+        total += part * count
+    if total > _MAX_NANOSECONDS or (total == _MAX_NANOSECONDS and not negative):
+        return None
+    return -total if negative else total
+
+
+_cached_nanoseconds = lru_cache(maxsize=1024)(go_nanoseconds)
+
+
+def _part_nanoseconds(number: str, unit: str) -> int | None:
+    """One `1.5h` of a duration, as Go values it: whole units exactly, the fraction through a float."""
+    unit_nanoseconds = _UNIT_NANOSECONDS.get(unit)
+    whole, _, fraction = number.partition(".")
+    if unit_nanoseconds is None or "." in fraction or not (whole or fraction):
+        return None
+    significant = whole.lstrip("0")
+    if len(significant) > _MAX_DIGITS:
+        return None
+    nanoseconds = int(significant or "0") * unit_nanoseconds
+    if fraction:
+        digits, scale = _leading_fraction(fraction)
+        nanoseconds += int(digits * (unit_nanoseconds / scale))
+    return nanoseconds if nanoseconds <= _MAX_NANOSECONDS else None
+
+
+def _leading_fraction(fraction: str) -> tuple[int, float]:
+    """Go's leadingFraction: the fraction's digits that fit in 63 bits, and 10 to their count."""
+    digits, scale = 0, 1.0
+    for char in fraction[:_FRACTION_DIGITS]:
+        if digits > (_MAX_NANOSECONDS - 1) // 10 or digits * 10 + int(char) > _MAX_NANOSECONDS:
+            break
+        digits, scale = digits * 10 + int(char), scale * 10
+    return digits, scale

@@ -33,9 +33,12 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
 
 
 def render(report: Report) -> str:
-    document = {
+    document: dict[str, Any] = {
         "findings": [finding_dict(f) for f in report.findings],
         "errors": [{"file": e.file, "line": e.line, "message": e.message} for e in report.errors],
         "summary": {**report.counts(), "skipped": report.skipped},
     }
+    if report.unread:  # kinds the cluster's API forbade listing (audit, check --cluster)
+        document["unread"] = [{"resource": u.resource, "reason": u.reason} for u in report.unread]
+        document["summary"]["dropped"] = report.dropped
     return orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n"

@@ -16,6 +16,9 @@ def render(report: Report) -> str:
     for finding in report.findings:
         by_object[finding.object].append(finding)
     suite = ET.Element("testsuite", name="meshwarden")
+    if report.unread:
+        properties = ET.SubElement(suite, "properties")
+        ET.SubElement(properties, "property", name="dropped", value=str(report.dropped))
     failures = 0
     for ref, file, line in report.objects:
         case = ET.SubElement(
@@ -41,9 +44,13 @@ def render(report: Report) -> str:
     for error in report.errors:
         case = ET.SubElement(suite, "testcase", classname="input", name=f"{error.file}:{error.line}")
         ET.SubElement(case, "error", message=error.message).text = str(error)
-    suite.set("tests", str(len(report.objects) + len(report.errors)))
+    for unread in report.unread:
+        case = ET.SubElement(suite, "testcase", classname="unread", name=unread.resource)
+        ET.SubElement(case, "skipped", message=unread.reason)
+    suite.set("tests", str(len(report.objects) + len(report.errors) + len(report.unread)))
     suite.set("failures", str(failures))
     suite.set("errors", str(len(report.errors)))
+    suite.set("skipped", str(len(report.unread)))
     root = ET.Element("testsuites")
     root.append(suite)
     ET.indent(root)

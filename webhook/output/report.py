@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from webhook.findings import Action, Finding
 from webhook.loader import InputError
@@ -16,6 +17,13 @@ class FailOn:
     CHOICES = (DENY, WARN, NEVER)
 
 
+class Unread(NamedTuple):
+    """A kind of object the run could not read from the cluster (`deployments.apps`), and why."""
+
+    resource: str
+    reason: str
+
+
 @dataclass
 class Report:
     findings: list[Finding]
@@ -26,6 +34,9 @@ class Report:
     fail_on: str = FailOn.DENY
     color: bool = False
     notes: list[str] = field(default_factory=list)
+    unread: list[Unread] = field(default_factory=list)
+    dropped: int = 0
+    """Findings left out because they rest on the absence of objects of a kind not read."""
 
     def counts(self) -> dict[str, int]:
         active = [f for f in self.findings if not f.suppressed]

@@ -54,6 +54,16 @@ def _uri(file: str) -> str:
     return "stdin" if file == "-" else file
 
 
+def _unread_notes(report: Report) -> list[dict[str, Any]]:
+    notes = [
+        {"level": "warning", "message": {"text": f"{u.resource} not read: {u.reason}"}} for u in report.unread
+    ]
+    if report.dropped:
+        text = f"{report.dropped} findings left out: they rest on the absence of objects of kinds not read"
+        notes.append({"level": "note", "message": {"text": text}})
+    return notes
+
+
 def render(report: Report) -> str:
     rules = _rules()
     index = {rule["id"]: i for i, rule in enumerate(rules)}
@@ -84,7 +94,8 @@ def render(report: Report) -> str:
                         ],
                     }
                     for e in report.errors
-                ],
+                ]
+                + _unread_notes(report),
             }
         ],
     }

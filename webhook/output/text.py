@@ -48,5 +48,10 @@ def render(report: Report) -> str:
         parts.append(f"{report.skipped} skipped (kinds Meshwarden does not check)")
     if report.errors:
         parts.append(f"{len(report.errors)} input error{'s' if len(report.errors) != 1 else ''}")
+    if report.unread:
+        names = ", ".join(u.resource for u in report.unread)
+        lines.append(f"not read (the API forbade listing them): {names}")
+        parts.append(f"{len(report.unread)} kind{'s' if len(report.unread) != 1 else ''} not read")
+        parts.append(f"{report.dropped} finding{'s' if report.dropped != 1 else ''} dropped (rest on them)")
     lines.append(", ".join(parts))
     return "\n".join(lines) + "\n"

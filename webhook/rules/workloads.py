@@ -50,8 +50,8 @@ def _where(template: PodTemplate) -> str:
 
 def _label_text(key: str, value: str) -> str:
     """`key: value` as it would be written in YAML, quoting values YAML would not read as text."""
-    try:
-        plain = yaml.safe_load(value) == value
+    try:  # beyond a label value's 63 characters, YAML could take long or fail (int() of 5,000 digits)
+        plain = len(value) <= 63 and yaml.safe_load(value) == value
     except yaml.YAMLError:
         plain = False
     return f"{key}: {value}" if plain and value else f'{key}: "{value}"'

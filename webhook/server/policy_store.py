@@ -1,11 +1,13 @@
 """The policy in force: loaded at start, reloaded when its file changes (a ConfigMap volume).
 
 A new policy that does not load is reported and ignored: the last good one stays in force, so a
-typo in the ConfigMap never switches the webhook off or makes it deny everything.
+typo in the ConfigMap never switches the webhook off or makes it deny everything. Whatever fails
+while loading it, the watch goes on, and the next good policy written is applied.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -16,6 +18,8 @@ from webhook.policy import Policy, PolicyError, load_policy
 from webhook.server.watch import WatchedFile
 
 CHECK_INTERVAL_SECONDS = 1.0
+
+log = logging.getLogger("meshwarden.policy")
 
 ReloadListener = Callable[[Path, PolicyError | None], None]
 """Told about each reload attempt: the file, and the error when the new policy was refused."""
@@ -51,7 +55,17 @@ class PolicyStore:
     def _reload(self, path: Path) -> None:
         try:
             self._engine = Engine(self._load())
-        except PolicyError as exc:
-            self._on_reload(path, exc)
+        except Exception as exc:  # the watch must outlive any failure to load
+            self._on_reload(path, _as_policy_error(path, exc))
             return
         self._on_reload(path, None)
+
+
+def _as_policy_error(path: Path, exc: Exception) -> PolicyError:
+    """Load failures are PolicyErrors by design; anything else is a bug, logged with its traceback."""
+    if isinstance(exc, PolicyError):
+        return exc
+    log.error(
+        "unexpected error while loading the policy", exc_info=exc, extra={"fields": {"policy": str(path)}}
+    )
+    return PolicyError(f"{path}: unexpected {type(exc).__name__} while loading the policy: {exc}")

@@ -14,6 +14,7 @@ from webhook.model import Body, as_dict
 API_VERSIONS = ("admission.k8s.io/v1", "admission.k8s.io/v1beta1")
 OPERATIONS = ("CREATE", "UPDATE", "DELETE", "CONNECT")
 EVALUATED_OPERATIONS = ("CREATE", "UPDATE")
+SHOWN_LENGTH = 40
 
 T = TypeVar("T")
 
@@ -39,20 +40,15 @@ class AdmissionRequest:
 def parse_review(review: Any) -> AdmissionRequest:
     if not isinstance(review, dict):
         raise BadReview(f"expected a JSON object (an AdmissionReview), got {_json_type(review)}")
-    api_version = review.get("apiVersion")
-    if api_version not in API_VERSIONS:
-        raise BadReview(f"apiVersion {api_version!r} is not one of {', '.join(API_VERSIONS)}")
-    if review.get("kind") != "AdmissionReview":
-        raise BadReview(f"kind {review.get('kind')!r} is not 'AdmissionReview'")
+    api_version = _one_of(review, "apiVersion", API_VERSIONS)
+    _one_of(review, "kind", ("AdmissionReview",))
     request = review.get("request")
     if not isinstance(request, dict):
         raise BadReview(f"request: expected an object, got {_json_type(request)}")
     uid = request.get("uid")
     if not isinstance(uid, str) or not uid:
         raise BadReview("request.uid: expected a non-empty string")
-    operation = request.get("operation")
-    if operation not in OPERATIONS:
-        raise BadReview(f"request.operation: {operation!r} is not one of {', '.join(OPERATIONS)}")
+    operation = _one_of(request, "operation", OPERATIONS, "request.")
     kind = as_dict(request.get("kind")).get("kind")
     if not isinstance(kind, str) or not kind:
         raise BadReview("request.kind.kind: expected a non-empty string")
@@ -72,6 +68,23 @@ def parse_review(review: Any) -> AdmissionRequest:
         object=obj,
         old_object=_optional(request, "oldObject", dict, None),
     )
+
+
+def _one_of(body: Body, key: str, choices: tuple[str, ...], prefix: str = "") -> str:
+    value = body.get(key)
+    if isinstance(value, str) and value in choices:
+        return value
+    expected = f"one of {', '.join(choices)}" if len(choices) > 1 else choices[0]
+    if value is None:
+        raise BadReview(f"{prefix}{key} is missing; expected {expected}")
+    if not isinstance(value, str):
+        raise BadReview(f"{prefix}{key}: expected {expected}, got {_json_type(value)}")
+    raise BadReview(f"{prefix}{key}: {_shown(value)} is not {expected}")
+
+
+def _shown(text: str) -> str:
+    """The client's text, quoted and cut short: a message never repeats an unbounded value."""
+    return repr(text if len(text) <= SHOWN_LENGTH else text[: SHOWN_LENGTH - 3] + "...")
 
 
 def _optional(request: Body, key: str, expected: type[T], default: T) -> T:
