@@ -28,6 +28,7 @@ from tests.test_docs import EXAMPLE_POLICY
 from webhook.cli import main
 from webhook.cluster import LiveSource
 from webhook.inputs import read_paths
+from webhook.kube import TEMPLATE_PATHS
 from webhook.model import Resource
 from webhook.rules import CATALOGUE
 
@@ -40,17 +41,6 @@ EXAMPLES = ROOT / "examples"
 WORLDS = Path(__file__).parent / "worlds"
 POLICY = EXAMPLE_POLICY
 """The policy both doors use: the rule examples' own, under which every bad example shows."""
-
-# Where each workload keeps the template of the pods its controller creates.
-POD_TEMPLATES: dict[str, tuple[str, ...]] = {
-    "Deployment": ("spec", "template"),
-    "StatefulSet": ("spec", "template"),
-    "DaemonSet": ("spec", "template"),
-    "ReplicaSet": ("spec", "template"),
-    "ReplicationController": ("spec", "template"),
-    "Job": ("spec", "template"),
-    "CronJob": ("spec", "jobTemplate", "spec", "template"),
-}
 
 # How the admission answer lists findings (webhook/server/messages.py): a denial message line
 # "- MW301 gateway-ref at spec.gateways[0]: ...", a warning "MW302 spec.hosts[0]: ...".
@@ -241,7 +231,7 @@ def wait_until_seen(fake: FakeApi, live: LiveSource, version: int) -> None:
 
 def controller_pod(workload: Body) -> Body | None:
     """The Pod the workload's controller would create: the template's metadata and spec, owned by it."""
-    keys = POD_TEMPLATES.get(workload["kind"])
+    keys = TEMPLATE_PATHS.get(workload["kind"])
     if keys is None:
         return None
     template: Any = workload
