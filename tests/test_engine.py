@@ -7,28 +7,29 @@ from webhook.context import Context
 from webhook.engine import Engine, RunSuppression
 from webhook.findings import Action, Violation
 from webhook.inventory import Inventory
+from webhook.kinds import POD, POD_KINDS
 from webhook.loader import load_text
 from webhook.model import Resource
 from webhook.policy import Policy, Profile, parse_policy
 from webhook.rules import Catalogue
-from webhook.rules.registry import POD_TEMPLATE_KINDS, rule
+from webhook.rules.registry import rule
 
 DOC = dict(summary="s", why="w", fix="f", bad="b", good="g")
 
 
-@rule(code="MW901", name="pod-has-label-x", kinds=POD_TEMPLATE_KINDS, default=Action.DENY, **DOC)
+@rule(code="MW901", name="pod-has-label-x", kinds=POD_KINDS, default=Action.DENY, **DOC)
 def needs_label(resource: Resource, context: Context) -> Iterator[Violation]:
     yield Violation(
         "metadata.labels", f"{resource.name} lacks x", "add label x", weak="weak" in resource.name
     )
 
 
-@rule(code="MW902", name="explodes", kinds={"Pod"}, default=Action.DENY, **DOC)
+@rule(code="MW902", name="explodes", kinds={POD}, default=Action.DENY, **DOC)
 def explodes(resource: Resource, context: Context) -> Iterator[Violation]:
     raise KeyError("boom")
 
 
-@rule(code="MW903", name="needs-world", kinds={"Pod"}, default=Action.WARN, cross=True, **DOC)
+@rule(code="MW903", name="needs-world", kinds={POD}, default=Action.WARN, cross=True, **DOC)
 def needs_world(resource: Resource, context: Context) -> Iterator[Violation]:
     yield Violation("spec", "nothing around", "add things")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence, Sized
 from typing import TYPE_CHECKING, TypeVar
 
@@ -14,7 +15,7 @@ from webhook.engine import Engine, RunSuppression
 from webhook.findings import Finding
 from webhook.inputs import read_paths
 from webhook.inventory import Inventory
-from webhook.model import ObjectRef, Resource
+from webhook.model import GroupKind, ObjectRef, Resource
 from webhook.output import FORMATS, Report
 from webhook.output.report import FailOn
 from webhook.policy import Policy, PolicyError, Profile, load_policy
@@ -238,12 +239,12 @@ def check_resources(
 ) -> Report:
     findings: list[Finding] = []
     objects: list[tuple[ObjectRef, str | None, int | None]] = []
-    skipped = 0
+    skipped: Counter[GroupKind] = Counter()
     total = len(resources) if isinstance(resources, Sized) else 0
     progress = sys.stderr.isatty() and total > PROGRESS_EVERY
     for count, resource in enumerate(resources, 1):
-        if not engine.covers(resource.kind):
-            skipped += 1
+        if not engine.covers(resource.group_kind):
+            skipped[resource.group_kind] += 1
             continue
         origin = resource.origin
         objects.append((resource.ref, origin.file if origin else None, origin.line if origin else None))
@@ -253,7 +254,9 @@ def check_resources(
     if progress:
         print(file=sys.stderr)
     findings.sort(key=lambda f: f.sort_key)
-    return Report(findings, [], objects, skipped=skipped, fail_on=args.fail_on, color=_use_color(args.color))
+    return Report(
+        findings, [], objects, skipped_kinds=skipped, fail_on=args.fail_on, color=_use_color(args.color)
+    )
 
 
 def emit(report: Report, args: argparse.Namespace) -> int:
@@ -273,7 +276,7 @@ def run_rules(args: argparse.Namespace) -> int:
                 "name": r.name,
                 "default": str(r.default),
                 "cross": r.cross,
-                "kinds": sorted(r.kinds),
+                "kinds": sorted(map(str, r.kinds)),
                 "docs": r.docs,
             }
             for r in CATALOGUE
@@ -282,7 +285,7 @@ def run_rules(args: argparse.Namespace) -> int:
         return 0
     for r in CATALOGUE:
         cross = "cross" if r.cross else ""
-        print(f"{r.code}  {r.name:<32} {r.default!s:<5} {cross:<5} {', '.join(sorted(r.kinds))}")
+        print(f"{r.code}  {r.name:<32} {r.default!s:<5} {cross:<5} {', '.join(sorted(map(str, r.kinds)))}")
     return 0
 
 

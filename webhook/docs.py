@@ -20,8 +20,9 @@ objects (the input files and `--context` files in the CLI, the cluster in the se
 """
 
 
-def _kinds(rule: Rule) -> str:
-    return ", ".join(sorted(rule.kinds))
+def _kinds(rule: Rule, *, groups: bool = True) -> str:
+    """`Kind.group` names (`Gateway.networking.istio.io`), or kind names alone for the index table."""
+    return ", ".join(sorted(str(k) if groups else k.kind for k in rule.kinds))
 
 
 def rule_section(rule: Rule, heading: str = "##") -> str:
@@ -42,7 +43,7 @@ def rule_section(rule: Rule, heading: str = "##") -> str:
 def render() -> str:
     index = "\n".join(
         f"| [{r.code}](#{r.code.lower()}-{r.name}) | {r.name} | {r.default} | {'yes' if r.cross else 'no'} "
-        f"| {_kinds(r)} |"
+        f"| {_kinds(r, groups=False)} |"
         for r in CATALOGUE
     )
     table = "| code | name | default | cross | kinds |\n|---|---|---|---|---|\n" + index + "\n\n"

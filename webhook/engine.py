@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from webhook.context import Context
 from webhook.findings import Action, Finding, Violation
 from webhook.inventory import Inventory
+from webhook.kinds import POD
 from webhook.kube import is_controller_managed, pod_template
-from webhook.model import Resource
+from webhook.model import GroupKind, Resource
 from webhook.policy import Policy
 from webhook.rules import CATALOGUE, Catalogue, Rule
 
@@ -26,7 +27,9 @@ INTERNAL_ERROR_NAME = "internal-error"
 
 @dataclass(frozen=True)
 class RunSuppression:
-    """`--suppress RULE[=Kind/namespace/name]`, with `*` wildcards in the object part."""
+    """`--suppress RULE[=Kind/namespace/name]`, with `*` wildcards in the object part. `Kind` is a
+    kind the rule checks, by name (`Gateway`: the only Gateway rules check is Istio's) or as
+    `Kind.group` (`Gateway.networking.istio.io`)."""
 
     rule: Rule
     pattern: str = "*/*/*"
@@ -39,13 +42,27 @@ class RunSuppression:
             raise ValueError(f"--suppress {text!r}: no rule has the code or name {code!r}")
         if target and target.count("/") != 2:
             raise ValueError(f"--suppress {text!r}: the object part must be Kind/namespace/name")
+        kind = target.partition("/")[0]
+        if kind and not any(fnmatch.fnmatchcase(name, kind) for k in found.kinds for name in _names(k)):
+            checked = ", ".join(sorted(k.kind for k in found.kinds))
+            raise ValueError(
+                f"--suppress {text!r}: {found.code} checks no kind {kind!r} (it checks {checked})"
+            )
         return cls(found, target or "*/*/*")
 
     def covers(self, rule: Rule, resource: Resource) -> bool:
         if rule is not self.rule:
             return False
         ref = resource.ref
-        return fnmatch.fnmatchcase(f"{ref.kind}/{ref.namespace}/{ref.name}", self.pattern)
+        return any(
+            fnmatch.fnmatchcase(f"{name}/{ref.namespace}/{ref.name}", self.pattern)
+            for name in _names(ref.group_kind)
+        )
+
+
+def _names(kind: GroupKind) -> tuple[str, ...]:
+    """How a suppression may name a kind: `Kind`, or `Kind.group` outside the core group."""
+    return (kind.kind, str(kind)) if kind.group else (kind.kind,)
 
 
 class Engine:
@@ -57,17 +74,17 @@ class Engine:
         self.suppressions = tuple(suppressions)
         self._dispatch = {kind: catalogue.for_kind(kind) for kind in catalogue.kinds}
 
-    def covers(self, kind: str) -> bool:
+    def covers(self, kind: GroupKind) -> bool:
         return kind in self._dispatch
 
     def check(self, resource: Resource, inventory: Inventory, *, cross: bool = True) -> list[Finding]:
         """Findings for one object. Cross rules run only when `cross` and the inventory is complete."""
-        rules = self._dispatch.get(resource.kind, ())
+        rules = self._dispatch.get(resource.group_kind, ())
         if not rules or self.policy.is_exempt(resource.namespace):
             return []
         context = Context(inventory, self.policy)
         suppressed = _annotation_suppressions(resource)
-        managed = resource.kind == "Pod" and is_controller_managed(resource)
+        managed = resource.group_kind == POD and is_controller_managed(resource)
         run_cross = cross and inventory.complete
         findings: list[Finding] = []
         for rule in rules:

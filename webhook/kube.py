@@ -5,18 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from webhook.model import Body, Resource, as_dict, string_map
+from webhook.kinds import CRON_JOB, POD, WORKLOADS
+from webhook.model import Body, GroupKind, Resource, as_dict, string_map
 
-TEMPLATE_PATHS: Mapping[str, tuple[str, ...]] = {
-    "Deployment": ("spec", "template"),
-    "StatefulSet": ("spec", "template"),
-    "DaemonSet": ("spec", "template"),
-    "ReplicaSet": ("spec", "template"),
-    "ReplicationController": ("spec", "template"),
-    "Job": ("spec", "template"),
-    "CronJob": ("spec", "jobTemplate", "spec", "template"),
+TEMPLATE_PATHS: Mapping[GroupKind, tuple[str, ...]] = {
+    kind: ("spec", "jobTemplate", "spec", "template") if kind == CRON_JOB else ("spec", "template")
+    for kind in WORKLOADS
 }
-WORKLOAD_KINDS = frozenset(TEMPLATE_PATHS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +37,7 @@ class PodTemplate:
 
     @property
     def is_template(self) -> bool:
-        return self.owner.kind != "Pod"
+        return self.owner.group_kind != POD
 
     def field(self, path: str) -> str:
         """Field path of `path` (`spec.containers[0]`) relative to the object's root."""
@@ -50,9 +45,9 @@ class PodTemplate:
 
 
 def pod_template(resource: Resource) -> PodTemplate | None:
-    if resource.kind == "Pod":
+    if resource.group_kind == POD:
         return PodTemplate(resource, "", resource.metadata, resource.spec)
-    keys = TEMPLATE_PATHS.get(resource.kind)
+    keys = TEMPLATE_PATHS.get(resource.group_kind)
     if keys is None:
         return None
     node: Body = resource.body

@@ -10,6 +10,7 @@ from tests.cluster.fakeapi import FakeApi
 from tests.polling import wait_for
 from webhook.cluster import LiveSource
 from webhook.engine import Engine
+from webhook.kinds import GATEWAY
 from webhook.policy import Policy
 from webhook.server.admission import Confirmation, Decision, Verdict, admit
 from webhook.server.review import parse_review
@@ -45,7 +46,7 @@ def test_a_gateway_created_a_moment_earlier_is_found_then_its_deletion_denies(
     fake: FakeApi, live: LiveSource
 ) -> None:
     fake.put(o.gateway("bookinfo-gateway", "istio-system", host="bookinfo.example.com"))
-    wait_for(lambda: live.inventory.get("Gateway", "istio-system", "bookinfo-gateway"), "the first Gateway")
+    wait_for(lambda: live.inventory.get(GATEWAY, "istio-system", "bookinfo-gateway"), "the first Gateway")
     with fake.pause_events():  # `kubectl apply -f dir/`: the review comes before the watch event
         fake.put(o.gateway("bookinfo-gateway", "default", host="bookinfo.example.com"))
         verdict = decide(live, VS)
@@ -54,7 +55,7 @@ def test_a_gateway_created_a_moment_earlier_is_found_then_its_deletion_denies(
     assert "MW301" not in codes(verdict)
 
     fake.delete("Gateway", "default", "bookinfo-gateway")
-    wait_for(lambda: live.inventory.get("Gateway", "default", "bookinfo-gateway") is None, "the deletion")
+    wait_for(lambda: live.inventory.get(GATEWAY, "default", "bookinfo-gateway") is None, "the deletion")
     verdict = decide(live, VS)
     assert verdict.decision is Decision.DENY
     assert verdict.confirmation is Confirmation.ABSENT

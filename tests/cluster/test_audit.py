@@ -11,6 +11,8 @@ from tests.cluster import objects as o
 from tests.cluster.fakeapi import FakeApi
 from webhook.cluster import KubeApi, audit_objects, audit_resources, load_inventory, open_api
 from webhook.cluster.resources import AUDIT_KINDS, ApiResource
+from webhook.kinds import DEPLOYMENT, GATEWAY, POD, SERVICE, VIRTUAL_SERVICE
+from webhook.model import GroupKind
 from webhook.rules import CATALOGUE
 
 
@@ -44,7 +46,7 @@ def test_audit_reads_whole_objects_page_by_page_with_progress(
     api = api_for(fake)
     progress: list[tuple[str, int, int | None]] = []
 
-    resources, unserved = audit_resources(api, ["Pod", "Deployment", "Service", "VirtualService", "Gateway"])
+    resources, unserved = audit_resources(api, [POD, DEPLOYMENT, SERVICE, VIRTUAL_SERVICE, GATEWAY])
     objects = list(
         audit_objects(
             api,
@@ -75,14 +77,14 @@ def test_audit_names_the_kinds_the_cluster_does_not_serve(
     make_fake: Callable[..., FakeApi], api_for: Callable[[FakeApi], KubeApi]
 ) -> None:
     api = api_for(make_fake(istio_versions=()))
-    resources, unserved = audit_resources(api, ["Service", "VirtualService"])
+    resources, unserved = audit_resources(api, [SERVICE, VIRTUAL_SERVICE])
     assert [r.kind for r in resources] == ["Service"]
-    assert unserved == ["VirtualService"]
+    assert unserved == [VIRTUAL_SERVICE]
 
 
 def test_audit_refuses_a_kind_it_cannot_map(fake: FakeApi, api_for: Callable[[FakeApi], KubeApi]) -> None:
     with pytest.raises(ValueError, match="Frobnicator"):
-        audit_resources(api_for(fake), ["Service", "Frobnicator"])
+        audit_resources(api_for(fake), [SERVICE, GroupKind("example.com", "Frobnicator")])
 
 
 def test_istio_kinds_are_read_in_the_newest_version_served(
@@ -91,7 +93,7 @@ def test_istio_kinds_are_read_in_the_newest_version_served(
     fake = make_fake(istio_versions=("v1beta1", "v1alpha3"))
     fake.put(o.gateway("bookinfo-gateway"))
     api = api_for(fake)
-    resources, _ = audit_resources(api, ["Gateway", "VirtualService"])
+    resources, _ = audit_resources(api, [GATEWAY, VIRTUAL_SERVICE])
     assert {r.version for r in resources} == {"v1beta1"}
     (gateway,) = audit_objects(api, [r for r in resources if r.kind == "Gateway"])
     assert gateway.body["apiVersion"] == "networking.istio.io/v1beta1"

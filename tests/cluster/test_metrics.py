@@ -9,6 +9,7 @@ from tests.cluster.fakeapi import FakeApi
 from tests.polling import wait_for
 from webhook.cluster import LiveSource
 from webhook.findings import Lookup
+from webhook.kinds import SERVICE
 
 
 def value(registry: CollectorRegistry, name: str, **labels: str) -> float | None:
@@ -40,8 +41,8 @@ def test_objects_ages_restarts_and_confirmations(
     )
     assert value(registry, "meshwarden_inventory_watch_restarts_total", kind="Service", reason="expired") == 0
 
-    live.confirm([Lookup("Service", "default", "reviews")])
-    live.confirm([Lookup("Service", "default", "nowhere")])
+    live.confirm([Lookup(SERVICE, "default", "reviews")])
+    live.confirm([Lookup(SERVICE, "default", "nowhere")])
     assert value(registry, "meshwarden_inventory_confirmations_total", result="found") == 1
     assert value(registry, "meshwarden_inventory_confirmations_total", result="absent") == 1
     assert value(registry, "meshwarden_inventory_confirmations_total", result="unanswered") == 0

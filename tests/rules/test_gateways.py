@@ -9,6 +9,7 @@ from tests.helpers import only, run
 from webhook.engine import Engine
 from webhook.findings import Lookup
 from webhook.inventory import Inventory
+from webhook.kinds import POD, SERVICE
 from webhook.loader import load_text
 from webhook.policy import Policy
 
@@ -102,7 +103,7 @@ def test_selector_matching_no_pod_is_found() -> None:
     assert "istio=ingresgateway" in findings[0].message
     assert "istio: ingressgateway" in findings[0].fix
     assert findings[0].action == "warn"
-    assert findings[0].missing == (Lookup("Pod", ""),)
+    assert findings[0].missing == (Lookup(POD, ""),)
 
 
 def test_every_label_of_the_selector_must_be_on_one_pod() -> None:
@@ -118,7 +119,7 @@ def test_namespace_scoped_gateways_only_see_their_own_namespace() -> None:
     findings = only(run(gateway(f"[{server()}]"), context=INGRESS, policy=policy), "MW401")
     assert len(findings) == 1
     assert "istio-system" in findings[0].fix
-    assert findings[0].missing == (Lookup("Pod", "default"),)
+    assert findings[0].missing == (Lookup(POD, "default"),)
     in_place = gateway(f"[{server()}]", namespace="istio-system")
     assert only(run(in_place, context=INGRESS, policy=policy), "MW401") == []
 
@@ -175,7 +176,7 @@ def test_port_not_exposed_is_found_per_server() -> None:
     assert [f.path for f in findings] == ["spec.servers[1].port.number", "spec.servers[2].port.number"]
     assert "8004" in findings[0].message and "istio-system/istio-ingressgateway" in findings[0].message
     assert "add a TCP port 8004" in findings[0].fix
-    assert findings[0].missing == (Lookup("Service", "istio-system"),)
+    assert findings[0].missing == (Lookup(SERVICE, "istio-system"),)
 
 
 def test_udp_service_ports_do_not_count() -> None:

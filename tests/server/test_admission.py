@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from webhook import kinds
 from webhook.engine import Engine
 from webhook.findings import Action, Lookup
 from webhook.inventory import Inventory
@@ -62,7 +63,9 @@ class ClusterStandIn:
             r
             for r in self.truth
             for lookup in lookups
-            if r.kind == lookup.kind and r.namespace == lookup.namespace and lookup.name in (None, r.name)
+            if r.group_kind == lookup.kind
+            and r.namespace == lookup.namespace
+            and lookup.name in (None, r.name)
         ]
         for resource in found:
             self.inventory.add(resource)
@@ -91,7 +94,7 @@ def test_a_missing_object_confirmed_absent_denies() -> None:
     verdict = admit(request_for(VIRTUAL_SERVICE), Engine(Policy()), source)
     assert verdict.decision is Decision.DENY
     assert verdict.confirmation is Confirmation.ABSENT
-    assert source.asked == [Lookup("Gateway", "bookinfo", "bookinfo-gateway")]
+    assert source.asked == [Lookup(kinds.GATEWAY, "bookinfo", "bookinfo-gateway")]
     assert "MW301" in verdict.message
 
 

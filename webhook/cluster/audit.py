@@ -12,16 +12,16 @@ from webhook.cluster.discovery import resolve
 from webhook.cluster.objects import full_resource
 from webhook.cluster.resources import AUDIT_KINDS, ApiResource
 from webhook.cluster.snapshot import Progress, read_all
-from webhook.model import Resource
+from webhook.model import GroupKind, Resource
 
 
-def audit_resources(api: KubeApi, kinds: Iterable[str]) -> tuple[list[ApiResource], list[str]]:
+def audit_resources(api: KubeApi, kinds: Iterable[GroupKind]) -> tuple[list[ApiResource], list[GroupKind]]:
     """The served resource of each kind (rule coverage, e.g. CATALOGUE.kinds), and the kinds left
     out because the cluster does not serve them (an Istio CRD not installed)."""
     wanted = sorted(kinds)
     unmapped = [kind for kind in wanted if kind not in AUDIT_KINDS]
     if unmapped:
-        raise ValueError(f"no Kubernetes API resource is known for the kinds {', '.join(unmapped)}")
+        raise ValueError(f"no Kubernetes API resource is known for the kinds {', '.join(map(str, unmapped))}")
     served = resolve(api, (AUDIT_KINDS[kind] for kind in wanted))
     unserved = [kind for kind in wanted if kind not in served]
     return [served[kind] for kind in wanted if kind in served], unserved

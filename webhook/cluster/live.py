@@ -21,7 +21,7 @@ from webhook.cluster.reflector import Reflector, WatchSettings
 from webhook.cluster.resources import INVENTORY_KINDS, ApiResource
 from webhook.findings import Lookup
 from webhook.inventory import Inventory
-from webhook.model import Resource
+from webhook.model import GroupKind, Resource
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class LiveSource:
         self.collector = InventoryCollector(self)
         self._api = api
         self._registry = registry
-        self._resources: dict[str, ApiResource] = {}
+        self._resources: dict[GroupKind, ApiResource] = {}
         self._discovery_error = ""
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -102,7 +102,7 @@ class LiveSource:
                 log.warning("%s", self._discovery_error)
                 self._stop.wait(backoff.next())
         for spec in INVENTORY_KINDS:
-            if spec.kind not in self._resources:
+            if spec.group_kind not in self._resources:
                 log.warning("the cluster serves no %s (%s): none can exist", spec.kind, spec.group)
         reflectors = [
             Reflector(self._api, resource, self.inventory, self.settings.watch, self.clock)
@@ -161,7 +161,7 @@ class LiveSource:
         if not self.ready():
             return None
         # A kind the cluster does not serve has no objects: its absence needs no confirmation.
-        unserved = {spec.kind for spec in INVENTORY_KINDS} - self._resources.keys()
+        unserved = {spec.group_kind for spec in INVENTORY_KINDS} - self._resources.keys()
         asked = [lookup for lookup in lookups if lookup.kind not in unserved]
         found = read_through(self._api, self._resources, asked, self.settings.confirm_timeout, self.clock)
         for resource in found or ():

@@ -39,7 +39,7 @@ class InventoryCollector(Collector):
         )
         for reflector in list(source.reflectors):
             kind = reflector.resource.kind
-            objects.add_metric([kind], len(source.inventory.of_kind(kind)))
+            objects.add_metric([kind], len(source.inventory.of_kind(reflector.resource.group_kind)))
             if reflector.last_event is not None:
                 age.add_metric([kind], now - reflector.last_event)
             for reason in ("error", "expired"):

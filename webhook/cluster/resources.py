@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from webhook.model import GroupKind
+
 ISTIO_NETWORKING_VERSIONS = ("v1", "v1beta1", "v1alpha3")
 ISTIO_SECURITY_VERSIONS = ("v1", "v1beta1")
 
@@ -20,6 +22,10 @@ class KindSpec:
     namespaced: bool = True
     metadata_only: bool = False
 
+    @property
+    def group_kind(self) -> GroupKind:
+        return GroupKind(self.group, self.kind)
+
     def at(self, version: str) -> ApiResource:
         return ApiResource(self.kind, self.group, version, self.plural, self.namespaced, self.metadata_only)
 
@@ -34,6 +40,10 @@ class ApiResource:
     plural: str
     namespaced: bool = True
     metadata_only: bool = False
+
+    @property
+    def group_kind(self) -> GroupKind:
+        return GroupKind(self.group, self.kind)
 
     @property
     def api_version(self) -> str:
@@ -72,8 +82,8 @@ INVENTORY_KINDS: tuple[KindSpec, ...] = (
 
 # Every kind a rule may cover, for `meshwarden audit`: the inventory kinds plus the workloads and
 # Ingresses, whose whole objects the audit reads.
-AUDIT_KINDS: dict[str, KindSpec] = {
-    spec.kind: spec
+AUDIT_KINDS: dict[GroupKind, KindSpec] = {
+    spec.group_kind: spec
     for spec in (
         *(KindSpec(s.kind, s.group, s.versions, s.plural, s.namespaced) for s in INVENTORY_KINDS),
         _core("ReplicationController", "replicationcontrollers"),

@@ -10,13 +10,6 @@ from webhook.model import Resource, as_dict, as_list, string_map
 if TYPE_CHECKING:
     from webhook.context import Context
 
-ISTIO_GROUP = "networking.istio.io/"
-
-
-def is_istio_gateway(gateway: Resource) -> bool:
-    """`kind: Gateway` is also the Kubernetes Gateway API's kind, which has listeners, not servers."""
-    return gateway.ref.api_version.startswith(ISTIO_GROUP)
-
 
 def servers_of(gateway: Resource) -> list[dict[str, Any]]:
     return [as_dict(server) for server in as_list(gateway.spec.get("servers"))]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple
 
 from webhook.findings import Lookup
+from webhook.kinds import GATEWAY
 from webhook.kube import PodTemplate, selector_matches
 from webhook.model import Resource, as_dict, as_list, string_map
 
@@ -65,7 +66,7 @@ def is_gateway_pod(template: PodTemplate, context: Context) -> bool:
 def gateway_lookup(template: PodTemplate, context: Context) -> Lookup:
     """The inventory question behind "no Gateway selects this pod" (namespace "" means any namespace)."""
     namespace = template.namespace if context.policy.gateways_namespace_scoped else ""
-    return Lookup("Gateway", namespace)
+    return Lookup(GATEWAY, namespace)
 
 
 class Mtls(NamedTuple):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from types import ModuleType
 
+from webhook.model import GroupKind
 from webhook.rules import (
     destinationrules,
     gateway_servers,
@@ -45,7 +46,7 @@ class Catalogue:
     def find(self, code_or_name: str) -> Rule | None:
         return self._lookup.get(code_or_name.strip().lower())
 
-    def for_kind(self, kind: str) -> tuple[Rule, ...]:
+    def for_kind(self, kind: GroupKind) -> tuple[Rule, ...]:
         return tuple(r for r in self.rules if kind in r.kinds)
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from webhook.findings import Action, Lookup, Violation
 from webhook.inventory.store import TOPOLOGY_PREFIXES
 from webhook.istio.hosts import fqdn
+from webhook.kinds import DESTINATION_RULE, POD
 from webhook.model import Resource, as_dict, as_list, string_map
 from webhook.rules.registry import rule
 
@@ -70,7 +71,7 @@ def _reason_and_fix(
 @rule(
     code="MW501",
     name="dr-subset-selects-nothing",
-    kinds={"DestinationRule"},
+    kinds={DESTINATION_RULE},
     default=Action.WARN,
     cross=True,
     summary="""
@@ -181,7 +182,7 @@ def dr_subset_selects_nothing(destination_rule: Resource, context: Context) -> I
             f"matches no pod in namespace {service.namespace}: {reason}; {effect}",
             fix,
             weak=not routed,
-            missing=(Lookup("Pod", service.namespace),),
+            missing=(Lookup(POD, service.namespace),),
         )
 
 
@@ -209,7 +210,7 @@ def _tls_settings(spec: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], s
 @rule(
     code="MW502",
     name="dr-tls-without-ca",
-    kinds={"DestinationRule"},
+    kinds={DESTINATION_RULE},
     default=Action.WARN,
     summary="""
         Checks that every `SIMPLE` or `MUTUAL` tls setting of a DestinationRule (top level, per

@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Any
 from webhook.findings import Action, Violation
 from webhook.istio.gateway import (
     gateway_pods,
-    is_istio_gateway,
     port_number,
     selector_of,
     servers_of,
     show_labels,
 )
 from webhook.istio.protocols import GATEWAY_PROTOCOLS
+from webhook.kinds import GATEWAY
 from webhook.kube import PodTemplate, selector_matches
 from webhook.model import Resource, as_dict, as_list
 from webhook.rules.registry import rule
@@ -185,7 +185,7 @@ def _server_problems(index: int, server: dict[str, Any], names: dict[str, int]) 
 @rule(
     code="MW403",
     name="gateway-server-invalid",
-    kinds={"Gateway"},
+    kinds={GATEWAY},
     default=Action.DENY,
     summary="""
         Checks each Gateway server the way Istio's validation does: the Gateway has servers, each
@@ -235,8 +235,6 @@ def _server_problems(index: int, server: dict[str, Any], names: dict[str, int]) 
     """,
 )
 def gateway_server_invalid(gateway: Resource, context: Context) -> Iterator[Violation]:
-    if not is_istio_gateway(gateway):
-        return
     servers = servers_of(gateway)
     if not servers:
         yield Violation(
@@ -288,7 +286,7 @@ def _conflicts(
         for other in context.inventory.gateways_with_server(number, str(host), bind):
             key = (other.namespace, other.name)
             if key not in same:
-                same[key] = is_istio_gateway(other) and _same_pods(gateway, other, pods, scoped)
+                same[key] = _same_pods(gateway, other, pods, scoped)
             if same[key]:
                 found[key] = other
                 if position not in shared:
@@ -299,7 +297,7 @@ def _conflicts(
 @rule(
     code="MW404",
     name="gateway-conflict",
-    kinds={"Gateway"},
+    kinds={GATEWAY},
     default=Action.DENY,
     cross=True,
     summary="""
@@ -360,8 +358,6 @@ def _conflicts(
     """,
 )
 def gateway_conflict(gateway: Resource, context: Context) -> Iterator[Violation]:
-    if not is_istio_gateway(gateway):
-        return
     pods = gateway_pods(gateway, context)
     for index, server in enumerate(servers_of(gateway)):
         others, positions = _conflicts(gateway, server, pods, context)

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING
 from webhook.findings import Action, Lookup, Violation
 from webhook.istio.gateway import (
     gateway_pods,
-    is_istio_gateway,
     port_number,
     selector_of,
     selector_scope,
     servers_of,
     show_labels,
 )
+from webhook.kinds import GATEWAY, POD, SERVICE
 from webhook.kube import PodTemplate
 from webhook.model import Resource, as_dict, as_list
 from webhook.rules.registry import rule
@@ -32,7 +32,7 @@ WELL_KNOWN_GATEWAY_LABELS = (("istio", "ingressgateway"), ("istio", "egressgatew
 @rule(
     code="MW401",
     name="gateway-selector-no-workload",
-    kinds={"Gateway"},
+    kinds={GATEWAY},
     default=Action.WARN,
     cross=True,
     summary="""
@@ -100,7 +100,7 @@ WELL_KNOWN_GATEWAY_LABELS = (("istio", "ingressgateway"), ("istio", "egressgatew
     """,
 )
 def gateway_selector_no_workload(gateway: Resource, context: Context) -> Iterator[Violation]:
-    if not is_istio_gateway(gateway) or gateway_pods(gateway, context):
+    if gateway_pods(gateway, context):
         return
     selector = selector_of(gateway)
     scope = selector_scope(gateway, context)
@@ -129,7 +129,7 @@ def gateway_selector_no_workload(gateway: Resource, context: Context) -> Iterato
             else "istio: ingressgateway for the default one"
         )
         fix = f"set spec.selector to the labels of the gateway deployment's pods (e.g. {example})"
-    yield Violation("spec.selector", message, fix, missing=(Lookup("Pod", scope or ""),))
+    yield Violation("spec.selector", message, fix, missing=(Lookup(POD, scope or ""),))
 
 
 # --- MW402 ---------------------------------------------------------------------------------------
@@ -197,7 +197,7 @@ def _describe(exposure: _Exposure) -> str:
 @rule(
     code="MW402",
     name="gateway-port-not-exposed",
-    kinds={"Gateway"},
+    kinds={GATEWAY},
     default=Action.WARN,
     cross=True,
     summary="""
@@ -280,14 +280,12 @@ def _describe(exposure: _Exposure) -> str:
     """,
 )
 def gateway_port_not_exposed(gateway: Resource, context: Context) -> Iterator[Violation]:
-    if not is_istio_gateway(gateway):
-        return
     pods = gateway_pods(gateway, context)
     if not pods:  # MW401's finding
         return
     exposure = _exposure(pods, context)
     namespaces = sorted({pod.namespace for pod in pods})
-    missing = tuple(Lookup("Service", ns) for ns in namespaces)
+    missing = tuple(Lookup(SERVICE, ns) for ns in namespaces)
     for index, server in enumerate(servers_of(gateway)):
         number = port_number(server)
         if number is None or number in exposure.ports:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from webhook.findings import Action, Violation
 from webhook.istio.hosts import service_fqdn
+from webhook.kinds import INGRESS, INGRESS_CLASS
 from webhook.model import Resource, as_dict, as_list
 from webhook.rules.registry import rule
 
@@ -33,7 +34,7 @@ def _is_nginx(name: str, context: Context) -> bool:
         return True
     return any(
         as_dict(found.spec).get("controller") == NGINX_CONTROLLER
-        for found in context.inventory.named("IngressClass", name)
+        for found in context.inventory.named(INGRESS_CLASS, name)
     )
 
 
@@ -60,7 +61,7 @@ def _vhost_for(vhost: str, service: str, namespace: str) -> str:
 @rule(
     code="MW601",
     name="ingress-nginx-mesh-upstream",
-    kinds={"Ingress"},
+    kinds={INGRESS},
     default=Action.WARN,
     cross=True,
     summary="""

@@ -8,7 +8,8 @@ from textwrap import dedent
 from typing import TYPE_CHECKING, Any
 
 from webhook.findings import Action, Violation
-from webhook.model import Resource
+from webhook.kinds import DEPLOYMENT
+from webhook.model import GroupKind, Resource
 
 if TYPE_CHECKING:
     from webhook.context import Context
@@ -17,16 +18,12 @@ Check = Callable[[Resource, "Context"], Iterable[Violation]]
 
 DOCS_BASE = "https://github.com/meshwarden/meshwarden/blob/main/docs/rules.md"
 
-POD_TEMPLATE_KINDS = frozenset(
-    {"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob"}
-)
-
 
 @dataclass(frozen=True, eq=False)
 class Rule:
     code: str
     name: str
-    kinds: frozenset[str]
+    kinds: frozenset[GroupKind]
     default: Action
     cross: bool
     summary: str
@@ -43,14 +40,14 @@ class Rule:
 
     @property
     def covers_templates(self) -> bool:
-        return "Deployment" in self.kinds
+        return DEPLOYMENT in self.kinds
 
 
 def rule(
     *,
     code: str,
     name: str,
-    kinds: Iterable[str],
+    kinds: Iterable[GroupKind],
     default: Action,
     summary: str,
     why: str,

@@ -12,6 +12,7 @@ from webhook.istio.protocols import (
     protocol_of_name,
     suggested_port_name,
 )
+from webhook.kinds import SERVICE
 from webhook.model import Resource, as_dict, as_list
 from webhook.rules.registry import rule
 
@@ -29,7 +30,7 @@ def _istio_managed(service: Resource) -> bool:
 @rule(
     code="MW201",
     name="service-port-protocol",
-    kinds={"Service"},
+    kinds={SERVICE},
     default=Action.WARN,
     summary="""
         Checks that every Service port declares its protocol, by `appProtocol` or by a name of the

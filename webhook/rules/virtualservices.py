@@ -13,14 +13,14 @@ from webhook.findings import Action, Lookup, Violation
 from webhook.inventory import Inventory
 from webhook.istio.hosts import fqdn, gateway_host_admits, gateway_host_matches, is_mesh_internal
 from webhook.istio.virtualservice import MESH, GatewayRef, RefForm, gateway_refs
+from webhook.kinds import GATEWAY, VIRTUAL_SERVICE
 from webhook.model import Resource, as_dict, as_list
 from webhook.rules.registry import rule
 
 if TYPE_CHECKING:
     from webhook.context import Context
 
-VS_KINDS = {"VirtualService"}
-K8S_GATEWAY_GROUP = "gateway.networking.k8s.io/"
+VS_KINDS = {VIRTUAL_SERVICE}
 
 
 def q(value: object) -> str:
@@ -110,9 +110,9 @@ def mesh_internal(host: str, vs: Resource, inventory: Inventory, namespaces: set
 def vs_gateway_not_found(vs: Resource, context: Context) -> Iterator[Violation]:
     inventory = context.inventory
     for ref in gateway_refs(vs.spec, vs.namespace):
-        if ref.form is RefForm.MESH or inventory.get("Gateway", ref.namespace, ref.name) is not None:
+        if ref.form is RefForm.MESH or inventory.get(GATEWAY, ref.namespace, ref.name) is not None:
             continue
-        elsewhere = sorted(g.namespace for g in inventory.named("Gateway", ref.name))
+        elsewhere = sorted(g.namespace for g in inventory.named(GATEWAY, ref.name))
         message = f"gateway {q(ref.name)} not found in namespace {q(ref.namespace)}"
         if len(elsewhere) == 1:
             message += f"; a Gateway of that name exists in {q(elsewhere[0])}"
@@ -124,7 +124,7 @@ def vs_gateway_not_found(vs: Resource, context: Context) -> Iterator[Violation]:
             fix = f"create Gateway {q(ref.qualified)} or correct the reference {q(ref.text)}"
             if ref.form is RefForm.SHORT:
                 fix += " (a bare name means the VirtualService's own namespace; write <namespace>/<name>)"
-        yield Violation(ref.path, message, fix, missing=(Lookup("Gateway", ref.namespace, ref.name),))
+        yield Violation(ref.path, message, fix, missing=(Lookup(GATEWAY, ref.namespace, ref.name),))
 
 
 # --- MW302 -------------------------------------------------------------------------------------------
@@ -194,9 +194,7 @@ def vs_gateway_reference_form(vs: Resource, context: Context) -> Iterator[Violat
 
 
 def server_hosts(gateway: Resource) -> list[str]:
-    """Server hosts as written (`ns/host` prefixes kept); a Kubernetes listener without hostname is `*`."""
-    if str(gateway.body.get("apiVersion", "")).startswith(K8S_GATEWAY_GROUP):
-        return [str(as_dict(lis).get("hostname") or "*") for lis in as_list(gateway.spec.get("listeners"))]
+    """Server hosts as written (`ns/host` prefixes kept)."""
     return [
         str(host)
         for server in as_list(gateway.spec.get("servers"))
@@ -274,7 +272,7 @@ def vs_host_not_in_gateway(vs: Resource, context: Context) -> Iterator[Violation
         if ref.form is RefForm.MESH or (ref.namespace, ref.name) in checked:
             continue
         checked.add((ref.namespace, ref.name))
-        gateway = context.inventory.get("Gateway", ref.namespace, ref.name)
+        gateway = context.inventory.get(GATEWAY, ref.namespace, ref.name)
         if gateway is None:
             continue
         offered = server_hosts(gateway)

@@ -17,6 +17,7 @@ from webhook.istio.hosts import (
     visible_from,
 )
 from webhook.istio.virtualservice import Destination, applies_to_mesh, as_int, destinations
+from webhook.kinds import DESTINATION_RULE, SERVICE
 from webhook.model import Resource, as_dict, as_list
 from webhook.rules.registry import rule
 from webhook.rules.virtualservices import VS_KINDS, known_namespaces, mesh_internal, q, qs
@@ -131,7 +132,7 @@ def vs_subset_undefined(vs: Resource, context: Context) -> Iterator[Violation]:
             f"{destination.path}.subset",
             message + ": requests get 503",
             fix,
-            missing=(Lookup("DestinationRule", "", None),),
+            missing=(Lookup(DESTINATION_RULE, "", None),),
         )
 
 
@@ -254,14 +255,14 @@ def _check_destination(vs: Resource, destination: Destination, inventory: Invent
         return
     ref = _service_ref(host_fqdn)
     message = f"host {shown} matches no Service or ServiceEntry visible from namespace {q(vs.namespace)}"
-    others = sorted(s.namespace for s in inventory.named("Service", ref[1])) if ref else []
+    others = sorted(s.namespace for s in inventory.named(SERVICE, ref[1])) if ref else []
     if ref and others:
         fix = "use " + " or ".join(q(service_fqdn(ref[1], ns)) for ns in others)
     elif ref:
         fix = f"create Service {q(ref[1])} in namespace {q(ref[0])}, or correct the host"
     else:
         fix = f"create a ServiceEntry for {q(host_fqdn)}, or correct the host"
-    missing = (Lookup("Service", ref[0], ref[1]),) if ref else ()
+    missing = (Lookup(SERVICE, ref[0], ref[1]),) if ref else ()
     yield Violation(f"{destination.path}.host", message + ": requests get 503", fix, missing=missing)
 
 

@@ -18,9 +18,10 @@ from webhook.istio.mesh import (
     parse_bool,
     probe_rewrite_enabled,
 )
+from webhook.kinds import POD_KINDS
 from webhook.kube import PodTemplate, pod_template
 from webhook.model import Resource, as_dict, as_list
-from webhook.rules.registry import POD_TEMPLATE_KINDS, rule
+from webhook.rules.registry import rule
 
 if TYPE_CHECKING:
     from webhook.context import Context
@@ -65,7 +66,7 @@ def _identity_value(labels: Mapping[str, str], keys: tuple[str, ...]) -> str:
 @rule(
     code="MW101",
     name="workload-identity-labels",
-    kinds=POD_TEMPLATE_KINDS,
+    kinds=POD_KINDS,
     default=Action.DENY,
     options={"requireLiteral": False},
     summary="""
@@ -167,7 +168,7 @@ def workload_identity_labels(resource: Resource, context: Context) -> Iterator[V
 @rule(
     code="MW102",
     name="probe-rewrite-disabled",
-    kinds=POD_TEMPLATE_KINDS,
+    kinds=POD_KINDS,
     default=Action.DENY,
     summary="""
         Checks the health probes of pods in the mesh when Istio's probe rewrite is off for them

@@ -12,7 +12,7 @@ from enum import StrEnum
 from webhook.engine import Engine
 from webhook.findings import Action, Finding, Lookup
 from webhook.inventory.source import InventorySource
-from webhook.model import Body, Resource
+from webhook.model import Body, GroupKind, Resource
 from webhook.server.messages import Reported, denial_message, warning_lines
 from webhook.server.review import EVALUATED_OPERATIONS, AdmissionRequest, answer
 
@@ -60,8 +60,8 @@ def skip_reason(request: AdmissionRequest, resource: Resource | None, engine: En
         return f"{request.operation} is not checked"
     if request.sub_resource:
         return f"subresource {request.sub_resource} is not checked"
-    if resource is None or not engine.covers(resource.kind):
-        return f"kind {request.kind} is not checked"
+    if resource is None or not engine.covers(resource.group_kind):
+        return f"kind {GroupKind(request.group, request.kind)} is not checked"
     if engine.policy.is_exempt(resource.namespace):
         return f"namespace {resource.namespace} is exempt"
     return ""
@@ -132,7 +132,7 @@ def _preexisting(
 
 def _notes(resource: Resource, engine: Engine, source: InventorySource) -> tuple[str, ...]:
     reason = source.unavailable_reason()
-    if reason and any(rule.cross for rule in engine.catalogue.for_kind(resource.kind)):
+    if reason and any(rule.cross for rule in engine.catalogue.for_kind(resource.group_kind)):
         return (reason,)
     return ()
 
@@ -144,6 +144,7 @@ def _unconfirmed_note(missing: Sequence[Lookup]) -> str:
 
 def _describe(lookup: Lookup) -> str:
     where = f"{lookup.namespace}/" if lookup.namespace else ""
+    kind = lookup.kind.kind
     if lookup.name:
-        return f"{lookup.kind} {where}{lookup.name}"
-    return f"{lookup.kind} in namespace {lookup.namespace}" if lookup.namespace else lookup.kind
+        return f"{kind} {where}{lookup.name}"
+    return f"{kind} in namespace {lookup.namespace}" if lookup.namespace else kind
