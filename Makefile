@@ -28,6 +28,7 @@ kubectl: install
 lint: install
 	$(BIN)/ruff check webhook tests
 	$(BIN)/ruff format --check webhook tests
+	$(BIN)/lint-imports --no-cache
 
 typecheck: install
 	$(BIN)/mypy

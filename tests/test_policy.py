@@ -16,7 +16,7 @@ def action(policy: Policy, namespace: str = "default") -> Action:
 
 
 def test_empty_policy_is_the_default() -> None:
-    policy = parse_policy("")
+    policy = parse_policy("", CATALOGUE)
     assert policy.profile is Profile.DEFAULT
     assert action(policy) is Action.WARN
     assert policy.is_exempt("kube-system") and not policy.is_exempt("default")
@@ -35,7 +35,7 @@ def test_empty_policy_is_the_default() -> None:
     ],
 )
 def test_rule_actions(text: str, expected: Action) -> None:
-    assert action(parse_policy(text)) is expected
+    assert action(parse_policy(text, CATALOGUE)) is expected
 
 
 def test_namespace_overrides_by_glob() -> None:
@@ -43,23 +43,24 @@ def test_namespace_overrides_by_glob() -> None:
         "rules: {MW201: deny}\n"
         "namespaces:\n"
         "- {match: 'legacy-*', rules: {MW201: 'off'}}\n"
-        "- {match: 'team-*', profile: strict}\n"
+        "- {match: 'team-*', profile: strict}\n",
+        CATALOGUE,
     )
     assert action(policy, "legacy-billing") is Action.OFF
     assert action(policy, "shop") is Action.DENY
     assert action(policy, "team-a") is Action.DENY
-    audit = parse_policy("profile: strict\nnamespaces: [{match: 'sandbox*', profile: audit}]")
+    audit = parse_policy("profile: strict\nnamespaces: [{match: 'sandbox*', profile: audit}]", CATALOGUE)
     assert action(audit, "sandbox-1") is Action.WARN
     assert action(audit, "shop") is Action.DENY
 
 
 def test_exempt_namespaces_replace_the_defaults() -> None:
-    policy = parse_policy("exemptNamespaces: [ops-*]")
+    policy = parse_policy("exemptNamespaces: [ops-*]", CATALOGUE)
     assert policy.is_exempt("ops-tools") and not policy.is_exempt("kube-system")
 
 
 def test_mesh_facts() -> None:
-    policy = parse_policy("mesh: {mtls: STRICT, probeRewrite: false, rootNamespace: mesh-root}")
+    policy = parse_policy("mesh: {mtls: STRICT, probeRewrite: false, rootNamespace: mesh-root}", CATALOGUE)
     assert policy.mesh.mtls == "STRICT" and policy.mesh.probe_rewrite is False
     assert policy.mesh.root_namespace == "mesh-root" and policy.mesh.assume_injected is True
 
@@ -86,6 +87,6 @@ def test_mesh_facts() -> None:
 )
 def test_bad_policies_name_the_key(text: str, named: str) -> None:
     with pytest.raises(PolicyError) as raised:
-        parse_policy(text, "policy.yaml")
+        parse_policy(text, CATALOGUE, "policy.yaml")
     assert str(raised.value).startswith("policy.yaml")
     assert named in str(raised.value)

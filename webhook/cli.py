@@ -14,7 +14,7 @@ from webhook.docs import rule_section
 from webhook.engine import Engine, RunSuppression
 from webhook.findings import Finding
 from webhook.inputs import read_paths
-from webhook.inventory import Inventory
+from webhook.inventory import Inventory, World
 from webhook.model import GroupKind, ObjectRef, Resource
 from webhook.output import FORMATS, Report
 from webhook.output.report import FailOn
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 PROGRESS_EVERY = 1000
+PARTIAL = "the inputs are partial (--partial)"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -156,7 +157,7 @@ class UsageError(Exception):
 
 def build_engine(args: argparse.Namespace) -> Engine:
     try:
-        policy = load_policy(args.config) if args.config else Policy()
+        policy = load_policy(args.config, CATALOGUE) if args.config else Policy()
         suppressions = [RunSuppression.parse(s) for s in args.suppress]
     except (PolicyError, ValueError) as exc:
         raise UsageError(str(exc)) from None
@@ -176,13 +177,13 @@ def run_check(args: argparse.Namespace) -> int:
     if not args.cluster and (args.kubeconfig or args.kube_context):
         raise UsageError("--kubeconfig and --kube-context read the cluster: add --cluster")
     resources, errors = read_paths(args.paths, args.namespace)
-    world, context_errors = read_paths(args.context, args.namespace)
+    context, context_errors = read_paths(args.context, args.namespace)
     errors.extend(context_errors)
     inventory = read_cluster(args, _load_inventory) if args.cluster else Inventory()
-    for resource in [*world, *resources]:
+    for resource in [*context, *resources]:
         inventory.add(resource)
-    inventory.complete = not args.partial
-    report = check_resources(engine, resources, inventory, args)
+    world = World(inventory, PARTIAL if args.partial else None)
+    report = check_resources(engine, resources, world, args)
     report.errors = errors
     return emit(report, args)
 
@@ -198,7 +199,7 @@ def run_audit(args: argparse.Namespace) -> int:
         for kind in unserved:
             print(f"audit: the cluster serves no {kind}", file=sys.stderr)
         objects = audit_objects(api, resources, progress=_progress("audit"))
-        return check_resources(engine, objects, inventory, args)
+        return check_resources(engine, objects, World(inventory), args)
 
     return emit(read_cluster(args, audit), args)
 
@@ -235,7 +236,7 @@ def _progress(label: str) -> Progress:
 
 
 def check_resources(
-    engine: Engine, resources: Iterable[Resource], inventory: Inventory, args: argparse.Namespace
+    engine: Engine, resources: Iterable[Resource], world: World, args: argparse.Namespace
 ) -> Report:
     findings: list[Finding] = []
     objects: list[tuple[ObjectRef, str | None, int | None]] = []
@@ -248,7 +249,7 @@ def check_resources(
             continue
         origin = resource.origin
         objects.append((resource.ref, origin.file if origin else None, origin.line if origin else None))
-        findings.extend(engine.check(resource, inventory))
+        findings.extend(engine.check(resource, world))
         if progress and count % PROGRESS_EVERY == 0:
             print(f"\rchecked {count}/{total} objects", end="", file=sys.stderr, flush=True)
     if progress:
@@ -277,6 +278,9 @@ def run_rules(args: argparse.Namespace) -> int:
                 "default": str(r.default),
                 "cross": r.cross,
                 "kinds": sorted(map(str, r.kinds)),
+                "inputs": [
+                    {"kind": str(i.kind), "detail": str(i.detail), "optional": i.optional} for i in r.inputs
+                ],
                 "docs": r.docs,
             }
             for r in CATALOGUE

@@ -25,6 +25,10 @@ def _kinds(rule: Rule, *, groups: bool = True) -> str:
     return ", ".join(sorted(str(k) if groups else k.kind for k in rule.kinds))
 
 
+def _inputs(rule: Rule) -> str:
+    return ", ".join(str(i) for i in rule.inputs) or "nothing"
+
+
 def rule_section(rule: Rule, heading: str = "##") -> str:
     cross = "yes" if rule.cross else "no"
     options = ", ".join(f"`{k}` (default `{v!r}`)" for k, v in rule.options.items()) or "none"
@@ -32,6 +36,7 @@ def rule_section(rule: Rule, heading: str = "##") -> str:
         f"{heading} {rule.code} {rule.name}\n\n"
         f"Default: **{rule.default}** · Kinds: {_kinds(rule)} · Cross-object: {cross} · "
         f"Options: {options}\n\n"
+        f"Reads from the inventory: {_inputs(rule)}\n\n"
         f"### What it does\n\n{rule.summary}\n\n"
         f"### Why is this bad?\n\n{rule.why}\n\n"
         f"### How to fix\n\n{rule.fix}\n\n"
@@ -48,6 +53,16 @@ def render() -> str:
     )
     table = "| code | name | default | cross | kinds |\n|---|---|---|---|---|\n" + index + "\n\n"
     return HEADER + table + "\n".join(rule_section(r) for r in CATALOGUE)
+
+
+def inputs_table() -> str:
+    """The README's table of the rules that read other objects, and what they read."""
+    rows = "".join(
+        f"| {r.code} {r.name} | {'yes' if r.cross else 'no'} | {_inputs(r)} |\n"
+        for r in CATALOGUE
+        if r.inputs
+    )
+    return "| rule | cross | reads (kind, detail) |\n|---|---|---|\n" + rows
 
 
 def main() -> int:

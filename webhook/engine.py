@@ -1,18 +1,20 @@
 """The engine: runs the rules that apply to an object and turns violations into findings.
 
-Pure: no I/O. The CLI and the admission server are adapters around `Engine.check`.
+Pure: no I/O. The CLI and the admission server are adapters around `Engine.check`, which they hand
+the World of one run or one review.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from webhook.context import Context
 from webhook.findings import Action, Finding, Violation
-from webhook.inventory import Inventory
+from webhook.inventory import InventoryView, World
+from webhook.istio.mesh import MeshFacts
 from webhook.kinds import POD
 from webhook.kube import is_controller_managed, pod_template
 from webhook.model import GroupKind, Resource
@@ -65,6 +67,21 @@ def _names(kind: GroupKind) -> tuple[str, ...]:
     return (kind.kind, str(kind)) if kind.group else (kind.kind,)
 
 
+@dataclass(frozen=True, slots=True)
+class RuleContext:
+    """The rules' Context: the world's inventory and the policy's mesh facts and rule options."""
+
+    inventory: InventoryView
+    policy: Policy
+
+    @property
+    def mesh(self) -> MeshFacts:
+        return self.policy.mesh
+
+    def options(self, rule: Rule) -> Mapping[str, Any]:
+        return self.policy.rule_options(rule)
+
+
 class Engine:
     def __init__(
         self, policy: Policy, catalogue: Catalogue = CATALOGUE, suppressions: Sequence[RunSuppression] = ()
@@ -77,18 +94,17 @@ class Engine:
     def covers(self, kind: GroupKind) -> bool:
         return kind in self._dispatch
 
-    def check(self, resource: Resource, inventory: Inventory, *, cross: bool = True) -> list[Finding]:
-        """Findings for one object. Cross rules run only when `cross` and the inventory is complete."""
+    def check(self, resource: Resource, world: World) -> list[Finding]:
+        """Findings for one object. Cross rules run only when the world is complete."""
         rules = self._dispatch.get(resource.group_kind, ())
         if not rules or self.policy.is_exempt(resource.namespace):
             return []
-        context = Context(inventory, self.policy)
+        context = RuleContext(world.inventory, self.policy)
         suppressed = _annotation_suppressions(resource)
         managed = resource.group_kind == POD and is_controller_managed(resource)
-        run_cross = cross and inventory.complete
         findings: list[Finding] = []
         for rule in rules:
-            if rule.cross and not run_cross:
+            if rule.cross and not world.complete:
                 continue
             resolved = self.policy.resolve(rule, resource.namespace)
             if resolved.action is Action.OFF:
@@ -108,8 +124,8 @@ class Engine:
                 findings.append(_finding(rule, resource, violation, action, is_suppressed, suppressed))
         return findings
 
-    def check_all(self, resources: Iterable[Resource], inventory: Inventory) -> list[Finding]:
-        return [f for r in resources for f in self.check(r, inventory)]
+    def check_all(self, resources: Iterable[Resource], world: World) -> list[Finding]:
+        return [f for r in resources for f in self.check(r, world)]
 
     def _is_suppressed(self, rule: Rule, resource: Resource, by_annotation: tuple[set[str], str]) -> bool:
         names, _ = by_annotation

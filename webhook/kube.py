@@ -1,4 +1,4 @@
-"""Kubernetes shapes the rules share: pod templates of workloads, label selectors, owners."""
+"""Kubernetes shapes the rules share: pod templates of workloads, label selectors, owners, DNS names."""
 
 from __future__ import annotations
 
@@ -54,6 +54,21 @@ def pod_template(resource: Resource) -> PodTemplate | None:
     for key in keys:
         node = as_dict(node.get(key))
     return PodTemplate(resource, ".".join(keys), as_dict(node.get("metadata")), as_dict(node.get("spec")))
+
+
+CLUSTER_SUFFIX = ".svc.cluster.local"
+
+
+def fqdn(host: str, namespace: str) -> str:
+    """A short name (no dot) is `<name>.<namespace>.svc.cluster.local`, as Istio expands it."""
+    host = host.strip().lower()
+    if host and "." not in host and host != "*":
+        return f"{host}.{namespace}{CLUSTER_SUFFIX}"
+    return host
+
+
+def service_fqdn(name: str, namespace: str) -> str:
+    return f"{name}.{namespace}{CLUSTER_SUFFIX}"
 
 
 def is_controller_managed(resource: Resource) -> bool:

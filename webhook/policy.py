@@ -1,7 +1,8 @@
 """The policy file: profile, per-rule actions and options, namespace overrides, mesh facts.
 
 Validation is strict: an unknown key or a bad value raises PolicyError naming the key, so that a
-typo can never silently switch a rule off.
+typo can never silently switch a rule off. Rule codes and names are checked against the catalogue
+the caller gives.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from typing import Any
 import yaml
 
 from webhook.findings import Action
-from webhook.rules import CATALOGUE, Rule
+from webhook.istio.mesh import MeshFacts
+from webhook.rules import Catalogue, Rule
 
 
 class Profile(StrEnum):
@@ -32,14 +34,6 @@ class PolicyError(ValueError):
 
 DEFAULT_EXEMPT = ("kube-system", "kube-public", "kube-node-lease")
 MTLS_MODES = ("STRICT", "PERMISSIVE", "unknown")
-
-
-@dataclass(frozen=True)
-class MeshFacts:
-    mtls: str = "unknown"
-    probe_rewrite: bool = True
-    assume_injected: bool = True
-    root_namespace: str = "istio-system"
 
 
 @dataclass(frozen=True)
@@ -64,9 +58,7 @@ class Policy:
     options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     namespaces: tuple[NamespaceOverride, ...] = ()
     exempt_namespaces: tuple[str, ...] = DEFAULT_EXEMPT
-    mesh: MeshFacts = MeshFacts()
-    ingress_nginx_meshed: bool = False
-    gateways_namespace_scoped: bool = False
+    mesh: MeshFacts = field(default_factory=MeshFacts)
 
     def with_profile(self, profile: Profile) -> Policy:
         return replace(self, profile=profile)
@@ -108,15 +100,15 @@ def _matches_any(namespace: str, patterns: tuple[str, ...]) -> bool:
 _TOP_KEYS = {"profile", "rules", "namespaces", "exemptNamespaces", "mesh", "ingressNginx", "gateways"}
 
 
-def load_policy(path: str | Path) -> Policy:
+def load_policy(path: str | Path, catalogue: Catalogue) -> Policy:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise PolicyError(f"{path}: cannot read policy file: {exc.strerror}") from None
-    return parse_policy(text, str(path))
+    return parse_policy(text, catalogue, str(path))
 
 
-def parse_policy(text: str, source: str = "policy") -> Policy:
+def parse_policy(text: str, catalogue: Catalogue, source: str = "policy") -> Policy:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -126,14 +118,14 @@ def parse_policy(text: str, source: str = "policy") -> Policy:
     if data is None:
         return Policy()
     try:
-        return _build(_mapping(data, "(top level)"))
+        return _build(_mapping(data, "(top level)"), catalogue)
     except PolicyError as exc:
         raise PolicyError(f"{source}: {exc}") from None
 
 
-def _build(data: Mapping[str, Any]) -> Policy:
+def _build(data: Mapping[str, Any], catalogue: Catalogue) -> Policy:
     _no_unknown(data, _TOP_KEYS, "")
-    actions, options = _rules(data.get("rules"), "rules")
+    actions, options = _rules(data.get("rules"), "rules", catalogue)
     mesh = _mapping(data.get("mesh") or {}, "mesh")
     _no_unknown(mesh, {"mtls", "probeRewrite", "assumeInjected", "rootNamespace"}, "mesh.")
     mtls = mesh.get("mtls", "unknown")
@@ -150,36 +142,42 @@ def _build(data: Mapping[str, Any]) -> Policy:
         profile=_profile(data.get("profile", "default"), "profile"),
         actions=actions,
         options=options,
-        namespaces=tuple(_namespace(entry, i) for i, entry in enumerate(_list(data.get("namespaces")))),
+        namespaces=tuple(
+            _namespace(entry, i, catalogue) for i, entry in enumerate(_list(data.get("namespaces")))
+        ),
         exempt_namespaces=tuple(exempt),
         mesh=MeshFacts(
             mtls=mtls,
             probe_rewrite=_bool(mesh.get("probeRewrite", True), "mesh.probeRewrite"),
             assume_injected=_bool(mesh.get("assumeInjected", True), "mesh.assumeInjected"),
             root_namespace=_str(mesh.get("rootNamespace", "istio-system"), "mesh.rootNamespace"),
+            gateways_namespace_scoped=_bool(
+                gateways.get("namespaceScoped", False), "gateways.namespaceScoped"
+            ),
+            ingress_nginx_meshed=_bool(nginx.get("meshed", False), "ingressNginx.meshed"),
         ),
-        ingress_nginx_meshed=_bool(nginx.get("meshed", False), "ingressNginx.meshed"),
-        gateways_namespace_scoped=_bool(gateways.get("namespaceScoped", False), "gateways.namespaceScoped"),
     )
 
 
-def _namespace(entry: Any, index: int) -> NamespaceOverride:
+def _namespace(entry: Any, index: int, catalogue: Catalogue) -> NamespaceOverride:
     where = f"namespaces[{index}]"
     entry = _mapping(entry, where)
     _no_unknown(entry, {"match", "profile", "rules"}, where + ".")
     match = _str(entry.get("match"), where + ".match")
-    actions, options = _rules(entry.get("rules"), where + ".rules")
+    actions, options = _rules(entry.get("rules"), where + ".rules", catalogue)
     if options:
         raise PolicyError(f"{where}.rules: rule options can only be set at the top level")
     profile = _profile(entry["profile"], where + ".profile") if "profile" in entry else None
     return NamespaceOverride(match, profile, actions)
 
 
-def _rules(value: Any, where: str) -> tuple[dict[str, Action], dict[str, dict[str, Any]]]:
+def _rules(
+    value: Any, where: str, catalogue: Catalogue
+) -> tuple[dict[str, Action], dict[str, dict[str, Any]]]:
     actions: dict[str, Action] = {}
     options: dict[str, dict[str, Any]] = {}
     for key, setting in _mapping(value or {}, where).items():
-        found = CATALOGUE.find(str(key))
+        found = catalogue.find(str(key))
         if found is None:
             raise PolicyError(f"{where}.{key}: no rule has this code or name (see `meshwarden rules`)")
         if isinstance(setting, dict):

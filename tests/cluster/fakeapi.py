@@ -80,6 +80,7 @@ def kinds(istio_versions: tuple[str, ...]) -> list[Kind]:
         Kind("Job", "batch", "jobs", ("v1",)),
         Kind("CronJob", "batch", "cronjobs", ("v1",)),
         Kind("Ingress", "networking.k8s.io", "ingresses", ("v1",)),
+        Kind("IngressClass", "networking.k8s.io", "ingressclasses", ("v1",), namespaced=False),
         *(
             Kind(kind, "networking.istio.io", plural, istio_versions)
             for kind, plural in (
@@ -137,7 +138,6 @@ class FakeApi:
         self._cond = threading.Condition()
         self.delay = 0.0
         self.requests: list[Request] = []
-        self.pod_specs_served = 0
         self._uids = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
         self._connections: set[socket.socket] = set()
@@ -547,8 +547,6 @@ class _Handler(BaseHTTPRequestHandler):
     def _shape(self, obj: Body, kind: Kind, version: str, shape: str, *, in_list: bool = False) -> Body:
         if shape == "metadata":
             return metadata_only(obj)
-        if kind.kind == "Pod" and "spec" in obj:
-            self.api.pod_specs_served += 1
         body = dict(obj)
         if in_list and kind.builtin:
             body.pop("kind", None)

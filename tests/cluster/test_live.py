@@ -10,7 +10,7 @@ from tests.polling import wait_for
 from webhook.cluster import LiveSource
 from webhook.cluster.api import METADATA_LIST, METADATA_OBJECT
 from webhook.cluster.reflector import Reflector
-from webhook.kinds import GATEWAY, POD, SERVICE, VIRTUAL_SERVICE
+from webhook.kinds import GATEWAY, NAMESPACE, POD, SERVICE, VIRTUAL_SERVICE
 
 
 def populate(fake: FakeApi) -> None:
@@ -39,8 +39,9 @@ def test_ready_only_after_every_kind_is_listed(fake: FakeApi, start_live: Callab
         assert "not synced yet" in (live.unavailable_reason() or "")
 
     wait_for(live.ready, "the first sync")
-    inventory = live.current()
-    assert inventory.complete is True
+    world = live.current()
+    assert world.complete is True
+    inventory = world.inventory
     assert live.unavailable_reason() is None
     assert [s.name for s in inventory.services_for_host("reviews.default.svc.cluster.local")] == ["reviews"]
     assert inventory.get(GATEWAY, "istio-system", "bookinfo-gateway") is not None
@@ -53,21 +54,37 @@ def test_ready_only_after_every_kind_is_listed(fake: FakeApi, start_live: Callab
     assert continued, "five Services in pages of two need continue tokens"
 
 
-def test_pods_arrive_as_metadata_only(fake: FakeApi, start_live: Callable[[], LiveSource]) -> None:
+def test_pods_are_kept_as_their_metadata_and_container_ports(
+    fake: FakeApi, start_live: Callable[[], LiveSource]
+) -> None:
     populate(fake)
     live = start_live()
     wait_for(live.ready, "the first sync")
-    fake.put(o.pod("late-pod", app="reviews"))
+    https = {"name": "https", "containerPort": 8443, "protocol": "TCP"}
+    fake.put(o.pod("late-pod", ports=(https,), app="reviews"))
     wait_for(lambda: live.inventory.get(POD, "default", "late-pod"), "the new pod")
 
-    pods = live.inventory.of_kind(POD)
+    pods = {p.name: p.body for p in live.inventory.of_kind(POD)}
     assert len(pods) == 7
-    assert all(set(p.body) == {"apiVersion", "kind", "metadata"} for p in pods)
-    assert all(p.body["kind"] == "Pod" and p.body["apiVersion"] == "v1" for p in pods)
-    assert fake.pod_specs_served == 0
-    pod_requests = [r for r in fake.requests if r.path == "/api/v1/pods"]
-    assert {r.accept for r in pod_requests if "watch" in r.query} == {METADATA_OBJECT}
-    assert {r.accept for r in pod_requests if "watch" not in r.query} == {METADATA_LIST}
+    assert all(set(p) == {"apiVersion", "kind", "metadata", "spec"} for p in pods.values())
+    assert all(p["kind"] == "Pod" and p["apiVersion"] == "v1" for p in pods.values())
+    assert pods["late-pod"]["spec"] == {"containers": [{"ports": [https]}]}
+    assert pods["reviews-v1-abc12"]["spec"] == {"containers": [{}]}
+
+
+def test_kinds_whose_metadata_is_enough_arrive_as_metadata_only(
+    fake: FakeApi, start_live: Callable[[], LiveSource]
+) -> None:
+    populate(fake)
+    live = start_live()
+    wait_for(live.ready, "the first sync")
+    fake.put(o.namespace("late"))
+    wait_for(lambda: live.inventory.namespace_labels("late") is not None, "the new namespace")
+
+    assert all(set(n.body) == {"apiVersion", "kind", "metadata"} for n in live.inventory.of_kind(NAMESPACE))
+    requests = [r for r in fake.requests if r.path == "/api/v1/namespaces"]
+    assert {r.accept for r in requests if "watch" in r.query} == {METADATA_OBJECT}
+    assert {r.accept for r in requests if "watch" not in r.query} == {METADATA_LIST}
 
 
 def test_additions_changes_and_deletions_reach_the_inventory(fake: FakeApi, live: LiveSource) -> None:

@@ -8,7 +8,7 @@ import pytest
 from tests.helpers import only, run
 from webhook.engine import Engine
 from webhook.findings import Lookup
-from webhook.inventory import Inventory
+from webhook.inventory import Inventory, World
 from webhook.kinds import POD, SERVICE
 from webhook.loader import load_text
 from webhook.policy import Policy
@@ -430,10 +430,10 @@ def test_conflicts_follow_inventory_updates() -> None:
     inventory = Inventory(resources)
     engine = Engine(Policy())
     alpha, beta = resources
-    assert [f.code for f in engine.check(alpha, inventory) if f.code == "MW404"] == ["MW404"]
+    assert [f.code for f in engine.check(alpha, World(inventory)) if f.code == "MW404"] == ["MW404"]
     moved, _ = load_text(dedent(gateway(f"[{server(host='beta.example.com')}]", name="beta")), "beta.yaml")
     inventory.add(moved[0])
-    assert [f.code for f in engine.check(alpha, inventory) if f.code == "MW404"] == []
+    assert [f.code for f in engine.check(alpha, World(inventory)) if f.code == "MW404"] == []
     inventory.remove(moved[0].ref)
     inventory.add(beta)
-    assert [f.code for f in engine.check(alpha, inventory) if f.code == "MW404"] == ["MW404"]
+    assert [f.code for f in engine.check(alpha, World(inventory)) if f.code == "MW404"] == ["MW404"]

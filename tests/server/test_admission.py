@@ -8,7 +8,7 @@ from typing import Any
 from webhook import kinds
 from webhook.engine import Engine
 from webhook.findings import Action, Lookup
-from webhook.inventory import Inventory
+from webhook.inventory import Inventory, World
 from webhook.model import Resource
 from webhook.policy import Policy
 from webhook.server.admission import Confirmation, Decision, admit
@@ -46,14 +46,11 @@ class ClusterStandIn:
         )
         self.asked: list[Lookup] = []
 
-    def current(self) -> Inventory:
-        return self.inventory
+    def current(self) -> World:
+        return World(self.inventory)
 
     def ready(self) -> bool:
         return True
-
-    def unavailable_reason(self) -> str | None:
-        return None
 
     def confirm(self, lookups: Sequence[Lookup]) -> list[Resource] | None:
         self.asked.extend(lookups)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -20,7 +19,7 @@ from webhook.cluster.metrics import InventoryCollector
 from webhook.cluster.reflector import Reflector, WatchSettings
 from webhook.cluster.resources import INVENTORY_KINDS, ApiResource
 from webhook.findings import Lookup
-from webhook.inventory import Inventory
+from webhook.inventory import Inventory, World
 from webhook.model import GroupKind, Resource
 
 log = logging.getLogger(__name__)
@@ -55,10 +54,9 @@ class LiveSource:
         registry: CollectorRegistry | None = None,
         clock: Callable[[], float] = time.monotonic,
     ):
-        self.inventory = Inventory(complete=False)
+        self.inventory = Inventory()
         self.settings = settings or LiveSettings()
         self.reflectors: list[Reflector] = []
-        self.confirmations: Counter[str] = Counter()
         self.clock = clock
         self.collector = InventoryCollector(self)
         self._api = api
@@ -153,9 +151,8 @@ class LiveSource:
         listing = "listing " + ", ".join(r.resource.plural for r in waiting)
         return "; ".join([listing, *errors])
 
-    def current(self) -> Inventory:
-        self.inventory.complete = self.unavailable_reason() is None
-        return self.inventory
+    def current(self) -> World:
+        return World(self.inventory, self.unavailable_reason())
 
     def confirm(self, lookups: Sequence[Lookup]) -> list[Resource] | None:
         if not self.ready():
@@ -166,6 +163,4 @@ class LiveSource:
         found = read_through(self._api, self._resources, asked, self.settings.confirm_timeout, self.clock)
         for resource in found or ():
             self.inventory.add(resource)
-        with self._lock:
-            self.confirmations["unanswered" if found is None else "found" if found else "absent"] += 1
         return found

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from webhook.inventory import InventoryView
 from webhook.kube import PodTemplate
 from webhook.model import Resource, as_dict, as_list, string_map
-
-if TYPE_CHECKING:
-    from webhook.context import Context
 
 
 def servers_of(gateway: Resource) -> list[dict[str, Any]]:
@@ -28,10 +26,10 @@ def show_labels(labels: dict[str, str]) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(labels.items())) or "(empty: every pod)"
 
 
-def selector_scope(gateway: Resource, context: Context) -> str | None:
+def selector_scope(gateway: Resource, namespace_scoped: bool) -> str | None:
     """The namespace a Gateway's selector looks in: its own when gateways are namespace-scoped."""
-    return gateway.namespace if context.policy.gateways_namespace_scoped else None
+    return gateway.namespace if namespace_scoped else None
 
 
-def gateway_pods(gateway: Resource, context: Context) -> list[PodTemplate]:
-    return context.inventory.pods_matching(selector_of(gateway), selector_scope(gateway, context))
+def gateway_pods(gateway: Resource, inventory: InventoryView, namespace_scoped: bool) -> list[PodTemplate]:
+    return inventory.pods_matching(selector_of(gateway), selector_scope(gateway, namespace_scoped))

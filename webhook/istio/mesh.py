@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from dataclasses import dataclass
+from typing import NamedTuple
 
 from webhook.findings import Lookup
+from webhook.inventory import InventoryView
 from webhook.kinds import GATEWAY
 from webhook.kube import PodTemplate, selector_matches
 from webhook.model import Resource, as_dict, as_list, string_map
-
-if TYPE_CHECKING:
-    from webhook.context import Context
 
 PROXY_CONTAINER = "istio-proxy"
 STATUS_ANNOTATION = "sidecar.istio.io/status"
@@ -24,6 +23,19 @@ GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
 GO_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
 
 
+@dataclass(frozen=True)
+class MeshFacts:
+    """What the rules know about the mesh beyond the objects: the policy file's `mesh`,
+    `gateways` and `ingressNginx` settings."""
+
+    mtls: str = "unknown"
+    probe_rewrite: bool = True
+    assume_injected: bool = True
+    root_namespace: str = "istio-system"
+    gateways_namespace_scoped: bool = False
+    ingress_nginx_meshed: bool = False
+
+
 def has_sidecar(template: PodTemplate) -> bool:
     """The injector already ran: an `istio-proxy` container (or native sidecar) or its status annotation."""
     if STATUS_ANNOTATION in template.annotations:
@@ -32,7 +44,7 @@ def has_sidecar(template: PodTemplate) -> bool:
     return any(as_dict(c).get("name") == PROXY_CONTAINER for c in containers)
 
 
-def in_mesh(template: PodTemplate, context: Context) -> bool:
+def in_mesh(template: PodTemplate, inventory: InventoryView, mesh: MeshFacts) -> bool:
     """Whether the pod will run an Istio sidecar (rules.md, "Mesh membership")."""
     if template.spec.get("hostNetwork") is True:
         return False
@@ -43,29 +55,28 @@ def in_mesh(template: PodTemplate, context: Context) -> bool:
         return True
     if opt_in == "false":
         return False
-    namespace_labels = context.inventory.namespace_labels(template.namespace)
+    namespace_labels = inventory.namespace_labels(template.namespace)
     if namespace_labels is None:
-        return context.mesh.assume_injected
+        return mesh.assume_injected
     injection = namespace_labels.get(NAMESPACE_INJECTION_LABEL)
     if injection is not None:
         return injection == "enabled"
     return REVISION_LABEL in namespace_labels
 
 
-def is_gateway_pod(template: PodTemplate, context: Context) -> bool:
+def is_gateway_pod(template: PodTemplate, inventory: InventoryView, namespace_scoped: bool) -> bool:
     """A gateway pod: labelled as one, injected with the gateway template, or selected by a Gateway."""
     if template.labels.get("istio") in GATEWAY_ISTIO_LABELS:
         return True
     templates = template.annotations.get(TEMPLATES_ANNOTATION, "")
     if "gateway" in (name.strip() for name in templates.split(",")):
         return True
-    scoped = context.policy.gateways_namespace_scoped
-    return bool(context.inventory.gateways_selecting(template, namespace_scoped=scoped))
+    return bool(inventory.gateways_selecting(template, namespace_scoped=namespace_scoped))
 
 
-def gateway_lookup(template: PodTemplate, context: Context) -> Lookup:
+def gateway_lookup(template: PodTemplate, namespace_scoped: bool) -> Lookup:
     """The inventory question behind "no Gateway selects this pod" (namespace "" means any namespace)."""
-    namespace = template.namespace if context.policy.gateways_namespace_scoped else ""
+    namespace = template.namespace if namespace_scoped else ""
     return Lookup(GATEWAY, namespace)
 
 
@@ -76,18 +87,19 @@ class Mtls(NamedTuple):
     source: str
 
 
-def mtls_for(template: PodTemplate, context: Context, port: int | None = None) -> Mtls:
+def mtls_for(
+    template: PodTemplate, inventory: InventoryView, mesh: MeshFacts, port: int | None = None
+) -> Mtls:
     """The mTLS mode that governs the pod (on `port`, when a workload policy sets it per port).
 
     A workload policy (selector matching the pod) beats the namespace policy, which beats the
     mesh policy in the root namespace; UNSET inherits from the next level; `mesh.mtls` in the
     config is the last fallback. Among policies of one level the oldest wins, as in Istio.
     """
-    inventory = context.inventory
     local = inventory.peer_authentications(template.namespace)
     workload = [pa for pa in local if _selector(pa) and selector_matches(_selector(pa), template.labels)]
     namespace_wide = [pa for pa in local if not _selector(pa)]
-    root = inventory.peer_authentications(context.mesh.root_namespace)
+    root = inventory.peer_authentications(mesh.root_namespace)
     mesh_wide = [pa for pa in root if not _selector(pa)]
     for level in (workload, namespace_wide, mesh_wide):
         if not level:
@@ -96,7 +108,7 @@ def mtls_for(template: PodTemplate, context: Context, port: int | None = None) -
         mode = _mode(policy, port if level is workload else None)
         if mode is not None:
             return Mtls(mode, f"PeerAuthentication {policy.namespace}/{policy.name}")
-    configured = context.mesh.mtls
+    configured = mesh.mtls
     return Mtls(configured, f"no PeerAuthentication applies; mesh.mtls is {configured} in the config")
 
 
@@ -109,10 +121,10 @@ def parse_bool(value: str) -> bool | None:
     return None
 
 
-def probe_rewrite_enabled(template: PodTemplate, context: Context) -> bool:
+def probe_rewrite_enabled(template: PodTemplate, mesh: MeshFacts) -> bool:
     """The pod annotation decides when it parses; otherwise the mesh-wide setting does."""
     from_annotation = parse_bool(template.annotations.get(REWRITE_PROBES_ANNOTATION, ""))
-    return context.mesh.probe_rewrite if from_annotation is None else from_annotation
+    return mesh.probe_rewrite if from_annotation is None else from_annotation
 
 
 def _selector(policy: Resource) -> dict[str, str]:

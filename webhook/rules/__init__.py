@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from types import ModuleType
 
+from webhook.inventory.detail import Detail
 from webhook.model import GroupKind
 from webhook.rules import (
     destinationrules,
@@ -18,7 +19,7 @@ from webhook.rules import (
     vs_routes,
     workloads,
 )
-from webhook.rules.registry import Rule
+from webhook.rules.registry import Input, Rule
 
 FAMILIES: tuple[ModuleType, ...] = (
     workloads,
@@ -39,6 +40,10 @@ class Catalogue:
         self.rules = tuple(sorted(rules, key=lambda r: r.code))
         self._lookup = {key.lower(): r for r in self.rules for key in (r.code, r.name)}
         self.kinds = frozenset(k for r in self.rules for k in r.kinds)
+        self.inputs: dict[GroupKind, Detail] = {}
+        """Every kind a rule reads from the inventory, at the highest detail any rule reads it."""
+        for read in sorted((i for r in self.rules for i in r.inputs), key=lambda i: (i.kind, i.detail)):
+            self.inputs[read.kind] = read.detail
 
     def __iter__(self) -> Iterator[Rule]:
         return iter(self.rules)
@@ -56,4 +61,4 @@ def _rules_of(module: ModuleType) -> list[Rule]:
 
 CATALOGUE = Catalogue(r for family in FAMILIES for r in _rules_of(family))
 
-__all__ = ["CATALOGUE", "Catalogue", "Rule"]
+__all__ = ["CATALOGUE", "Catalogue", "Input", "Rule"]

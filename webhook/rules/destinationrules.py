@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from webhook.findings import Action, Lookup, Violation
+from webhook.inventory.detail import Detail
 from webhook.inventory.store import TOPOLOGY_PREFIXES
-from webhook.istio.hosts import fqdn
-from webhook.kinds import DESTINATION_RULE, POD
+from webhook.kinds import DESTINATION_RULE, POD, SERVICE, VIRTUAL_SERVICE
+from webhook.kube import fqdn
 from webhook.model import Resource, as_dict, as_list, string_map
-from webhook.rules.registry import rule
-
-if TYPE_CHECKING:
-    from webhook.context import Context
+from webhook.rules.registry import Context, Input, rule
 
 UNVERIFIED_MODES = frozenset({"SIMPLE", "MUTUAL"})
 
@@ -73,7 +71,7 @@ def _reason_and_fix(
     name="dr-subset-selects-nothing",
     kinds={DESTINATION_RULE},
     default=Action.WARN,
-    cross=True,
+    inputs=(Input(SERVICE, Detail.SPEC), Input(POD, Detail.METADATA), Input(VIRTUAL_SERVICE, Detail.SPEC)),
     summary="""
         Checks that each subset's labels, together with the selector of the host's Service, match
         at least one pod or workload pod template in the Service's namespace. Hosts without a

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from webhook.findings import Action, Violation
+from webhook.inventory.detail import Detail
 from webhook.istio.gateway import (
     gateway_pods,
     port_number,
@@ -16,13 +17,10 @@ from webhook.istio.gateway import (
     show_labels,
 )
 from webhook.istio.protocols import GATEWAY_PROTOCOLS
-from webhook.kinds import GATEWAY
+from webhook.kinds import GATEWAY, POD
 from webhook.kube import PodTemplate, selector_matches
 from webhook.model import Resource, as_dict, as_list
-from webhook.rules.registry import rule
-
-if TYPE_CHECKING:
-    from webhook.context import Context
+from webhook.rules.registry import Context, Input, rule
 
 TLS_PROTOCOLS = frozenset({"HTTPS", "TLS"})
 HTTP_PROTOCOLS = frozenset({"HTTP", "HTTP2", "GRPC", "GRPC-WEB", "HTTP_PROXY"})
@@ -277,7 +275,7 @@ def _conflicts(
     number = port_number(server)
     if number is None:
         return [], []
-    scoped = context.policy.gateways_namespace_scoped
+    scoped = context.mesh.gateways_namespace_scoped
     bind = str(server.get("bind") or "")
     same: dict[tuple[str, str], bool] = {(gateway.namespace, gateway.name): False}
     found: dict[tuple[str, str], Resource] = {}
@@ -299,7 +297,7 @@ def _conflicts(
     name="gateway-conflict",
     kinds={GATEWAY},
     default=Action.DENY,
-    cross=True,
+    inputs=(Input(GATEWAY, Detail.SPEC), Input(POD, Detail.METADATA)),
     summary="""
         Checks that no other Gateway whose selector is identical or selects a common pod has a
         server with the same port number, the same `bind` and an identical host (a `*/` prefix
@@ -358,7 +356,7 @@ def _conflicts(
     """,
 )
 def gateway_conflict(gateway: Resource, context: Context) -> Iterator[Violation]:
-    pods = gateway_pods(gateway, context)
+    pods = gateway_pods(gateway, context.inventory, context.mesh.gateways_namespace_scoped)
     for index, server in enumerate(servers_of(gateway)):
         others, positions = _conflicts(gateway, server, pods, context)
         if not others:

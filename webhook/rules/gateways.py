@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from webhook.findings import Action, Lookup, Violation
+from webhook.inventory.detail import Detail
 from webhook.istio.gateway import (
     gateway_pods,
     port_number,
@@ -18,10 +18,7 @@ from webhook.istio.gateway import (
 from webhook.kinds import GATEWAY, POD, SERVICE
 from webhook.kube import PodTemplate
 from webhook.model import Resource, as_dict, as_list
-from webhook.rules.registry import rule
-
-if TYPE_CHECKING:
-    from webhook.context import Context
+from webhook.rules.registry import Context, Input, rule
 
 WELL_KNOWN_GATEWAY_LABELS = (("istio", "ingressgateway"), ("istio", "egressgateway"))
 
@@ -34,7 +31,7 @@ WELL_KNOWN_GATEWAY_LABELS = (("istio", "ingressgateway"), ("istio", "egressgatew
     name="gateway-selector-no-workload",
     kinds={GATEWAY},
     default=Action.WARN,
-    cross=True,
+    inputs=(Input(POD, Detail.METADATA),),
     summary="""
         Checks that a Gateway's `spec.selector` matches at least one pod or workload pod template
         (in any namespace, or only in the Gateway's own namespace when the policy says gateways
@@ -100,10 +97,11 @@ WELL_KNOWN_GATEWAY_LABELS = (("istio", "ingressgateway"), ("istio", "egressgatew
     """,
 )
 def gateway_selector_no_workload(gateway: Resource, context: Context) -> Iterator[Violation]:
-    if gateway_pods(gateway, context):
+    scoped = context.mesh.gateways_namespace_scoped
+    if gateway_pods(gateway, context.inventory, scoped):
         return
     selector = selector_of(gateway)
-    scope = selector_scope(gateway, context)
+    scope = selector_scope(gateway, scoped)
     where = f"in namespace {scope} (gateways are namespace-scoped)" if scope else "in any namespace"
     message = f"selector {show_labels(selector)} matches no pod or workload template {where}"
     absent = [
@@ -199,7 +197,7 @@ def _describe(exposure: _Exposure) -> str:
     name="gateway-port-not-exposed",
     kinds={GATEWAY},
     default=Action.WARN,
-    cross=True,
+    inputs=(Input(POD, Detail.PORTS), Input(SERVICE, Detail.SPEC)),
     summary="""
         Checks that every server port of a Gateway is a TCP `port` or `targetPort` of a Service
         that selects the gateway's pods (a Service port without `protocol` counts as TCP).
@@ -280,7 +278,7 @@ def _describe(exposure: _Exposure) -> str:
     """,
 )
 def gateway_port_not_exposed(gateway: Resource, context: Context) -> Iterator[Violation]:
-    pods = gateway_pods(gateway, context)
+    pods = gateway_pods(gateway, context.inventory, context.mesh.gateways_namespace_scoped)
     if not pods:  # MW401's finding
         return
     exposure = _exposure(pods, context)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING
 
 from webhook.findings import Action, Violation
 from webhook.istio.annotations import ANNOTATIONS, LABELS
@@ -23,10 +22,7 @@ from webhook.kinds import (
 )
 from webhook.kube import PodTemplate, pod_template
 from webhook.model import Resource
-from webhook.rules.registry import rule
-
-if TYPE_CHECKING:
-    from webhook.context import Context
+from webhook.rules.registry import Context, rule
 
 READ_KINDS = POD_KINDS | {
     NAMESPACE,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from webhook.findings import Action, Violation
 from webhook.istio.protocols import (
@@ -14,10 +13,7 @@ from webhook.istio.protocols import (
 )
 from webhook.kinds import SERVICE
 from webhook.model import Resource, as_dict, as_list
-from webhook.rules.registry import rule
-
-if TYPE_CHECKING:
-    from webhook.context import Context
+from webhook.rules.registry import Context, rule
 
 MANAGED_SERVICE_LABELS = ("istio", "gateway.istio.io/managed")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from webhook.findings import Action, Violation
 from webhook.istio.virtualservice import (
@@ -21,11 +21,8 @@ from webhook.istio.virtualservice import (
     routes,
 )
 from webhook.model import Body, Resource, as_dict, as_list
-from webhook.rules.registry import rule
+from webhook.rules.registry import Context, rule
 from webhook.rules.virtualservices import VS_KINDS, q
-
-if TYPE_CHECKING:
-    from webhook.context import Context
 
 MIN_DURATION = 0.001
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import yaml
 
 from webhook.findings import Action, Violation
+from webhook.inventory.detail import Detail
 from webhook.istio.mesh import (
     PROXY_CONTAINER,
     REWRITE_PROBES_ANNOTATION,
@@ -18,17 +19,21 @@ from webhook.istio.mesh import (
     parse_bool,
     probe_rewrite_enabled,
 )
-from webhook.kinds import POD_KINDS
+from webhook.kinds import GATEWAY, NAMESPACE, PEER_AUTHENTICATION, POD_KINDS
 from webhook.kube import PodTemplate, pod_template
 from webhook.model import Resource, as_dict, as_list
-from webhook.rules.registry import rule
-
-if TYPE_CHECKING:
-    from webhook.context import Context
+from webhook.rules.registry import Context, Input, rule
 
 APP_LABELS = ("app", "app.kubernetes.io/name", "service.istio.io/canonical-name")
 VERSION_LABELS = ("version", "app.kubernetes.io/version", "service.istio.io/canonical-revision")
 DEFAULT_VERSION = "v1"
+
+# What deciding whether a pod is an in-mesh application pod reads: its Namespace's injection labels
+# and the Gateways that would make it a gateway pod. Without them the policy's mesh facts decide.
+MESH_MEMBERSHIP_INPUTS = (
+    Input(NAMESPACE, Detail.METADATA, optional=True),
+    Input(GATEWAY, Detail.SPEC, optional=True),
+)
 
 PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
 AGENT_PORT = 15020
@@ -38,7 +43,9 @@ AGENT_PROBE_PREFIX = "/app-health/"
 def _meshed_app_pod(resource: Resource, context: Context) -> PodTemplate | None:
     """The pod or template, when it runs a sidecar and is not a gateway (MW101 and MW102 skip gateways)."""
     template = pod_template(resource)
-    if template is None or not in_mesh(template, context) or is_gateway_pod(template, context):
+    if template is None or not in_mesh(template, context.inventory, context.mesh):
+        return None
+    if is_gateway_pod(template, context.inventory, context.mesh.gateways_namespace_scoped):
         return None
     return template
 
@@ -68,6 +75,7 @@ def _identity_value(labels: Mapping[str, str], keys: tuple[str, ...]) -> str:
     name="workload-identity-labels",
     kinds=POD_KINDS,
     default=Action.DENY,
+    inputs=MESH_MEMBERSHIP_INPUTS,
     options={"requireLiteral": False},
     summary="""
         Checks that every pod in the mesh carries an application identity label (`app`,
@@ -158,7 +166,7 @@ def workload_identity_labels(resource: Resource, context: Context) -> Iterator[V
         path,
         message,
         f"add label{plural} {' and '.join(label for _, label, _ in gaps)} to {path}",
-        missing=(gateway_lookup(template, context),),
+        missing=(gateway_lookup(template, context.mesh.gateways_namespace_scoped),),
     )
 
 
@@ -170,6 +178,7 @@ def workload_identity_labels(resource: Resource, context: Context) -> Iterator[V
     name="probe-rewrite-disabled",
     kinds=POD_KINDS,
     default=Action.DENY,
+    inputs=(*MESH_MEMBERSHIP_INPUTS, Input(PEER_AUTHENTICATION, Detail.SPEC, optional=True)),
     summary="""
         Checks the health probes of pods in the mesh when Istio's probe rewrite is off for them
         (annotation `sidecar.istio.io/rewriteAppHTTPProbers: "false"`, or `mesh.probeRewrite: false`
@@ -239,7 +248,7 @@ def workload_identity_labels(resource: Resource, context: Context) -> Iterator[V
 )
 def probe_rewrite_disabled(resource: Resource, context: Context) -> Iterator[Violation]:
     template = _meshed_app_pod(resource, context)
-    if template is None or probe_rewrite_enabled(template, context):
+    if template is None or probe_rewrite_enabled(template, context.mesh):
         return
     off = _why_rewrite_is_off(template)
     for probe in _probes(template):
@@ -303,7 +312,7 @@ def _check_probe(
             weak=True,
         )
         return
-    mtls = mtls_for(template, context, _container_port(probe.container, port))
+    mtls = mtls_for(template, context.inventory, context.mesh, _container_port(probe.container, port))
     if mtls.mode == "STRICT":
         effect = "the sidecar refuses the kubelet's plain-text probe, so it always fails"
     else:
