@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from webhook.kinds import CRON_JOB, POD, WORKLOADS
-from webhook.model import Body, GroupKind, Resource, as_dict, string_map
+from webhook.model import Body, GroupKind, Resource, as_dict, as_list, string_map
 
 TEMPLATE_PATHS: Mapping[GroupKind, tuple[str, ...]] = {
     kind: ("spec", "jobTemplate", "spec", "template") if kind == CRON_JOB else ("spec", "template")
@@ -69,6 +70,23 @@ def fqdn(host: str, namespace: str) -> str:
 
 def service_fqdn(name: str, namespace: str) -> str:
     return f"{name}.{namespace}{CLUSTER_SUFFIX}"
+
+
+def container_port(containers: Iterable[Any], port: object) -> int | None:
+    """A port reference (a number, or the name of a declared container port, as a Service's
+    targetPort or a probe's port) as a number; None when no container declares that name."""
+    if isinstance(port, int) and not isinstance(port, bool):
+        return port
+    text = str(port or "")
+    if text.isascii() and text.isdigit():
+        return int(text)
+    for container in containers:
+        for declared in as_list(as_dict(container).get("ports")):
+            declared = as_dict(declared)
+            number = declared.get("containerPort")
+            if declared.get("name") == text and isinstance(number, int) and not isinstance(number, bool):
+                return number
+    return None
 
 
 def is_controller_managed(resource: Resource) -> bool:

@@ -27,7 +27,6 @@ class Report:
     """Objects of kinds no rule checks, by kind (with its API group)."""
     fail_on: str = FailOn.DENY
     color: bool = False
-    notes: list[str] = field(default_factory=list)
 
     @property
     def skipped(self) -> int:

@@ -16,7 +16,7 @@ from webhook.istio.gateway import (
     show_labels,
 )
 from webhook.kinds import GATEWAY, POD, SERVICE
-from webhook.kube import PodTemplate
+from webhook.kube import PodTemplate, container_port
 from webhook.model import Resource, as_dict, as_list
 from webhook.rules.registry import Context, Input, rule
 
@@ -142,16 +142,6 @@ class _Exposure:
     udp_only: frozenset[int]
 
 
-def _container_port(pod: PodTemplate, name: str) -> int | None:
-    for container in as_list(pod.spec.get("containers")):
-        for port in as_list(as_dict(container).get("ports")):
-            port = as_dict(port)
-            number = port.get("containerPort")
-            if port.get("name") == name and isinstance(number, int):
-                return number
-    return None
-
-
 def _exposure(pods: list[PodTemplate], context: Context) -> _Exposure:
     ports: set[int] = set()
     udp: set[int] = set()
@@ -168,7 +158,7 @@ def _exposure(pods: list[PodTemplate], context: Context) -> _Exposure:
                 port = as_dict(port)
                 numbers = {port.get("port"), port.get("targetPort")}
                 if isinstance(port.get("targetPort"), str):
-                    numbers.add(_container_port(pod, port["targetPort"]))
+                    numbers.add(container_port(as_list(pod.spec.get("containers")), port["targetPort"]))
                 found = {n for n in numbers if isinstance(n, int) and not isinstance(n, bool)}
                 # A Service port without `protocol` is TCP (the Kubernetes default); UDP/SCTP miss Envoy.
                 if str(port.get("protocol") or "TCP").upper() == "TCP":

@@ -20,7 +20,7 @@ from webhook.istio.mesh import (
     probe_rewrite_enabled,
 )
 from webhook.kinds import GATEWAY, NAMESPACE, PEER_AUTHENTICATION, POD_KINDS
-from webhook.kube import PodTemplate, pod_template
+from webhook.kube import PodTemplate, container_port, pod_template
 from webhook.model import Resource, as_dict, as_list
 from webhook.rules.registry import Context, Input, rule
 
@@ -312,7 +312,7 @@ def _check_probe(
             weak=True,
         )
         return
-    mtls = mtls_for(template, context.inventory, context.mesh, _container_port(probe.container, port))
+    mtls = mtls_for(template, context.inventory, context.mesh, container_port([probe.container], port))
     if mtls.mode == "STRICT":
         effect = "the sidecar refuses the kubelet's plain-text probe, so it always fails"
     else:
@@ -334,17 +334,3 @@ def _describe(handler: str, action: Mapping[str, Any]) -> str:
     if handler == "httpGet":
         return f"httpGet port {port} path {action.get('path') or '/'}"
     return f"{handler} port {port}"
-
-
-def _container_port(container: Mapping[str, Any], port: object) -> int | None:
-    """The probe's port as a number, resolving a named port through the container's ports."""
-    if isinstance(port, int):
-        return port
-    text = str(port or "")
-    if text.isascii() and text.isdigit():
-        return int(text)
-    for declared in as_list(container.get("ports")):
-        declared = as_dict(declared)
-        if declared.get("name") == text and isinstance(declared.get("containerPort"), int):
-            return int(declared["containerPort"])
-    return None
