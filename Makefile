@@ -28,6 +28,7 @@ kubectl: install
 lint: install
 	$(BIN)/ruff check webhook tests
 	$(BIN)/ruff format --check webhook tests
+	$(BIN)/lint-imports --no-cache
 
 typecheck: install
 	$(BIN)/mypy
@@ -49,7 +50,7 @@ conformance: install
 test: lint typecheck unit
 
 docs: install
-	$(BIN)/python -m webhook.docs docs/rules.md
+	$(BIN)/python -m webhook.docs docs/rules.md README.md
 
 serve: install
 	$(BIN)/meshwarden serve --dev

@@ -6,9 +6,10 @@ from textwrap import dedent
 
 from webhook.engine import Engine
 from webhook.findings import Finding
-from webhook.inventory import Inventory
+from webhook.inventory import Inventory, World
 from webhook.loader import load_text
 from webhook.policy import Policy, parse_policy
+from webhook.rules import CATALOGUE
 
 
 def run(
@@ -22,13 +23,15 @@ def run(
     """Findings for the objects in `manifests`, with `context` objects in the inventory too."""
     resources, errors = load_text(dedent(manifests), "test.yaml", namespace)
     assert not errors, errors
-    world, context_errors = load_text(dedent(context), "context.yaml", namespace) if context else ([], [])
+    context_objects, context_errors = (
+        load_text(dedent(context), "context.yaml", namespace) if context else ([], [])
+    )
     assert not context_errors, context_errors
     if isinstance(policy, str):
-        policy = parse_policy(dedent(policy))
+        policy = parse_policy(dedent(policy), CATALOGUE)
     engine = Engine(policy or Policy())
-    inventory = Inventory([*resources, *world], complete=complete)
-    return engine.check_all(resources, inventory)
+    inventory = Inventory([*resources, *context_objects])
+    return engine.check_all(resources, World(inventory, None if complete else "partial"))
 
 
 def codes(findings: list[Finding], code: str | None = None) -> list[str]:

@@ -3,32 +3,40 @@
 from collections.abc import Iterator
 from textwrap import dedent
 
-from webhook.context import Context
 from webhook.engine import Engine, RunSuppression
 from webhook.findings import Action, Violation
-from webhook.inventory import Inventory
+from webhook.inventory import Inventory, World
+from webhook.inventory.detail import Detail
+from webhook.kinds import POD, POD_KINDS, SERVICE
 from webhook.loader import load_text
 from webhook.model import Resource
 from webhook.policy import Policy, Profile, parse_policy
 from webhook.rules import Catalogue
-from webhook.rules.registry import POD_TEMPLATE_KINDS, rule
+from webhook.rules.registry import Context, Input, rule
 
 DOC = dict(summary="s", why="w", fix="f", bad="b", good="g")
 
 
-@rule(code="MW901", name="pod-has-label-x", kinds=POD_TEMPLATE_KINDS, default=Action.DENY, **DOC)
+@rule(code="MW901", name="pod-has-label-x", kinds=POD_KINDS, default=Action.DENY, **DOC)
 def needs_label(resource: Resource, context: Context) -> Iterator[Violation]:
     yield Violation(
         "metadata.labels", f"{resource.name} lacks x", "add label x", weak="weak" in resource.name
     )
 
 
-@rule(code="MW902", name="explodes", kinds={"Pod"}, default=Action.DENY, **DOC)
+@rule(code="MW902", name="explodes", kinds={POD}, default=Action.DENY, **DOC)
 def explodes(resource: Resource, context: Context) -> Iterator[Violation]:
     raise KeyError("boom")
 
 
-@rule(code="MW903", name="needs-world", kinds={"Pod"}, default=Action.WARN, cross=True, **DOC)
+@rule(
+    code="MW903",
+    name="needs-world",
+    kinds={POD},
+    default=Action.WARN,
+    inputs=(Input(SERVICE, Detail.SPEC),),
+    **DOC,
+)
 def needs_world(resource: Resource, context: Context) -> Iterator[Violation]:
     yield Violation("spec", "nothing around", "add things")
 
@@ -43,11 +51,11 @@ def check(
     assert not errors
     suppressions = [RunSuppression.parse(s, CATALOGUE) for s in suppress]
     engine = Engine(policy or Policy(), CATALOGUE, suppressions)
-    inventory = Inventory(resources, complete=complete)
+    world = World(Inventory(resources), None if complete else "partial")
     return [
         (f.code, "suppressed" if f.suppressed else str(f.action))
         for r in resources
-        for f in engine.check(r, inventory)
+        for f in engine.check(r, world)
     ]
 
 
@@ -69,7 +77,7 @@ def pod(name: str = "web", namespace: str = "shop", annotations: str = "{}", own
 
 def test_a_broken_rule_becomes_an_internal_error_and_the_others_still_run() -> None:
     resources, _ = load_text(dedent(pod()), "t.yaml")
-    findings = Engine(Policy(), CATALOGUE).check(resources[0], Inventory(resources))
+    findings = Engine(Policy(), CATALOGUE).check(resources[0], World(Inventory(resources)))
     assert [(f.code, f.action) for f in findings] == [
         ("MW901", Action.DENY),
         ("MW000", Action.WARN),
@@ -96,7 +104,7 @@ def test_weak_violations_are_warnings_except_under_strict() -> None:
 
 def test_exempt_namespaces_are_not_checked() -> None:
     assert check(pod(namespace="kube-system")) == []
-    assert check(pod(namespace="shop"), parse_policy("exemptNamespaces: [sh*]")) == []
+    assert check(pod(namespace="shop"), parse_policy("exemptNamespaces: [sh*]", CATALOGUE)) == []
 
 
 def test_suppression_annotation_by_code_name_or_star() -> None:
@@ -128,7 +136,7 @@ def test_run_wide_suppression_with_object_patterns() -> None:
 
 
 def test_rules_switched_off_do_not_run() -> None:
-    assert check(pod(), parse_policy("rules: {}")) != []
+    assert check(pod(), parse_policy("rules: {}", CATALOGUE)) != []
     off = Engine(Policy(actions={"MW901": Action.OFF, "MW902": Action.OFF, "MW903": Action.OFF}), CATALOGUE)
     resources, _ = load_text(dedent(pod()), "t.yaml")
-    assert off.check(resources[0], Inventory(resources)) == []
+    assert off.check(resources[0], World(Inventory(resources))) == []

@@ -27,7 +27,7 @@ def action(policy: Policy, namespace: str = "default") -> Action:
 
 
 def test_empty_policy_is_the_default() -> None:
-    policy = parse_policy("")
+    policy = parse_policy("", CATALOGUE)
     assert policy.profile is Profile.DEFAULT
     assert action(policy) is Action.WARN
     assert policy.is_exempt("kube-system") and not policy.is_exempt("default")
@@ -46,7 +46,7 @@ def test_empty_policy_is_the_default() -> None:
     ],
 )
 def test_rule_actions(text: str, expected: Action) -> None:
-    assert action(parse_policy(text)) is expected
+    assert action(parse_policy(text, CATALOGUE)) is expected
 
 
 def test_namespace_overrides_by_glob() -> None:
@@ -54,23 +54,24 @@ def test_namespace_overrides_by_glob() -> None:
         "rules: {MW201: deny}\n"
         "namespaces:\n"
         "- {match: 'legacy-*', rules: {MW201: 'off'}}\n"
-        "- {match: 'team-*', profile: strict}\n"
+        "- {match: 'team-*', profile: strict}\n",
+        CATALOGUE,
     )
     assert action(policy, "legacy-billing") is Action.OFF
     assert action(policy, "shop") is Action.DENY
     assert action(policy, "team-a") is Action.DENY
-    audit = parse_policy("profile: strict\nnamespaces: [{match: 'sandbox*', profile: audit}]")
+    audit = parse_policy("profile: strict\nnamespaces: [{match: 'sandbox*', profile: audit}]", CATALOGUE)
     assert action(audit, "sandbox-1") is Action.WARN
     assert action(audit, "shop") is Action.DENY
 
 
 def test_exempt_namespaces_replace_the_defaults() -> None:
-    policy = parse_policy("exemptNamespaces: [ops-*]")
+    policy = parse_policy("exemptNamespaces: [ops-*]", CATALOGUE)
     assert policy.is_exempt("ops-tools") and not policy.is_exempt("kube-system")
 
 
 def test_mesh_facts() -> None:
-    policy = parse_policy("mesh: {mtls: STRICT, probeRewrite: false, rootNamespace: mesh-root}")
+    policy = parse_policy("mesh: {mtls: STRICT, probeRewrite: false, rootNamespace: mesh-root}", CATALOGUE)
     assert policy.mesh.mtls == "STRICT" and policy.mesh.probe_rewrite is False
     assert policy.mesh.root_namespace == "mesh-root" and policy.mesh.assume_injected is True
 
@@ -84,7 +85,7 @@ def test_mesh_facts() -> None:
     ],
 )
 def test_istio_version(text: str, version: tuple[int, int]) -> None:
-    assert parse_policy(text).mesh.istio_version == version
+    assert parse_policy(text, CATALOGUE).mesh.istio_version == version
 
 
 @pytest.mark.parametrize(
@@ -117,7 +118,7 @@ def test_istio_version(text: str, version: tuple[int, int]) -> None:
 )
 def test_bad_policies_name_the_key(text: str, named: str) -> None:
     with pytest.raises(PolicyError) as raised:
-        parse_policy(text, "policy.yaml")
+        parse_policy(text, CATALOGUE, "policy.yaml")
     assert str(raised.value).startswith("policy.yaml")
     assert named in str(raised.value)
 
@@ -136,7 +137,7 @@ def test_every_problem_is_reported_at_once_with_its_line_and_a_did_you_mean() ->
         "- {match: 'legacy-*', profil: audit}\n"
     )
     with pytest.raises(PolicyError) as raised:
-        parse_policy(text, "policy.yaml")
+        parse_policy(text, CATALOGUE, "policy.yaml")
     assert str(raised.value).splitlines() == [
         "policy.yaml: 7 problems:",
         "policy.yaml:1: profle: unknown key; did you mean 'profile'? (expected one of exemptNamespaces, "
@@ -157,7 +158,7 @@ def test_every_problem_is_reported_at_once_with_its_line_and_a_did_you_mean() ->
 
 def test_a_far_miss_gets_no_suggestion() -> None:
     with pytest.raises(PolicyError, match=r"rules\.frobnicate: no rule has this code or name \(see"):
-        parse_policy("rules: {frobnicate: deny}", "policy.yaml")
+        parse_policy("rules: {frobnicate: deny}", CATALOGUE, "policy.yaml")
 
 
 @pytest.mark.parametrize(
@@ -181,7 +182,7 @@ def test_a_far_miss_gets_no_suggestion() -> None:
 )
 def test_hostile_policies_are_policy_errors_naming_file_and_line(text: str, message: str) -> None:
     with pytest.raises(PolicyError) as raised:
-        parse_policy(text, "policy.yaml")
+        parse_policy(text, CATALOGUE, "policy.yaml")
     assert str(raised.value).startswith(message)
     assert len(str(raised.value)) < 300
 
@@ -190,13 +191,13 @@ def test_policy_files_that_are_not_text_or_too_large_are_refused(tmp_path: Path)
     binary = tmp_path / "binary.yaml"
     binary.write_bytes(b"profile: \xff\xfe\n")
     with pytest.raises(PolicyError, match=r"binary\.yaml: not UTF-8 text \(byte 9\)"):
-        load_policy(binary)
+        load_policy(binary, CATALOGUE)
     large = tmp_path / "large.yaml"
     large.write_bytes(b"# " + b"x" * MAX_POLICY_BYTES + b"\n")
     with pytest.raises(PolicyError, match=r"large\.yaml: the policy file is larger than 1024 KiB"):
-        load_policy(large)
+        load_policy(large, CATALOGUE)
     with pytest.raises(PolicyError, match=r"missing\.yaml: cannot read policy file"):
-        load_policy(tmp_path / "missing.yaml")
+        load_policy(tmp_path / "missing.yaml", CATALOGUE)
 
 
 @pytest.mark.parametrize(

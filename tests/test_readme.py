@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from webhook.cli import main
+from webhook.docs import inputs_table
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -18,3 +19,8 @@ def test_readme_example_matches_real_output(
     output = capsys.readouterr().out
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert f"$ meshwarden check examples/bookinfo/\n{output}```" in readme
+
+
+def test_readme_table_of_the_rules_inputs_is_current() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert inputs_table() in readme, "README.md's table of rule inputs is stale: run `make docs`"

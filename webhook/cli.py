@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence, Sized
 from typing import TYPE_CHECKING, TypeVar
 
@@ -13,8 +14,8 @@ from webhook.docs import rule_section
 from webhook.engine import Engine, RunSuppression
 from webhook.findings import Finding
 from webhook.inputs import read_paths
-from webhook.inventory import Inventory
-from webhook.model import ObjectRef, Resource
+from webhook.inventory import Inventory, World
+from webhook.model import GroupKind, ObjectRef, Resource
 from webhook.output import FORMATS, Report
 from webhook.output.report import FailOn, Unread
 from webhook.policy import Policy, PolicyError, Profile, load_policy
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 PROGRESS_EVERY = 1000
+PARTIAL = "the inputs are partial (--partial)"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -155,7 +157,7 @@ class UsageError(Exception):
 
 def build_engine(args: argparse.Namespace) -> Engine:
     try:
-        policy = load_policy(args.config) if args.config else Policy()
+        policy = load_policy(args.config, CATALOGUE) if args.config else Policy()
         suppressions = [RunSuppression.parse(s) for s in args.suppress]
     except (PolicyError, ValueError) as exc:
         raise UsageError(str(exc)) from None
@@ -175,16 +177,16 @@ def run_check(args: argparse.Namespace) -> int:
     if not args.cluster and (args.kubeconfig or args.kube_context):
         raise UsageError("--kubeconfig and --kube-context read the cluster: add --cluster")
     resources, errors = read_paths(args.paths, args.namespace)
-    world, context_errors = read_paths(args.context, args.namespace)
+    context, context_errors = read_paths(args.context, args.namespace)
     errors.extend(context_errors)
     unreadable: list[Unreadable] = []
     inventory = (
         read_cluster(args, lambda api: _load_inventory(api, unreadable)) if args.cluster else Inventory()
     )
-    for resource in [*world, *resources]:
+    for resource in [*context, *resources]:
         inventory.add(resource)
-    inventory.complete = not args.partial
-    report = check_resources(engine, resources, inventory, args)
+    world = World(inventory, PARTIAL if args.partial else None)
+    report = check_resources(engine, resources, world, args)
     report.errors = errors
     return emit(_leave_out_unread(report, unreadable, "check"), args)
 
@@ -201,7 +203,9 @@ def run_audit(args: argparse.Namespace) -> int:
         for kind in unserved:
             print(f"audit: the cluster serves no {kind}", file=sys.stderr)
         objects = audit_objects(api, resources, unreadable=unreadable, progress=_progress("audit"))
-        return _leave_out_unread(check_resources(engine, objects, inventory, args), unreadable, "audit")
+        return _leave_out_unread(
+            check_resources(engine, objects, World(inventory), args), unreadable, "audit"
+        )
 
     return emit(read_cluster(args, audit), args)
 
@@ -232,7 +236,7 @@ def _leave_out_unread(report: Report, unreadable: list[Unreadable], command: str
 
     kept = [f for f in report.findings if not unproven(f, unreadable)]
     report.findings, report.dropped = kept, len(report.findings) - len(kept)
-    by_name = {u.resource.name: u.reason for u in unreadable}
+    by_name = {u.resource.name: u.reason for u in sorted(unreadable, key=lambda u: u.resource.name)}
     report.unread = [Unread(name, reason) for name, reason in by_name.items()]
     for name, reason in by_name.items():
         print(f"{command}: cannot read {name}, skipped: {reason}", file=sys.stderr)
@@ -260,26 +264,28 @@ def _progress(label: str) -> Progress:
 
 
 def check_resources(
-    engine: Engine, resources: Iterable[Resource], inventory: Inventory, args: argparse.Namespace
+    engine: Engine, resources: Iterable[Resource], world: World, args: argparse.Namespace
 ) -> Report:
     findings: list[Finding] = []
     objects: list[tuple[ObjectRef, str | None, int | None]] = []
-    skipped = 0
+    skipped: Counter[GroupKind] = Counter()
     total = len(resources) if isinstance(resources, Sized) else 0
     progress = sys.stderr.isatty() and total > PROGRESS_EVERY
     for count, resource in enumerate(resources, 1):
-        if not engine.covers(resource.kind):
-            skipped += 1
+        if not engine.covers(resource.group_kind):
+            skipped[resource.group_kind] += 1
             continue
         origin = resource.origin
         objects.append((resource.ref, origin.file if origin else None, origin.line if origin else None))
-        findings.extend(engine.check(resource, inventory))
+        findings.extend(engine.check(resource, world))
         if progress and count % PROGRESS_EVERY == 0:
             print(f"\rchecked {count}/{total} objects", end="", file=sys.stderr, flush=True)
     if progress:
         print(file=sys.stderr)
     findings.sort(key=lambda f: f.sort_key)
-    return Report(findings, [], objects, skipped=skipped, fail_on=args.fail_on, color=_use_color(args.color))
+    return Report(
+        findings, [], objects, skipped_kinds=skipped, fail_on=args.fail_on, color=_use_color(args.color)
+    )
 
 
 def emit(report: Report, args: argparse.Namespace) -> int:
@@ -299,7 +305,10 @@ def run_rules(args: argparse.Namespace) -> int:
                 "name": r.name,
                 "default": str(r.default),
                 "cross": r.cross,
-                "kinds": sorted(r.kinds),
+                "kinds": sorted(map(str, r.kinds)),
+                "inputs": [
+                    {"kind": str(i.kind), "detail": str(i.detail), "optional": i.optional} for i in r.inputs
+                ],
                 "docs": r.docs,
             }
             for r in CATALOGUE
@@ -308,7 +317,7 @@ def run_rules(args: argparse.Namespace) -> int:
         return 0
     for r in CATALOGUE:
         cross = "cross" if r.cross else ""
-        print(f"{r.code}  {r.name:<32} {r.default!s:<5} {cross:<5} {', '.join(sorted(r.kinds))}")
+        print(f"{r.code}  {r.name:<32} {r.default!s:<5} {cross:<5} {', '.join(sorted(map(str, r.kinds)))}")
     return 0
 
 

@@ -20,8 +20,13 @@ objects (the input files and `--context` files in the CLI, the cluster in the se
 """
 
 
-def _kinds(rule: Rule) -> str:
-    return ", ".join(sorted(rule.kinds))
+def _kinds(rule: Rule, *, groups: bool = True) -> str:
+    """`Kind.group` names (`Gateway.networking.istio.io`), or kind names alone for the index table."""
+    return ", ".join(sorted(str(k) if groups else k.kind for k in rule.kinds))
+
+
+def _inputs(rule: Rule) -> str:
+    return ", ".join(str(i) for i in rule.inputs) or "nothing"
 
 
 def rule_section(rule: Rule, heading: str = "##") -> str:
@@ -31,6 +36,7 @@ def rule_section(rule: Rule, heading: str = "##") -> str:
         f"{heading} {rule.code} {rule.name}\n\n"
         f"Default: **{rule.default}** · Kinds: {_kinds(rule)} · Cross-object: {cross} · "
         f"Options: {options}\n\n"
+        f"Reads from the inventory: {_inputs(rule)}\n\n"
         f"### What it does\n\n{rule.summary}\n\n"
         f"### Why is this bad?\n\n{rule.why}\n\n"
         f"### How to fix\n\n{rule.fix}\n\n"
@@ -42,20 +48,45 @@ def rule_section(rule: Rule, heading: str = "##") -> str:
 def render() -> str:
     index = "\n".join(
         f"| [{r.code}](#{r.code.lower()}-{r.name}) | {r.name} | {r.default} | {'yes' if r.cross else 'no'} "
-        f"| {_kinds(r)} |"
+        f"| {_kinds(r, groups=False)} |"
         for r in CATALOGUE
     )
     table = "| code | name | default | cross | kinds |\n|---|---|---|---|---|\n" + index + "\n\n"
     return HEADER + table + "\n".join(rule_section(r) for r in CATALOGUE)
 
 
+INPUTS_TABLE_HEADER = "| rule | cross | reads (kind, detail) |\n|---|---|---|\n"
+
+
+def inputs_table() -> str:
+    """The README's table of the rules that read other objects, and what they read."""
+    rows = "".join(
+        f"| {r.code} {r.name} | {'yes' if r.cross else 'no'} | {_inputs(r)} |\n"
+        for r in CATALOGUE
+        if r.inputs
+    )
+    return INPUTS_TABLE_HEADER + rows
+
+
+def with_inputs_table(readme: str) -> str:
+    """The README with its table of rule inputs replaced by the current one."""
+    start = readme.index(INPUTS_TABLE_HEADER)
+    end = readme.index("\n\n", start) + 1
+    return readme[:start] + inputs_table() + readme[end:]
+
+
 def main() -> int:
+    """`python -m webhook.docs [REFERENCE [README]]`: writes the rule reference (stdout without a
+    path) and refreshes the README's table of rule inputs."""
     target = Path(sys.argv[1]) if len(sys.argv) > 1 else None
     text = render()
     if target is None:
         sys.stdout.write(text)
     else:
         target.write_text(text, encoding="utf-8")
+    if len(sys.argv) > 2:
+        readme = Path(sys.argv[2])
+        readme.write_text(with_inputs_table(readme.read_text(encoding="utf-8")), encoding="utf-8")
     return 0
 
 

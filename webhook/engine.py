@@ -1,20 +1,23 @@
 """The engine: runs the rules that apply to an object and turns violations into findings.
 
-Pure: no I/O. The CLI and the admission server are adapters around `Engine.check`.
+Pure: no I/O. The CLI and the admission server are adapters around `Engine.check`, which they hand
+the World of one run or one review.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from webhook.context import Context
 from webhook.findings import Action, Finding, Violation
-from webhook.inventory import Inventory
+from webhook.inventory import InventoryView, World
+from webhook.istio.mesh import MeshFacts
+from webhook.kinds import POD
 from webhook.kube import is_controller_managed, pod_template
-from webhook.model import Resource
+from webhook.model import GroupKind, Resource
 from webhook.policy import Policy
 from webhook.rules import CATALOGUE, Catalogue, Rule
 
@@ -26,7 +29,9 @@ INTERNAL_ERROR_NAME = "internal-error"
 
 @dataclass(frozen=True)
 class RunSuppression:
-    """`--suppress RULE[=Kind/namespace/name]`, with `*` wildcards in the object part."""
+    """`--suppress RULE[=Kind/namespace/name]`, with `*` wildcards in the object part. `Kind` is a
+    kind the rule checks, by name (`Gateway`: the only Gateway rules check is Istio's) or as
+    `Kind.group` (`Gateway.networking.istio.io`)."""
 
     rule: Rule
     pattern: str = "*/*/*"
@@ -39,13 +44,42 @@ class RunSuppression:
             raise ValueError(f"--suppress {text!r}: no rule has the code or name {code!r}")
         if target and target.count("/") != 2:
             raise ValueError(f"--suppress {text!r}: the object part must be Kind/namespace/name")
+        kind = target.partition("/")[0]
+        if kind and not any(fnmatch.fnmatchcase(name, kind) for k in found.kinds for name in _names(k)):
+            checked = ", ".join(sorted(k.kind for k in found.kinds))
+            raise ValueError(
+                f"--suppress {text!r}: {found.code} checks no kind {kind!r} (it checks {checked})"
+            )
         return cls(found, target or "*/*/*")
 
     def covers(self, rule: Rule, resource: Resource) -> bool:
         if rule is not self.rule:
             return False
         ref = resource.ref
-        return fnmatch.fnmatchcase(f"{ref.kind}/{ref.namespace}/{ref.name}", self.pattern)
+        return any(
+            fnmatch.fnmatchcase(f"{name}/{ref.namespace}/{ref.name}", self.pattern)
+            for name in _names(ref.group_kind)
+        )
+
+
+def _names(kind: GroupKind) -> tuple[str, ...]:
+    """How a suppression may name a kind: `Kind`, or `Kind.group` outside the core group."""
+    return (kind.kind, str(kind)) if kind.group else (kind.kind,)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleContext:
+    """The rules' Context: the world's inventory and the policy's mesh facts and rule options."""
+
+    inventory: InventoryView
+    policy: Policy
+
+    @property
+    def mesh(self) -> MeshFacts:
+        return self.policy.mesh
+
+    def options(self, rule: Rule) -> Mapping[str, Any]:
+        return self.policy.rule_options(rule)
 
 
 class Engine:
@@ -57,21 +91,20 @@ class Engine:
         self.suppressions = tuple(suppressions)
         self._dispatch = {kind: catalogue.for_kind(kind) for kind in catalogue.kinds}
 
-    def covers(self, kind: str) -> bool:
+    def covers(self, kind: GroupKind) -> bool:
         return kind in self._dispatch
 
-    def check(self, resource: Resource, inventory: Inventory, *, cross: bool = True) -> list[Finding]:
-        """Findings for one object. Cross rules run only when `cross` and the inventory is complete."""
-        rules = self._dispatch.get(resource.kind, ())
+    def check(self, resource: Resource, world: World) -> list[Finding]:
+        """Findings for one object. Cross rules run only when the world is complete."""
+        rules = self._dispatch.get(resource.group_kind, ())
         if not rules or self.policy.is_exempt(resource.namespace):
             return []
-        context = Context(inventory, self.policy)
+        context = RuleContext(world.inventory, self.policy)
         suppressed = _annotation_suppressions(resource)
-        managed = resource.kind == "Pod" and is_controller_managed(resource)
-        run_cross = cross and inventory.complete
+        managed = resource.group_kind == POD and is_controller_managed(resource)
         findings: list[Finding] = []
         for rule in rules:
-            if rule.cross and not run_cross:
+            if rule.cross and not world.complete:
                 continue
             resolved = self.policy.resolve(rule, resource.namespace)
             if resolved.action is Action.OFF:
@@ -91,8 +124,8 @@ class Engine:
                 findings.append(_finding(rule, resource, violation, action, is_suppressed, suppressed))
         return findings
 
-    def check_all(self, resources: Iterable[Resource], inventory: Inventory) -> list[Finding]:
-        return [f for r in resources for f in self.check(r, inventory)]
+    def check_all(self, resources: Iterable[Resource], world: World) -> list[Finding]:
+        return [f for r in resources for f in self.check(r, world)]
 
     def _is_suppressed(self, rule: Rule, resource: Resource, by_annotation: tuple[set[str], str]) -> bool:
         names, _ = by_annotation

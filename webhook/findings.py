@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from webhook.model import ObjectRef
+from webhook.model import GroupKind, ObjectRef
 
 
 class Action(StrEnum):
@@ -22,7 +22,7 @@ class Lookup:
     behind a `kubectl apply -f dir/` that creates the missing object a moment earlier.
     """
 
-    kind: str
+    kind: GroupKind
     namespace: str
     name: str | None = None
 

@@ -1,22 +1,18 @@
-"""Kubernetes shapes the rules share: pod templates of workloads, label selectors, owners."""
+"""Kubernetes shapes the rules share: pod templates of workloads, label selectors, owners, DNS names."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from webhook.model import Body, Resource, as_dict, string_map
+from webhook.kinds import CRON_JOB, POD, WORKLOADS
+from webhook.model import Body, GroupKind, Resource, as_dict, as_list, string_map
 
-TEMPLATE_PATHS: Mapping[str, tuple[str, ...]] = {
-    "Deployment": ("spec", "template"),
-    "StatefulSet": ("spec", "template"),
-    "DaemonSet": ("spec", "template"),
-    "ReplicaSet": ("spec", "template"),
-    "ReplicationController": ("spec", "template"),
-    "Job": ("spec", "template"),
-    "CronJob": ("spec", "jobTemplate", "spec", "template"),
+TEMPLATE_PATHS: Mapping[GroupKind, tuple[str, ...]] = {
+    kind: ("spec", "jobTemplate", "spec", "template") if kind == CRON_JOB else ("spec", "template")
+    for kind in WORKLOADS
 }
-WORKLOAD_KINDS = frozenset(TEMPLATE_PATHS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +38,7 @@ class PodTemplate:
 
     @property
     def is_template(self) -> bool:
-        return self.owner.kind != "Pod"
+        return self.owner.group_kind != POD
 
     def field(self, path: str) -> str:
         """Field path of `path` (`spec.containers[0]`) relative to the object's root."""
@@ -50,15 +46,47 @@ class PodTemplate:
 
 
 def pod_template(resource: Resource) -> PodTemplate | None:
-    if resource.kind == "Pod":
+    if resource.group_kind == POD:
         return PodTemplate(resource, "", resource.metadata, resource.spec)
-    keys = TEMPLATE_PATHS.get(resource.kind)
+    keys = TEMPLATE_PATHS.get(resource.group_kind)
     if keys is None:
         return None
     node: Body = resource.body
     for key in keys:
         node = as_dict(node.get(key))
     return PodTemplate(resource, ".".join(keys), as_dict(node.get("metadata")), as_dict(node.get("spec")))
+
+
+CLUSTER_SUFFIX = ".svc.cluster.local"
+
+
+def fqdn(host: str, namespace: str) -> str:
+    """A short name (no dot) is `<name>.<namespace>.svc.cluster.local`, as Istio expands it."""
+    host = host.strip().lower()
+    if host and "." not in host and host != "*":
+        return f"{host}.{namespace}{CLUSTER_SUFFIX}"
+    return host
+
+
+def service_fqdn(name: str, namespace: str) -> str:
+    return f"{name}.{namespace}{CLUSTER_SUFFIX}"
+
+
+def container_port(containers: Iterable[Any], port: object) -> int | None:
+    """A port reference (a number, or the name of a declared container port, as a Service's
+    targetPort or a probe's port) as a number; None when no container declares that name."""
+    if isinstance(port, int) and not isinstance(port, bool):
+        return port
+    text = str(port or "")
+    if text.isascii() and text.isdigit():
+        return int(text)
+    for container in containers:
+        for declared in as_list(as_dict(container).get("ports")):
+            declared = as_dict(declared)
+            number = declared.get("containerPort")
+            if declared.get("name") == text and isinstance(number, int) and not isinstance(number, bool):
+                return number
+    return None
 
 
 def is_controller_managed(resource: Resource) -> bool:

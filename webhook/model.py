@@ -9,12 +9,52 @@ from typing import Any
 Body = dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True, order=True)
+class GroupKind:
+    """A kind with its API group ("" for the core group): Istio's Gateway and the Gateway API's
+    Gateway are different kinds. Written `Kind.group` (`Gateway.networking.istio.io`), or `Kind`
+    for the core group."""
+
+    group: str
+    kind: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}.{self.group}" if self.group else self.kind
+
+
+# Kinds that moved to another group: an object read under the old group is the same object.
+_MOVED_KINDS = {
+    ("extensions", "Deployment"): "apps",
+    ("extensions", "DaemonSet"): "apps",
+    ("extensions", "ReplicaSet"): "apps",
+    ("extensions", "Ingress"): "networking.k8s.io",
+}
+
+
+def group_kind_of(api_version: str, kind: str) -> GroupKind:
+    """The kind's identity: the group of `apiVersion` (`networking.istio.io/v1`), whatever the version."""
+    group = api_version.rpartition("/")[0]
+    return GroupKind(_MOVED_KINDS.get((group, kind), group), kind)
+
+
+ObjectKey = tuple[GroupKind, str, str]
+"""An object's identity: group and kind, namespace, name (the version does not count)."""
+
+
 @dataclass(frozen=True, slots=True)
 class ObjectRef:
     api_version: str
     kind: str
     namespace: str
     name: str
+    group_kind: GroupKind = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "group_kind", group_kind_of(self.api_version, self.kind))
+
+    @property
+    def key(self) -> ObjectKey:
+        return (self.group_kind, self.namespace, self.name)
 
     def __str__(self) -> str:
         where = f"{self.namespace}/{self.name}" if self.namespace else self.name
@@ -38,7 +78,7 @@ class Origin:
         return self.line
 
 
-CLUSTER_SCOPED_KINDS = frozenset({"Namespace", "Node", "ClusterRole", "ClusterRoleBinding"})
+CLUSTER_SCOPED_KINDS = frozenset({"Namespace", "Node", "IngressClass", "ClusterRole", "ClusterRoleBinding"})
 
 
 class Resource:
@@ -60,6 +100,10 @@ class Resource:
     @property
     def kind(self) -> str:
         return self.ref.kind
+
+    @property
+    def group_kind(self) -> GroupKind:
+        return self.ref.group_kind
 
     @property
     def name(self) -> str:

@@ -1,7 +1,8 @@
 """The policy file: profile, per-rule actions and options, namespace overrides, mesh facts.
 
 Validation is strict: an unknown key or a bad value raises PolicyError naming the key, so that a
-typo can never silently switch a rule off.
+typo can never silently switch a rule off. Rule codes and names are checked against the catalogue
+the caller gives.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from yaml.reader import ReaderError
 from yaml.scanner import ScannerError
 
 from webhook.findings import Action
-from webhook.rules import CATALOGUE, Rule
+from webhook.istio.mesh import NEWEST_ISTIO, MeshFacts
+from webhook.rules import Catalogue, Rule
 
 
 class Profile(StrEnum):
@@ -43,17 +45,7 @@ T = TypeVar("T")
 
 DEFAULT_EXEMPT = ("kube-system", "kube-public", "kube-node-lease")
 MTLS_MODES = ("STRICT", "PERMISSIVE", "unknown")
-NEWEST_ISTIO = (1, 30)  # the newest Istio minor release this release of Meshwarden knows
 _ISTIO_VERSION = re.compile(r"1\.(0|[1-9][0-9]*)(?:\.[0-9]+)?")
-
-
-@dataclass(frozen=True)
-class MeshFacts:
-    mtls: str = "unknown"
-    probe_rewrite: bool = True
-    assume_injected: bool = True
-    root_namespace: str = "istio-system"
-    istio_version: tuple[int, int] = NEWEST_ISTIO  # the oldest Istio minor running in the mesh
 
 
 @dataclass(frozen=True)
@@ -78,9 +70,7 @@ class Policy:
     options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     namespaces: tuple[NamespaceOverride, ...] = ()
     exempt_namespaces: tuple[str, ...] = DEFAULT_EXEMPT
-    mesh: MeshFacts = MeshFacts()
-    ingress_nginx_meshed: bool = False
-    gateways_namespace_scoped: bool = False
+    mesh: MeshFacts = field(default_factory=MeshFacts)
 
     def with_profile(self, profile: Profile) -> Policy:
         return replace(self, profile=profile)
@@ -126,7 +116,7 @@ MAX_DEPTH = 32
 _SHOWN_LENGTH = 40
 
 
-def load_policy(path: str | Path) -> Policy:
+def load_policy(path: str | Path, catalogue: Catalogue) -> Policy:
     try:
         with open(path, "rb") as file:
             data = file.read(MAX_POLICY_BYTES + 1)
@@ -138,10 +128,10 @@ def load_policy(path: str | Path) -> Policy:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise PolicyError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    return parse_policy(text, str(path))
+    return parse_policy(text, catalogue, str(path))
 
 
-def parse_policy(text: str, source: str = "policy") -> Policy:
+def parse_policy(text: str, catalogue: Catalogue, source: str = "policy") -> Policy:
     """The policy in `text`; PolicyError lists every problem, each with its line and key."""
     try:
         loader = _PolicyLoader(text)
@@ -161,7 +151,7 @@ def parse_policy(text: str, source: str = "policy") -> Policy:
     if root is None or data is None:
         return Policy()
     problems = _Problems(source, _key_lines(root))
-    policy = _build(data, problems)
+    policy = _build(data, catalogue, problems)
     if problems.found:
         raise PolicyError(problems.report())
     return policy
@@ -256,10 +246,10 @@ class _Problems:
         return "\n".join([f"{self.source}: {len(entries)} problems:", *entries])
 
 
-def _build(data: Any, problems: _Problems) -> Policy:
+def _build(data: Any, catalogue: Catalogue, problems: _Problems) -> Policy:
     top = _mapping(data, "(top level)", problems) or {}
     _no_unknown(top, _TOP_KEYS, "", problems)
-    actions, options = _rules(top.get("rules"), "rules", problems)
+    actions, options = _rules(top.get("rules"), "rules", catalogue, problems)
     mesh = _mapping(top.get("mesh") or {}, "mesh", problems) or {}
     _no_unknown(
         mesh, {"mtls", "probeRewrite", "assumeInjected", "rootNamespace", "istioVersion"}, "mesh.", problems
@@ -281,7 +271,7 @@ def _build(data: Any, problems: _Problems) -> Policy:
         namespaces=tuple(
             override
             for i, entry in enumerate(_list(top.get("namespaces"), "namespaces", problems))
-            if (override := _namespace(entry, i, problems)) is not None
+            if (override := _namespace(entry, i, catalogue, problems)) is not None
         ),
         exempt_namespaces=tuple(exempt),
         mesh=MeshFacts(
@@ -293,22 +283,22 @@ def _build(data: Any, problems: _Problems) -> Policy:
             istio_version=_istio_version(mesh["istioVersion"], "mesh.istioVersion", problems)
             if "istioVersion" in mesh
             else NEWEST_ISTIO,
-        ),
-        ingress_nginx_meshed=_bool(nginx.get("meshed", False), "ingressNginx.meshed", problems),
-        gateways_namespace_scoped=_bool(
-            gateways.get("namespaceScoped", False), "gateways.namespaceScoped", problems
+            ingress_nginx_meshed=_bool(nginx.get("meshed", False), "ingressNginx.meshed", problems),
+            gateways_namespace_scoped=_bool(
+                gateways.get("namespaceScoped", False), "gateways.namespaceScoped", problems
+            ),
         ),
     )
 
 
-def _namespace(entry: Any, index: int, problems: _Problems) -> NamespaceOverride | None:
+def _namespace(entry: Any, index: int, catalogue: Catalogue, problems: _Problems) -> NamespaceOverride | None:
     where = f"namespaces[{index}]"
     override = _mapping(entry, where, problems)
     if override is None:
         return None
     _no_unknown(override, {"match", "profile", "rules"}, where + ".", problems)
     match = _str(override.get("match"), where + ".match", problems)
-    actions, options = _rules(override.get("rules"), where + ".rules", problems)
+    actions, options = _rules(override.get("rules"), where + ".rules", catalogue, problems)
     if options:
         problems.add(where + ".rules", "rule options can only be set at the top level")
     profile = _profile(override["profile"], where + ".profile", problems) if "profile" in override else None
@@ -316,14 +306,14 @@ def _namespace(entry: Any, index: int, problems: _Problems) -> NamespaceOverride
 
 
 def _rules(
-    value: Any, where: str, problems: _Problems
+    value: Any, where: str, catalogue: Catalogue, problems: _Problems
 ) -> tuple[dict[str, Action], dict[str, dict[str, Any]]]:
     actions: dict[str, Action] = {}
     options: dict[str, dict[str, Any]] = {}
     for key, setting in (_mapping(value or {}, where, problems) or {}).items():
-        found = CATALOGUE.find(str(key))
+        found = catalogue.find(str(key))
         if found is None:
-            hint = _did_you_mean(str(key), [n for r in CATALOGUE for n in (r.code, r.name)])
+            hint = _did_you_mean(str(key), [n for r in catalogue for n in (r.code, r.name)])
             problems.add(f"{where}.{key}", f"no rule has this code or name{hint} (see `meshwarden rules`)")
             continue
         if isinstance(setting, dict):

@@ -148,7 +148,6 @@ class FakeApi:
         self._cond = threading.Condition()
         self.delay = 0.0
         self.requests: list[Request] = []
-        self.pod_specs_served = 0
         self._uids = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
         self._connections: set[socket.socket] = set()
@@ -584,8 +583,6 @@ class _Handler(BaseHTTPRequestHandler):
     def _shape(self, obj: Body, kind: Kind, version: str, shape: str, *, in_list: bool = False) -> Body:
         if shape == "metadata":
             return metadata_only(obj)
-        if kind.kind == "Pod" and "spec" in obj:
-            self.api.pod_specs_served += 1
         body = dict(obj)
         if in_list and kind.builtin:
             body.pop("kind", None)

@@ -24,16 +24,16 @@ def service(name: str, ns: str = "default", app: str | None = None, port: int = 
     }
 
 
-def pod(name: str, ns: str = "default", **labels: str) -> Body:
+def pod(name: str, ns: str = "default", ports: tuple[Body, ...] = (), **labels: str) -> Body:
+    """A pod whose container has `ports` (`{"name": "http", "containerPort": 8080}`)."""
+    container: Body = {"name": "app", "image": "example/app:1", "env": [{"name": "SECRET", "value": "x"}]}
+    if ports:
+        container["ports"] = list(ports)
     return {
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {"name": name, "namespace": ns, "labels": labels},
-        "spec": {
-            "containers": [
-                {"name": "app", "image": "example/app:1", "env": [{"name": "SECRET", "value": "x"}]}
-            ]
-        },
+        "spec": {"containers": [container]},
     }
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from tests.cluster import objects as o
 from webhook.inventory import Inventory
+from webhook.kinds import GATEWAY
 from webhook.kube import pod_template
 from webhook.model import Resource
 
@@ -61,5 +62,5 @@ def test_lookups_never_fail_while_another_thread_adds_and_removes(frequent_threa
         thread.join()
 
     assert errors == []
-    assert [r.name for r in inventory.of_kind("Gateway")] == ["ingress"]
+    assert [r.name for r in inventory.of_kind(GATEWAY)] == ["ingress"]
     assert len(inventory) == 1

@@ -10,6 +10,7 @@ from tests.polling import wait_for
 from webhook.cluster import LiveSource
 from webhook.cluster.api import METADATA_LIST, METADATA_OBJECT
 from webhook.cluster.reflector import Reflector
+from webhook.kinds import GATEWAY, NAMESPACE, POD, SERVICE, VIRTUAL_SERVICE
 
 
 def populate(fake: FakeApi) -> None:
@@ -38,11 +39,12 @@ def test_ready_only_after_every_kind_is_listed(fake: FakeApi, start_live: Callab
         assert "not synced yet" in (live.unavailable_reason() or "")
 
     wait_for(live.ready, "the first sync")
-    inventory = live.current()
-    assert inventory.complete is True
+    world = live.current()
+    assert world.complete is True
+    inventory = world.inventory
     assert live.unavailable_reason() is None
     assert [s.name for s in inventory.services_for_host("reviews.default.svc.cluster.local")] == ["reviews"]
-    assert inventory.get("Gateway", "istio-system", "bookinfo-gateway") is not None
+    assert inventory.get(GATEWAY, "istio-system", "bookinfo-gateway") is not None
     assert inventory.namespace_labels("default") == {"istio-injection": "enabled"}
     assert [p.owner.name for p in inventory.pods_matching({"istio": "ingressgateway"})] == [
         "istio-ingressgateway-5c9f"
@@ -52,29 +54,45 @@ def test_ready_only_after_every_kind_is_listed(fake: FakeApi, start_live: Callab
     assert continued, "five Services in pages of two need continue tokens"
 
 
-def test_pods_arrive_as_metadata_only(fake: FakeApi, start_live: Callable[[], LiveSource]) -> None:
+def test_pods_are_kept_as_their_metadata_and_container_ports(
+    fake: FakeApi, start_live: Callable[[], LiveSource]
+) -> None:
     populate(fake)
     live = start_live()
     wait_for(live.ready, "the first sync")
-    fake.put(o.pod("late-pod", app="reviews"))
-    wait_for(lambda: live.inventory.get("Pod", "default", "late-pod"), "the new pod")
+    https = {"name": "https", "containerPort": 8443, "protocol": "TCP"}
+    fake.put(o.pod("late-pod", ports=(https,), app="reviews"))
+    wait_for(lambda: live.inventory.get(POD, "default", "late-pod"), "the new pod")
 
-    pods = live.inventory.of_kind("Pod")
+    pods = {p.name: p.body for p in live.inventory.of_kind(POD)}
     assert len(pods) == 7
-    assert all(set(p.body) == {"apiVersion", "kind", "metadata"} for p in pods)
-    assert all(p.body["kind"] == "Pod" and p.body["apiVersion"] == "v1" for p in pods)
-    assert fake.pod_specs_served == 0
-    pod_requests = [r for r in fake.requests if r.path == "/api/v1/pods"]
-    assert {r.accept for r in pod_requests if "watch" in r.query} == {METADATA_OBJECT}
-    assert {r.accept for r in pod_requests if "watch" not in r.query} == {METADATA_LIST}
+    assert all(set(p) == {"apiVersion", "kind", "metadata", "spec"} for p in pods.values())
+    assert all(p["kind"] == "Pod" and p["apiVersion"] == "v1" for p in pods.values())
+    assert pods["late-pod"]["spec"] == {"containers": [{"ports": [https]}]}
+    assert pods["reviews-v1-abc12"]["spec"] == {"containers": [{}]}
+
+
+def test_kinds_whose_metadata_is_enough_arrive_as_metadata_only(
+    fake: FakeApi, start_live: Callable[[], LiveSource]
+) -> None:
+    populate(fake)
+    live = start_live()
+    wait_for(live.ready, "the first sync")
+    fake.put(o.namespace("late"))
+    wait_for(lambda: live.inventory.namespace_labels("late") is not None, "the new namespace")
+
+    assert all(set(n.body) == {"apiVersion", "kind", "metadata"} for n in live.inventory.of_kind(NAMESPACE))
+    requests = [r for r in fake.requests if r.path == "/api/v1/namespaces"]
+    assert {r.accept for r in requests if "watch" in r.query} == {METADATA_OBJECT}
+    assert {r.accept for r in requests if "watch" not in r.query} == {METADATA_LIST}
 
 
 def test_additions_changes_and_deletions_reach_the_inventory(fake: FakeApi, live: LiveSource) -> None:
     inventory = live.inventory
     fake.put(o.service("reviews"))
     fake.put(o.virtual_service("reviews", gateways=["bookinfo-gateway"]))
-    wait_for(lambda: inventory.get("VirtualService", "default", "reviews"), "the VirtualService")
-    wait_for(lambda: inventory.get("Service", "default", "reviews"), "the Service")
+    wait_for(lambda: inventory.get(VIRTUAL_SERVICE, "default", "reviews"), "the VirtualService")
+    wait_for(lambda: inventory.get(SERVICE, "default", "reviews"), "the Service")
 
     fake.put(o.virtual_service("reviews", host="reviews.example.com"))
     wait_for(
@@ -83,14 +101,14 @@ def test_additions_changes_and_deletions_reach_the_inventory(fake: FakeApi, live
     assert inventory.virtual_services_for_host("reviews.default.svc.cluster.local") == []
 
     fake.delete("Service", "default", "reviews")
-    wait_for(lambda: inventory.get("Service", "default", "reviews") is None, "the deletion")
+    wait_for(lambda: inventory.get(SERVICE, "default", "reviews") is None, "the deletion")
     assert inventory.services_for_host("reviews.default.svc.cluster.local") == []
 
 
 def test_cached_copies_leave_out_managed_fields_and_last_applied(fake: FakeApi, live: LiveSource) -> None:
     fake.put(o.service("reviews"))
-    wait_for(lambda: live.inventory.get("Service", "default", "reviews"), "the Service")
-    cached = live.inventory.get("Service", "default", "reviews")
+    wait_for(lambda: live.inventory.get(SERVICE, "default", "reviews"), "the Service")
+    cached = live.inventory.get(SERVICE, "default", "reviews")
     assert cached is not None
     assert "managedFields" not in cached.metadata
     assert cached.annotations == {}
@@ -114,7 +132,7 @@ def test_a_bookmark_moves_the_resource_version_so_a_resumed_watch_needs_no_relis
     fake.compact()
     fake.drop_watches()
     fake.put(o.service("after-reconnect"))
-    wait_for(lambda: live.inventory.get("Service", "default", "after-reconnect"), "the resumed watch")
+    wait_for(lambda: live.inventory.get(SERVICE, "default", "after-reconnect"), "the resumed watch")
     assert services.restarts["expired"] == 0
     assert len([r for r in fake.requests if r.path == "/api/v1/services" and "watch" not in r.query]) == lists
 
@@ -127,7 +145,7 @@ def test_410_gone_relists_without_losing_an_object(
     live = start_live()
     wait_for(live.ready, "the first sync")
     services = reflector(live, "Service")
-    listed = sorted(s.name for s in live.inventory.of_kind("Service"))
+    listed = sorted(s.name for s in live.inventory.of_kind(SERVICE))
 
     with fake.hold_lists():
         with fake.pause_events():
@@ -138,12 +156,12 @@ def test_410_gone_relists_without_losing_an_object(
             fake.drop_watches()
         wait_for(lambda: services.restarts["expired"] >= 1, "the 410 Gone")
         wait_for(lambda: fake.lists_held() == len(live.reflectors), "every kind's relist")
-        assert sorted(s.name for s in live.inventory.of_kind("Service")) == listed, "kept while relisting"
-    wait_for(lambda: live.inventory.get("Service", "default", "svc-0") is None, "the relist to finish")
+        assert sorted(s.name for s in live.inventory.of_kind(SERVICE)) == listed, "kept while relisting"
+    wait_for(lambda: live.inventory.get(SERVICE, "default", "svc-0") is None, "the relist to finish")
 
-    names = sorted(s.name for s in live.inventory.of_kind("Service"))
+    names = sorted(s.name for s in live.inventory.of_kind(SERVICE))
     assert names == sorted([f"svc-{i}" for i in range(1, 10)] + ["svc-new"])
-    svc1 = live.inventory.get("Service", "default", "svc-1")
+    svc1 = live.inventory.get(SERVICE, "default", "svc-1")
     assert svc1 is not None and svc1.spec["ports"][0]["port"] == 8080
 
 
@@ -153,7 +171,7 @@ def test_a_dropped_watch_reconnects(fake: FakeApi, live: LiveSource) -> None:
     fake.drop_watches()
     wait_for(lambda: services.restarts["error"] >= 1, "the broken watch to be noticed")
     fake.put(o.service("reviews"))
-    wait_for(lambda: live.inventory.get("Service", "default", "reviews"), "the reconnected watch")
+    wait_for(lambda: live.inventory.get(SERVICE, "default", "reviews"), "the reconnected watch")
     assert live.ready()
 
 
@@ -168,7 +186,7 @@ def test_api_down_skips_cross_rules_with_the_reason_then_recovers(fake: FakeApi,
     fake.put(o.service("made-while-down"))
     fake.up()
     wait_for(lambda: live.unavailable_reason() is None, "the watches to recover")
-    wait_for(lambda: live.inventory.get("Service", "default", "made-while-down"), "the missed event")
+    wait_for(lambda: live.inventory.get(SERVICE, "default", "made-while-down"), "the missed event")
     assert live.current().complete is True
 
 

@@ -8,16 +8,13 @@ from tests.cluster import objects as o
 from tests.cluster.fakeapi import FakeApi
 from tests.polling import wait_for
 from webhook.cluster import LiveSource
-from webhook.findings import Lookup
 
 
 def value(registry: CollectorRegistry, name: str, **labels: str) -> float | None:
     return registry.get_sample_value(name, labels)
 
 
-def test_objects_ages_restarts_and_confirmations(
-    fake: FakeApi, live: LiveSource, registry: CollectorRegistry
-) -> None:
+def test_objects_ages_and_restarts(fake: FakeApi, live: LiveSource, registry: CollectorRegistry) -> None:
     fake.put(o.service("reviews"))
     fake.put(o.service("ratings"))
     wait_for(lambda: value(registry, "meshwarden_inventory_objects", kind="Service") == 2, "two Services")
@@ -40,11 +37,8 @@ def test_objects_ages_restarts_and_confirmations(
     )
     assert value(registry, "meshwarden_inventory_watch_restarts_total", kind="Service", reason="expired") == 0
 
-    live.confirm([Lookup("Service", "default", "reviews")])
-    live.confirm([Lookup("Service", "default", "nowhere")])
-    assert value(registry, "meshwarden_inventory_confirmations_total", result="found") == 1
-    assert value(registry, "meshwarden_inventory_confirmations_total", result="absent") == 1
-    assert value(registry, "meshwarden_inventory_confirmations_total", result="unanswered") == 0
+    names = {metric.name for metric in registry.collect()}
+    assert "meshwarden_inventory_confirmations" not in names, "confirmations are counted once, by the server"
 
 
 def test_stopping_unregisters_the_metrics(live: LiveSource, registry: CollectorRegistry) -> None:

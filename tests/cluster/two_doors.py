@@ -29,7 +29,7 @@ from webhook.cli import main
 from webhook.cluster import LiveSource
 from webhook.inputs import read_paths
 from webhook.kube import TEMPLATE_PATHS
-from webhook.model import Resource
+from webhook.model import Resource, group_kind_of
 from webhook.rules import CATALOGUE
 
 Body = dict[str, Any]
@@ -47,32 +47,6 @@ POLICY = EXAMPLE_POLICY
 DENIAL_LINE = re.compile(r"^- (?P<code>MW\d{3}) [a-z0-9-]+(?: at (?P<path>\S+))?: ")
 DENIAL_DETAIL = re.compile(r"^ {2}(fix|docs): ")
 WARNING_LINE = re.compile(r"^(?P<code>MW\d{3})(?: (?P<path>\S+))?: ")
-
-
-@dataclass(frozen=True)
-class Known:
-    """A difference between the doors that is understood and not fixed yet: findings of `code`
-    may differ in these scenarios, and must (so that the entry goes once it is fixed)."""
-
-    code: str
-    why: str
-    scenarios: frozenset[str]
-
-
-KNOWN_DIFFERENCES: tuple[Known, ...] = (
-    Known(
-        "MW402",
-        "the live inventory keeps pods as metadata only, so a Service's named targetPort cannot be "
-        "resolved through the gateway pods' container ports: the server warns, the CLI does not",
-        frozenset({"named-target-port"}),
-    ),
-    Known(
-        "MW601",
-        "the live inventory does not watch IngressClasses, so an Ingress whose class is ingress-nginx "
-        "only through its IngressClass is not checked by the server",
-        frozenset({"ingress-class"}),
-    ),
-)
 
 
 @dataclass(frozen=True, order=True)
@@ -231,7 +205,7 @@ def wait_until_seen(fake: FakeApi, live: LiveSource, version: int) -> None:
 
 def controller_pod(workload: Body) -> Body | None:
     """The Pod the workload's controller would create: the template's metadata and spec, owned by it."""
-    keys = TEMPLATE_PATHS.get(workload["kind"])
+    keys = TEMPLATE_PATHS.get(group_kind_of(workload["apiVersion"], workload["kind"]))
     if keys is None:
         return None
     template: Any = workload
@@ -332,24 +306,6 @@ def reported(response: Body, resource: Resource) -> Answer:
 # --- comparing -------------------------------------------------------------------------------------
 
 
-def excuse_known(scenario: Scenario, cli: Answer, server: Answer) -> tuple[Answer, Answer]:
-    """Both answers without this scenario's known differences, each of which must still show."""
-    differing = cli.findings ^ server.findings
-    excused: set[Seen] = set()
-    for known in KNOWN_DIFFERENCES:
-        if scenario.id in known.scenarios:
-            shown = {seen for seen in differing if seen.code == known.code}
-            assert shown, (
-                f"the known difference {known.code} ({known.why}) no longer shows in {scenario.id}: "
-                "remove it from KNOWN_DIFFERENCES"
-            )
-            excused |= shown
-    return (
-        Answer(cli.findings - excused, cli.remarks),
-        Answer(server.findings - excused, server.remarks),
-    )
-
-
 def differences(cli: Answer, server: Answer) -> str:
     """Both answers side by side, or "" when they agree."""
     if cli.findings == server.findings and not cli.remarks and not server.remarks:
@@ -371,6 +327,5 @@ def differences(cli: Answer, server: Answer) -> str:
 
 
 def assert_same_answer(scenario: Scenario, cli: Answer, server: Answer) -> None:
-    cli, server = excuse_known(scenario, cli, server)
     problem = differences(cli, server)
     assert not problem, f"{scenario.id}: {problem}"

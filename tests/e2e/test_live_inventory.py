@@ -76,8 +76,8 @@ def gateways(server: Server) -> float | None:
     return metric(server, "meshwarden_inventory_objects", kind="Gateway")
 
 
-def confirmations(server: Server, result: str) -> float | None:
-    return metric(server, "meshwarden_inventory_confirmations_total", result=result)
+def confirmations(server: Server, result: str) -> float:
+    return metric(server, "meshwarden_absence_confirmations_total", result=result) or 0
 
 
 def check(server: Server, obj: dict[str, Any]) -> Reply:
@@ -203,7 +203,7 @@ def test_a_watch_broken_by_410_gone_relists_without_losing_an_object(fake: FakeA
     reply = check(server, uses_all)
     assert reply.response["allowed"] is True, reply.response
     assert not mentions(reply, "MW301")
-    assert [confirmations(server, r) for r in ("found", "absent", "unanswered")] == [0, 0, 0], (
+    assert [confirmations(server, r) for r in ("found", "absent", "unavailable")] == [0, 0, 0], (
         "every Gateway came from the inventory, none from a direct read"
     )
     uses_retired = o.virtual_service(

@@ -6,6 +6,7 @@ import pytest
 
 from tests.helpers import only, run
 from webhook.findings import Lookup
+from webhook.kinds import POD
 
 REVIEWS = """
     apiVersion: v1
@@ -90,7 +91,7 @@ def test_subset_without_pods_is_found_per_subset() -> None:
     assert "no VirtualService routes to it" in first.message
     assert "version=v2" in first.fix and "version=v1" in first.fix  # what the Service's pods do carry
     assert first.action == "warn"
-    assert first.missing == (Lookup("Pod", "shop"),)
+    assert first.missing == (Lookup(POD, "shop"),)
 
 
 def test_subset_a_virtual_service_routes_to_means_503_now() -> None:

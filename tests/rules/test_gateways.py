@@ -8,7 +8,8 @@ import pytest
 from tests.helpers import only, run
 from webhook.engine import Engine
 from webhook.findings import Lookup
-from webhook.inventory import Inventory
+from webhook.inventory import Inventory, World
+from webhook.kinds import POD, SERVICE
 from webhook.loader import load_text
 from webhook.policy import Policy
 
@@ -102,7 +103,7 @@ def test_selector_matching_no_pod_is_found() -> None:
     assert "istio=ingresgateway" in findings[0].message
     assert "istio: ingressgateway" in findings[0].fix
     assert findings[0].action == "warn"
-    assert findings[0].missing == (Lookup("Pod", ""),)
+    assert findings[0].missing == (Lookup(POD, ""),)
 
 
 @pytest.mark.parametrize(
@@ -135,7 +136,7 @@ def test_namespace_scoped_gateways_only_see_their_own_namespace() -> None:
     findings = only(run(gateway(f"[{server()}]"), context=INGRESS, policy=policy), "MW401")
     assert len(findings) == 1
     assert "istio-system" in findings[0].fix
-    assert findings[0].missing == (Lookup("Pod", "default"),)
+    assert findings[0].missing == (Lookup(POD, "default"),)
     in_place = gateway(f"[{server()}]", namespace="istio-system")
     assert only(run(in_place, context=INGRESS, policy=policy), "MW401") == []
 
@@ -192,7 +193,7 @@ def test_port_not_exposed_is_found_per_server() -> None:
     assert [f.path for f in findings] == ["spec.servers[1].port.number", "spec.servers[2].port.number"]
     assert "8004" in findings[0].message and "istio-system/istio-ingressgateway" in findings[0].message
     assert "add a TCP port 8004" in findings[0].fix
-    assert findings[0].missing == (Lookup("Service", "istio-system"),)
+    assert findings[0].missing == (Lookup(SERVICE, "istio-system"),)
 
 
 def test_udp_service_ports_do_not_count() -> None:
@@ -446,10 +447,10 @@ def test_conflicts_follow_inventory_updates() -> None:
     inventory = Inventory(resources)
     engine = Engine(Policy())
     alpha, beta = resources
-    assert [f.code for f in engine.check(alpha, inventory) if f.code == "MW404"] == ["MW404"]
+    assert [f.code for f in engine.check(alpha, World(inventory)) if f.code == "MW404"] == ["MW404"]
     moved, _ = load_text(dedent(gateway(f"[{server(host='beta.example.com')}]", name="beta")), "beta.yaml")
     inventory.add(moved[0])
-    assert [f.code for f in engine.check(alpha, inventory) if f.code == "MW404"] == []
+    assert [f.code for f in engine.check(alpha, World(inventory)) if f.code == "MW404"] == []
     inventory.remove(moved[0].ref)
     inventory.add(beta)
-    assert [f.code for f in engine.check(alpha, inventory) if f.code == "MW404"] == ["MW404"]
+    assert [f.code for f in engine.check(alpha, World(inventory)) if f.code == "MW404"] == ["MW404"]

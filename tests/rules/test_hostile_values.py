@@ -79,7 +79,7 @@ def virtual_service(timeout: str) -> dict[str, Any]:
 def evaluate() -> None:
     """In the child process: every object through the engine, its finding codes on stdout."""
     from webhook.engine import Engine
-    from webhook.inventory import Inventory
+    from webhook.inventory import Inventory, World
     from webhook.model import Resource
     from webhook.policy import Policy
 
@@ -89,7 +89,7 @@ def evaluate() -> None:
     found = {}
     for name, body in objects.items():
         resource = Resource(body)
-        found[name] = sorted({f.code for f in engine.check(resource, Inventory([resource]))})
+        found[name] = sorted({f.code for f in engine.check(resource, World(Inventory([resource])))})
     sys.stdout.buffer.write(orjson.dumps(found))
 
 

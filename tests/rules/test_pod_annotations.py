@@ -270,6 +270,15 @@ def test_namespace_annotations() -> None:
     assert findings[0].fix == "remove the annotation and label Namespace shop istio-injection=enabled"
 
 
+API_VERSIONS = {
+    "Service": "v1",
+    "Ingress": "networking.k8s.io/v1",
+    "VirtualService": "networking.istio.io/v1",
+    "Gateway": "networking.istio.io/v1",
+    "PeerAuthentication": "security.istio.io/v1",
+}
+
+
 @pytest.mark.parametrize(
     ("kind", "key", "fix"),
     [
@@ -295,7 +304,7 @@ def test_namespace_annotations() -> None:
 )
 def test_unknown_istio_keys_on_any_object(kind: str, key: str, fix: str) -> None:
     manifest = f"""
-        apiVersion: v1
+        apiVersion: {API_VERSIONS[kind]}
         kind: {kind}
         metadata:
           name: thing

@@ -5,6 +5,7 @@ import pytest
 
 from tests.helpers import only, run
 from webhook.findings import Lookup
+from webhook.kinds import GATEWAY
 
 
 def vs(
@@ -47,7 +48,7 @@ def test_bare_name_of_a_gateway_in_istio_system_suggests_the_qualified_reference
     assert 'gateway "public" not found in namespace "shop"' in findings[0].message
     assert 'exists in "istio-system"' in findings[0].message
     assert findings[0].fix == 'use "istio-system/public"'
-    assert findings[0].missing == (Lookup("Gateway", "shop", "public"),)
+    assert findings[0].missing == (Lookup(GATEWAY, "shop", "public"),)
 
 
 def test_missing_gateway_without_namesake_asks_to_create_it() -> None:

@@ -4,6 +4,7 @@ import pytest
 
 from tests.helpers import only, run
 from webhook.findings import Lookup
+from webhook.kinds import DESTINATION_RULE, SERVICE
 
 
 def vs(http: str, namespace: str = "shop", name: str = "web", head: str = "hosts: [web]") -> str:
@@ -97,7 +98,7 @@ def test_undefined_subset_names_the_defined_ones() -> None:
     assert [(f.path, f.action) for f in findings] == [("spec.http[0].route[0].destination.subset", "deny")]
     assert 'DestinationRule "shop/reviews" defines "v1"' in findings[0].message
     assert findings[0].fix == 'add subset "v2" to DestinationRule "shop/reviews", or route to one of "v1"'
-    assert findings[0].missing == (Lookup("DestinationRule", "", None),)
+    assert findings[0].missing == (Lookup(DESTINATION_RULE, "", None),)
 
 
 def test_subset_of_a_destination_rule_hidden_by_export_to_is_undefined() -> None:
@@ -159,7 +160,7 @@ def test_short_name_without_service_suggests_the_namespace_that_has_it() -> None
     assert [(f.path, f.action) for f in findings] == [("spec.http[0].route[0].destination.host", "warn")]
     assert 'host "ratings" (ratings.shop.svc.cluster.local)' in findings[0].message
     assert findings[0].fix == 'use "ratings.bookinfo.svc.cluster.local"'
-    assert findings[0].missing == (Lookup("Service", "shop", "ratings"),)
+    assert findings[0].missing == (Lookup(SERVICE, "shop", "ratings"),)
 
 
 def test_service_hidden_by_its_export_annotation_is_found() -> None:

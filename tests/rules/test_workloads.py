@@ -3,6 +3,7 @@
 import pytest
 
 from tests.helpers import only, run
+from webhook.kinds import GATEWAY
 from webhook.rules import CATALOGUE
 
 
@@ -328,7 +329,7 @@ def test_gateway_pods_are_exempt(labels: str, annotations: str, world: str) -> N
 def test_pod_labelled_istio_but_not_a_gateway_is_checked() -> None:
     findings = only(run(pod(labels="{app: grafana, istio: grafana}")), "MW101")
     assert len(findings) == 1
-    assert findings[0].missing and findings[0].missing[0].kind == "Gateway"
+    assert findings[0].missing and findings[0].missing[0].kind == GATEWAY
 
 
 def test_gateway_in_another_namespace_does_not_count_when_gateways_are_namespace_scoped() -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from webhook import kinds
 from webhook.engine import Engine
 from webhook.findings import Action, Lookup
-from webhook.inventory import Inventory
+from webhook.inventory import Inventory, World
 from webhook.model import Resource
 from webhook.policy import Policy
 from webhook.server.admission import Confirmation, Decision, admit
@@ -45,14 +46,11 @@ class ClusterStandIn:
         )
         self.asked: list[Lookup] = []
 
-    def current(self) -> Inventory:
-        return self.inventory
+    def current(self) -> World:
+        return World(self.inventory)
 
     def ready(self) -> bool:
         return True
-
-    def unavailable_reason(self) -> str | None:
-        return None
 
     def confirm(self, lookups: Sequence[Lookup]) -> list[Resource] | None:
         self.asked.extend(lookups)
@@ -62,7 +60,9 @@ class ClusterStandIn:
             r
             for r in self.truth
             for lookup in lookups
-            if r.kind == lookup.kind and r.namespace == lookup.namespace and lookup.name in (None, r.name)
+            if r.group_kind == lookup.kind
+            and r.namespace == lookup.namespace
+            and lookup.name in (None, r.name)
         ]
         for resource in found:
             self.inventory.add(resource)
@@ -91,7 +91,7 @@ def test_a_missing_object_confirmed_absent_denies() -> None:
     verdict = admit(request_for(VIRTUAL_SERVICE), Engine(Policy()), source)
     assert verdict.decision is Decision.DENY
     assert verdict.confirmation is Confirmation.ABSENT
-    assert source.asked == [Lookup("Gateway", "bookinfo", "bookinfo-gateway")]
+    assert source.asked == [Lookup(kinds.GATEWAY, "bookinfo", "bookinfo-gateway")]
     assert "MW301" in verdict.message
 
 

@@ -13,16 +13,16 @@ from webhook.cluster.objects import full_resource
 from webhook.cluster.resources import AUDIT_KINDS, ApiResource
 from webhook.cluster.snapshot import Progress, Unreadable, read_readable
 from webhook.findings import Finding
-from webhook.model import Resource
+from webhook.model import GroupKind, Resource
 
 
-def audit_resources(api: KubeApi, kinds: Iterable[str]) -> tuple[list[ApiResource], list[str]]:
+def audit_resources(api: KubeApi, kinds: Iterable[GroupKind]) -> tuple[list[ApiResource], list[GroupKind]]:
     """The served resource of each kind (rule coverage, e.g. CATALOGUE.kinds), and the kinds left
     out because the cluster does not serve them (an Istio CRD not installed)."""
     wanted = sorted(kinds)
     unmapped = [kind for kind in wanted if kind not in AUDIT_KINDS]
     if unmapped:
-        raise ValueError(f"no Kubernetes API resource is known for the kinds {', '.join(unmapped)}")
+        raise ValueError(f"no Kubernetes API resource is known for the kinds {', '.join(map(str, unmapped))}")
     served = resolve(api, (AUDIT_KINDS[kind] for kind in wanted))
     unserved = [kind for kind in wanted if kind not in served]
     return [served[kind] for kind in wanted if kind in served], unserved
@@ -43,5 +43,5 @@ def audit_objects(
 
 def unproven(finding: Finding, unreadable: Sequence[Unreadable]) -> bool:
     """Whether the finding rests on the absence of an object of a kind that could not be read."""
-    kinds = {u.resource.kind for u in unreadable}
+    kinds = {u.resource.group_kind for u in unreadable}
     return any(lookup.kind in kinds for lookup in finding.missing)

@@ -13,12 +13,12 @@ from webhook.cluster.api import ApiError, KubeApi, Unreachable
 from webhook.cluster.objects import inventory_resource
 from webhook.cluster.resources import ApiResource
 from webhook.findings import Lookup
-from webhook.model import Body, Resource
+from webhook.model import Body, GroupKind, Resource
 
 
 def read_through(
     api: KubeApi,
-    resources: Mapping[str, ApiResource],
+    resources: Mapping[GroupKind, ApiResource],
     lookups: Sequence[Lookup],
     timeout: float,
     clock: Callable[[], float] = time.monotonic,

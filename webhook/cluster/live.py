@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -20,8 +19,8 @@ from webhook.cluster.metrics import InventoryCollector
 from webhook.cluster.reflector import Reflector, WatchSettings
 from webhook.cluster.resources import INVENTORY_KINDS, ApiResource
 from webhook.findings import Lookup
-from webhook.inventory import Inventory
-from webhook.model import Resource
+from webhook.inventory import Inventory, World
+from webhook.model import GroupKind, Resource
 
 log = logging.getLogger(__name__)
 
@@ -55,15 +54,14 @@ class LiveSource:
         registry: CollectorRegistry | None = None,
         clock: Callable[[], float] = time.monotonic,
     ):
-        self.inventory = Inventory(complete=False)
+        self.inventory = Inventory()
         self.settings = settings or LiveSettings()
         self.reflectors: list[Reflector] = []
-        self.confirmations: Counter[str] = Counter()
         self.clock = clock
         self.collector = InventoryCollector(self)
         self._api = api
         self._registry = registry
-        self._resources: dict[str, ApiResource] = {}
+        self._resources: dict[GroupKind, ApiResource] = {}
         self._discovery_error = ""
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -102,7 +100,7 @@ class LiveSource:
                 log.warning("%s", self._discovery_error)
                 self._stop.wait(backoff.next())
         for spec in INVENTORY_KINDS:
-            if spec.kind not in self._resources:
+            if spec.group_kind not in self._resources:
                 log.warning("the cluster serves no %s (%s): none can exist", spec.kind, spec.group)
         reflectors = [
             Reflector(self._api, resource, self.inventory, self.settings.watch, self.clock)
@@ -153,19 +151,16 @@ class LiveSource:
         listing = "listing " + ", ".join(r.resource.plural for r in waiting)
         return "; ".join([listing, *errors])
 
-    def current(self) -> Inventory:
-        self.inventory.complete = self.unavailable_reason() is None
-        return self.inventory
+    def current(self) -> World:
+        return World(self.inventory, self.unavailable_reason())
 
     def confirm(self, lookups: Sequence[Lookup]) -> list[Resource] | None:
         if not self.ready():
             return None
         # A kind the cluster does not serve has no objects: its absence needs no confirmation.
-        unserved = {spec.kind for spec in INVENTORY_KINDS} - self._resources.keys()
+        unserved = {spec.group_kind for spec in INVENTORY_KINDS} - self._resources.keys()
         asked = [lookup for lookup in lookups if lookup.kind not in unserved]
         found = read_through(self._api, self._resources, asked, self.settings.confirm_timeout, self.clock)
         for resource in found or ():
             self.inventory.add(resource)
-        with self._lock:
-            self.confirmations["unanswered" if found is None else "found" if found else "absent"] += 1
         return found

@@ -7,18 +7,31 @@ it builds for prometheus-client's multiprocess mode).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator, Sequence
+from typing import Protocol
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-if TYPE_CHECKING:
-    from webhook.cluster.live import LiveSource
+from webhook.cluster.reflector import Reflector
+from webhook.inventory import InventoryView
+
+
+class Watched(Protocol):
+    """What the collector reports on: the live source's reflectors and its inventory."""
+
+    @property
+    def reflectors(self) -> Sequence[Reflector]: ...
+
+    @property
+    def inventory(self) -> InventoryView: ...
+
+    @property
+    def clock(self) -> Callable[[], float]: ...
 
 
 class InventoryCollector(Collector):
-    def __init__(self, source: LiveSource):
+    def __init__(self, source: Watched):
         self._source = source
 
     def collect(self) -> Iterator[Metric]:
@@ -39,16 +52,9 @@ class InventoryCollector(Collector):
         )
         for reflector in list(source.reflectors):
             kind = reflector.resource.kind
-            objects.add_metric([kind], len(source.inventory.of_kind(kind)))
+            objects.add_metric([kind], len(source.inventory.of_kind(reflector.resource.group_kind)))
             if reflector.last_event is not None:
                 age.add_metric([kind], now - reflector.last_event)
             for reason in ("error", "expired"):
                 restarts.add_metric([kind, reason], reflector.restarts[reason])
-        confirmations = CounterMetricFamily(
-            "meshwarden_inventory_confirmations",
-            "Direct API reads before a cross rule denies, by result: found, absent, or unanswered in time.",
-            labels=["result"],
-        )
-        for result in ("found", "absent", "unanswered"):
-            confirmations.add_metric([result], source.confirmations[result])
-        yield from (objects, age, restarts, confirmations)
+        yield from (objects, age, restarts)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import sys
+from functools import lru_cache
+
+import orjson
 
 from webhook.cluster.resources import ApiResource
+from webhook.inventory.detail import Detail, slim
 from webhook.model import Body, Resource, as_dict
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
@@ -18,13 +22,13 @@ def full_resource(item: Body, resource: ApiResource) -> Resource:
 
 
 def inventory_resource(item: Body, resource: ApiResource) -> Resource:
-    """The copy the inventory keeps, without what no cross rule reads.
+    """The copy the inventory keeps: the detail the rules read of the kind, and no more.
 
     managedFields and kubectl's last-applied annotation repeat the object itself, so keeping them
     would roughly double the memory of every cached object. Label and annotation strings repeat
     across the replicas of a workload (an injected pod's sidecar status alone is ~300 bytes):
-    interned, each is stored once. A PartialObjectMetadata becomes a body of the real kind with
-    its metadata alone.
+    interned, each is stored once, and so is a slimmed spec (a pod's container ports) that equals
+    another's. A PartialObjectMetadata becomes a body of the real kind with its metadata alone.
     """
     metadata = dict(as_dict(item.get("metadata")))
     metadata.pop("managedFields", None)
@@ -37,7 +41,17 @@ def inventory_resource(item: Body, resource: ApiResource) -> Resource:
             }
     if item.get("kind") == "PartialObjectMetadata":
         return Resource({"apiVersion": resource.api_version, "kind": resource.kind, "metadata": metadata})
-    body = dict(item, metadata=metadata)
+    body = dict(slim(item, resource.detail), metadata=metadata)
     body["apiVersion"] = resource.api_version
     body["kind"] = resource.kind
+    if resource.detail is not Detail.SPEC and "spec" in body:
+        body["spec"] = _shared(orjson.dumps(body["spec"], option=orjson.OPT_SORT_KEYS))
     return Resource(body)
+
+
+@lru_cache(maxsize=4096)
+def _shared(spec: bytes) -> Body:
+    """One object per distinct slimmed spec: the replicas of a workload have the same ports. The
+    inventory's objects are only read, never changed, so sharing is safe."""
+    decoded: Body = orjson.loads(spec)
+    return decoded

@@ -23,7 +23,7 @@ from webhook.cluster.backoff import Backoff
 from webhook.cluster.objects import inventory_resource
 from webhook.cluster.resources import ApiResource
 from webhook.inventory import Inventory
-from webhook.model import as_dict
+from webhook.model import ObjectKey, as_dict
 
 log = logging.getLogger(__name__)
 
@@ -91,16 +91,16 @@ class Reflector:
     def _relist(self) -> None:
         """Lists every object, then drops those the list no longer has. Objects are replaced in
         place, never cleared first, so that lookups during a relist still find them."""
-        listed: set[tuple[str, str]] = set()
+        listed: set[ObjectKey] = set()
         version = ""
         for page in self._api.pages(self.resource, page_size=self._settings.page_size, timeout=LIST_TIMEOUT):
             for item in page.items:
                 resource = inventory_resource(item, self.resource)
                 self._inventory.add(resource)
-                listed.add((resource.namespace, resource.name))
+                listed.add(resource.ref.key)
             version = page.resource_version
-        for cached in self._inventory.of_kind(self.resource.kind):
-            if (cached.namespace, cached.name) not in listed:
+        for cached in self._inventory.of_kind(self.resource.group_kind):
+            if cached.ref.key not in listed:
                 self._inventory.remove(cached.ref)
         self.resource_version = version
         self.last_event = self._clock()

@@ -1,9 +1,17 @@
-"""The Kubernetes API resources Meshwarden reads: each kind's group, versions, plural and scope."""
+"""The Kubernetes API resources Meshwarden reads: each kind's group, versions, plural and scope.
+
+Which of them the live inventory watches, and at what detail, follows from the rules' declared
+inputs; the audit reads every kind a rule checks.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import quote
+
+from webhook.inventory.detail import Detail
+from webhook.model import GroupKind
+from webhook.rules import CATALOGUE
 
 ISTIO_NETWORKING_VERSIONS = ("v1", "v1beta1", "v1alpha3")
 ISTIO_SECURITY_VERSIONS = ("v1", "v1beta1")
@@ -18,22 +26,35 @@ class KindSpec:
     versions: tuple[str, ...]
     plural: str
     namespaced: bool = True
-    metadata_only: bool = False
+    detail: Detail = Detail.SPEC
+
+    @property
+    def group_kind(self) -> GroupKind:
+        return GroupKind(self.group, self.kind)
 
     def at(self, version: str) -> ApiResource:
-        return ApiResource(self.kind, self.group, version, self.plural, self.namespaced, self.metadata_only)
+        return ApiResource(self.kind, self.group, version, self.plural, self.namespaced, self.detail)
 
 
 @dataclass(frozen=True, slots=True)
 class ApiResource:
-    """A kind at one served version: where its objects live in the API."""
+    """A kind at one served version: where its objects live in the API, and how much of each to read."""
 
     kind: str
     group: str
     version: str
     plural: str
     namespaced: bool = True
-    metadata_only: bool = False
+    detail: Detail = Detail.SPEC
+
+    @property
+    def group_kind(self) -> GroupKind:
+        return GroupKind(self.group, self.kind)
+
+    @property
+    def metadata_only(self) -> bool:
+        """Read as PartialObjectMetadata: the API sends no spec at all."""
+        return self.detail is Detail.METADATA
 
     @property
     def api_version(self) -> str:
@@ -54,33 +75,21 @@ class ApiResource:
         return f"{self.collection_path(namespace)}/{quote(name, safe='')}"
 
 
-def _core(kind: str, plural: str, *, namespaced: bool = True, metadata_only: bool = False) -> KindSpec:
-    return KindSpec(kind, "", ("v1",), plural, namespaced, metadata_only)
+def _core(kind: str, plural: str, *, namespaced: bool = True) -> KindSpec:
+    return KindSpec(kind, "", ("v1",), plural, namespaced)
 
 
 def _istio(kind: str, plural: str) -> KindSpec:
     return KindSpec(kind, "networking.istio.io", ISTIO_NETWORKING_VERSIONS, plural)
 
 
-# What the live inventory watches: every kind a cross rule looks up. Pods as metadata only: their
-# labels and annotations are all that selector matching needs, and specs would dominate memory.
-INVENTORY_KINDS: tuple[KindSpec, ...] = (
-    _core("Namespace", "namespaces", namespaced=False),
-    _core("Service", "services"),
-    _core("Pod", "pods", metadata_only=True),
-    _istio("Gateway", "gateways"),
-    _istio("VirtualService", "virtualservices"),
-    _istio("DestinationRule", "destinationrules"),
-    _istio("ServiceEntry", "serviceentries"),
-    KindSpec("PeerAuthentication", "security.istio.io", ISTIO_SECURITY_VERSIONS, "peerauthentications"),
-)
-
-# Every kind a rule may cover, for `meshwarden audit`: the inventory kinds plus the workloads and
-# Ingresses, whose whole objects the audit reads.
-AUDIT_KINDS: dict[str, KindSpec] = {
-    spec.kind: spec
+# Every kind Meshwarden may read, whole.
+API_RESOURCES: dict[GroupKind, KindSpec] = {
+    spec.group_kind: spec
     for spec in (
-        *(KindSpec(s.kind, s.group, s.versions, s.plural, s.namespaced) for s in INVENTORY_KINDS),
+        _core("Namespace", "namespaces", namespaced=False),
+        _core("Service", "services"),
+        _core("Pod", "pods"),
         _core("ReplicationController", "replicationcontrollers"),
         KindSpec("Deployment", "apps", ("v1",), "deployments"),
         KindSpec("StatefulSet", "apps", ("v1",), "statefulsets"),
@@ -89,5 +98,20 @@ AUDIT_KINDS: dict[str, KindSpec] = {
         KindSpec("Job", "batch", ("v1",), "jobs"),
         KindSpec("CronJob", "batch", ("v1",), "cronjobs"),
         KindSpec("Ingress", "networking.k8s.io", ("v1",), "ingresses"),
+        KindSpec("IngressClass", "networking.k8s.io", ("v1",), "ingressclasses", namespaced=False),
+        _istio("Gateway", "gateways"),
+        _istio("VirtualService", "virtualservices"),
+        _istio("DestinationRule", "destinationrules"),
+        _istio("ServiceEntry", "serviceentries"),
+        KindSpec("PeerAuthentication", "security.istio.io", ISTIO_SECURITY_VERSIONS, "peerauthentications"),
     )
 }
+
+# What the live inventory watches: every kind a rule reads, at the detail the rules declare (Pods
+# as their metadata and container ports: whole specs would dominate memory).
+INVENTORY_KINDS: tuple[KindSpec, ...] = tuple(
+    replace(API_RESOURCES[kind], detail=detail) for kind, detail in sorted(CATALOGUE.inputs.items())
+)
+
+# What `meshwarden audit` reads, whole: every kind a rule checks.
+AUDIT_KINDS: dict[GroupKind, KindSpec] = {kind: API_RESOURCES[kind] for kind in sorted(CATALOGUE.kinds)}

@@ -1,7 +1,7 @@
 """An indexed, mutable set of objects. Every lookup the rules make is a dictionary access.
 
 The file inventory (CLI, `--context`) fills it once; the live inventory keeps it current from
-watch events with `add` and `remove`. Rules only read it.
+watch events with `add` and `remove`. Rules see it as an InventoryView: the lookups only.
 """
 
 from __future__ import annotations
@@ -10,9 +10,18 @@ import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping
 
-from webhook.istio.hosts import fqdn, service_fqdn
-from webhook.kube import PodTemplate, pod_template, selector_matches
-from webhook.model import ObjectRef, Resource, as_dict, as_list, string_map
+from webhook.istio.virtualservice import destinations
+from webhook.kinds import (
+    DESTINATION_RULE,
+    GATEWAY,
+    NAMESPACE,
+    PEER_AUTHENTICATION,
+    SERVICE,
+    SERVICE_ENTRY,
+    VIRTUAL_SERVICE,
+)
+from webhook.kube import PodTemplate, fqdn, pod_template, selector_matches, service_fqdn
+from webhook.model import GroupKind, ObjectKey, ObjectRef, Resource, as_dict, as_list, string_map
 
 TOPOLOGY_PREFIXES = ("topology.kubernetes.io/", "topology.istio.io/")
 
@@ -32,16 +41,9 @@ def _dr_hosts(resource: Resource) -> list[str]:
     return [fqdn(str(host), resource.namespace)] if host else []
 
 
-def _selector_pairs(selector: object) -> list[tuple[str, str]]:
-    return sorted(string_map(selector).items())
-
-
-def _service_selector_keys(resource: Resource) -> list[tuple[str, str]]:
-    return _selector_pairs(resource.spec.get("selector"))[:1]
-
-
-def _gateway_selector_keys(resource: Resource) -> list[tuple[str, str]]:
-    return _selector_pairs(resource.spec.get("selector"))[:1]
+def _selector_keys(resource: Resource) -> list[tuple[str, str]]:
+    """One label of the selector (Services and Gateways): a pod it selects carries that label."""
+    return sorted(string_map(resource.spec.get("selector")).items())[:1]
 
 
 def gateway_server_key(number: int, host: str, bind: str) -> tuple[int, str, str]:
@@ -60,41 +62,28 @@ def _gateway_server_keys(resource: Resource) -> list[tuple[int, str, str]]:
     return keys
 
 
-def _vs_destinations(spec: Mapping[str, object]) -> Iterable[dict[str, object]]:
-    """Route and mirror destinations of a VirtualService's http, tcp and tls rules."""
-    for section in ("http", "tcp", "tls"):
-        for route in as_list(spec.get(section)):
-            route = as_dict(route)
-            for target in as_list(route.get("route")):
-                yield as_dict(as_dict(target).get("destination"))
-            yield as_dict(route.get("mirror"))
-            for mirror in as_list(route.get("mirrors")):
-                yield as_dict(as_dict(mirror).get("destination"))
-
-
 def _vs_subset_keys(resource: Resource) -> list[tuple[str, str]]:
     return [
-        (fqdn(str(destination["host"]), resource.namespace), str(destination["subset"]))
-        for destination in _vs_destinations(resource.spec)
-        if destination.get("host") and destination.get("subset")
+        (fqdn(destination.host, resource.namespace), destination.subset)
+        for destination in destinations(resource.spec)
+        if destination.host and destination.subset
     ]
 
 
 # Which index each kind feeds: (index name, key function).
-_INDEXES: Mapping[str, tuple[tuple[str, Keys], ...]] = {
-    "Service": (("service-host", _service_hosts), ("service-selector", _service_selector_keys)),
-    "ServiceEntry": (("entry-host", _spec_hosts),),
-    "DestinationRule": (("dr-host", _dr_hosts),),
-    "VirtualService": (("vs-host", _spec_hosts), ("vs-subset", _vs_subset_keys)),
-    "Gateway": (("gateway-selector", _gateway_selector_keys), ("gateway-server", _gateway_server_keys)),
+INDEXES: Mapping[GroupKind, tuple[tuple[str, Keys], ...]] = {
+    SERVICE: (("service-host", _service_hosts), ("service-selector", _selector_keys)),
+    SERVICE_ENTRY: (("entry-host", _spec_hosts),),
+    DESTINATION_RULE: (("dr-host", _dr_hosts),),
+    VIRTUAL_SERVICE: (("vs-host", _spec_hosts), ("vs-subset", _vs_subset_keys)),
+    GATEWAY: (("gateway-selector", _selector_keys), ("gateway-server", _gateway_server_keys)),
 }
 
 
-class Inventory:
-    """Objects by identity, with secondary indexes for every cross-rule lookup.
-
-    `complete` says whether absence means anything: when False (the live view is not synced, or
-    the CLI was told the inputs are partial), cross rules are skipped instead of guessing.
+class InventoryView:
+    """Objects by identity (API group, kind, namespace, name), with secondary indexes for every
+    cross-rule lookup: what rules may ask. Whether the answers can be trusted (the world is
+    complete) is the World's business (webhook.inventory.source), not the store's.
 
     Thread safety (the live inventory is written by watch threads while request threads read):
     writers hold `_lock`, so concurrent updates never interleave. Readers take no lock; every read
@@ -104,81 +93,29 @@ class Inventory:
     confirmed against the API before anything is denied.
     """
 
-    def __init__(self, resources: Iterable[Resource] = (), *, complete: bool = True):
-        self.complete = complete
-        self._lock = threading.RLock()
-        self._objects: dict[ObjectRef, Resource] = {}
-        self._by_kind_name: dict[tuple[str, str], dict[ObjectRef, Resource]] = defaultdict(dict)
-        self._by_kind: dict[str, dict[ObjectRef, Resource]] = defaultdict(dict)
-        self._indexes: dict[str, dict[Hashable, dict[ObjectRef, Resource]]] = defaultdict(
+    def __init__(self) -> None:
+        self._objects: dict[ObjectKey, Resource] = {}
+        self._by_kind_name: dict[tuple[GroupKind, str], dict[ObjectKey, Resource]] = defaultdict(dict)
+        self._by_kind: dict[GroupKind, dict[ObjectKey, Resource]] = defaultdict(dict)
+        self._indexes: dict[str, dict[Hashable, dict[ObjectKey, Resource]]] = defaultdict(
             lambda: defaultdict(dict)
         )
-        self._pods: dict[ObjectRef, PodTemplate] = {}
-        self._pods_by_label: dict[tuple[str, str], dict[ObjectRef, PodTemplate]] = defaultdict(dict)
-        self._pods_by_namespace: dict[str, dict[ObjectRef, PodTemplate]] = defaultdict(dict)
+        self._pods: dict[ObjectKey, PodTemplate] = {}
+        self._pods_by_label: dict[tuple[str, str], dict[ObjectKey, PodTemplate]] = defaultdict(dict)
+        self._pods_by_namespace: dict[str, dict[ObjectKey, PodTemplate]] = defaultdict(dict)
         self._namespace_counts: Counter[str] = Counter()
-        for resource in resources:
-            self.add(resource)
-
-    # --- updates ---------------------------------------------------------------------------------
-
-    def add(self, resource: Resource) -> None:
-        """Adds or replaces the object with this identity."""
-        with self._lock:
-            key = _identity(resource.ref)
-            if key in self._objects:
-                self.remove(key)
-            self._objects[key] = resource
-            self._by_kind_name[(key.kind, key.name)][key] = resource
-            self._by_kind[key.kind][key] = resource
-            namespace = resource.name if key.kind == "Namespace" else resource.namespace
-            if namespace:
-                self._namespace_counts[namespace] += 1
-            for index, keys in _INDEXES.get(key.kind, ()):
-                for k in keys(resource):
-                    self._indexes[index][k][key] = resource
-            template = pod_template(resource)
-            if template is not None:
-                self._pods[key] = template
-                self._pods_by_namespace[resource.namespace][key] = template
-                for pair in template.labels.items():
-                    self._pods_by_label[pair][key] = template
-
-    def remove(self, ref: ObjectRef) -> None:
-        with self._lock:
-            key = _identity(ref)
-            resource = self._objects.pop(key, None)
-            if resource is None:
-                return
-            del self._by_kind_name[(key.kind, key.name)][key]
-            del self._by_kind[key.kind][key]
-            namespace = resource.name if key.kind == "Namespace" else resource.namespace
-            if namespace:
-                self._namespace_counts[namespace] -= 1
-                if self._namespace_counts[namespace] <= 0:
-                    del self._namespace_counts[namespace]
-            for index, keys in _INDEXES.get(key.kind, ()):
-                for k in keys(resource):
-                    self._indexes[index][k].pop(key, None)
-            template = self._pods.pop(key, None)
-            if template is not None:
-                self._pods_by_namespace[resource.namespace].pop(key, None)
-                for pair in template.labels.items():
-                    self._pods_by_label[pair].pop(key, None)
-
-    # --- lookups ---------------------------------------------------------------------------------
 
     def __len__(self) -> int:
         return len(self._objects)
 
-    def get(self, kind: str, namespace: str, name: str) -> Resource | None:
-        return self._objects.get(ObjectRef("", kind, namespace, name))
+    def get(self, kind: GroupKind, namespace: str, name: str) -> Resource | None:
+        return self._objects.get((kind, namespace, name))
 
-    def named(self, kind: str, name: str) -> list[Resource]:
+    def named(self, kind: GroupKind, name: str) -> list[Resource]:
         """Objects of a kind with this name, in any namespace (for did-you-mean fixes)."""
         return list(self._by_kind_name.get((kind, name), {}).values())
 
-    def of_kind(self, kind: str) -> list[Resource]:
+    def of_kind(self, kind: GroupKind) -> list[Resource]:
         return list(self._by_kind.get(kind, {}).values())
 
     def known_namespaces(self) -> set[str]:
@@ -187,7 +124,7 @@ class Inventory:
 
     def namespace_labels(self, namespace: str) -> dict[str, str] | None:
         """Labels of the Namespace object, or None when the inventory does not have it."""
-        found = self.get("Namespace", "", namespace)
+        found = self.get(NAMESPACE, "", namespace)
         return found.labels if found is not None else None
 
     def services_for_host(self, host_fqdn: str) -> list[Resource]:
@@ -211,7 +148,7 @@ class Inventory:
         return self._lookup("gateway-server", gateway_server_key(number, host, bind))
 
     def peer_authentications(self, namespace: str) -> list[Resource]:
-        candidates = list(self._by_kind.get("PeerAuthentication", {}).values())
+        candidates = list(self._by_kind.get(PEER_AUTHENTICATION, {}).values())
         return [r for r in candidates if r.namespace == namespace]
 
     def pods_matching(self, selector: Mapping[str, str], namespace: str | None = None) -> list[PodTemplate]:
@@ -256,15 +193,67 @@ class Inventory:
 
     def _candidates(self, index: str, pod: PodTemplate) -> list[Resource]:
         table = self._indexes.get(index, {})
-        seen: dict[ObjectRef, Resource] = {}
+        seen: dict[ObjectKey, Resource] = {}
         for pair in pod.labels.items():
-            seen.update((r.ref, r) for r in list(table.get(pair, {}).values()))
+            seen.update((r.ref.key, r) for r in list(table.get(pair, {}).values()))
         return list(seen.values())
 
     def _lookup(self, index: str, key: Hashable) -> list[Resource]:
         return list(self._indexes.get(index, {}).get(key, {}).values())
 
 
-def _identity(ref: ObjectRef) -> ObjectRef:
-    """Objects are the same whatever apiVersion they were read in (v1 and v1beta1 Gateways)."""
-    return ObjectRef("", ref.kind, ref.namespace, ref.name)
+class Inventory(InventoryView):
+    """The store with its writers: the CLI adds the files' objects, the live inventory applies
+    watch events. Writers hold `_lock`, so concurrent updates never interleave."""
+
+    def __init__(self, resources: Iterable[Resource] = ()):
+        super().__init__()
+        self._lock = threading.RLock()
+        for resource in resources:
+            self.add(resource)
+
+    def add(self, resource: Resource) -> None:
+        """Adds or replaces the object with this identity."""
+        with self._lock:
+            key = resource.ref.key
+            kind = key[0]
+            if key in self._objects:
+                self.remove(resource.ref)
+            self._objects[key] = resource
+            self._by_kind_name[(kind, resource.name)][key] = resource
+            self._by_kind[kind][key] = resource
+            namespace = resource.name if kind == NAMESPACE else resource.namespace
+            if namespace:
+                self._namespace_counts[namespace] += 1
+            for index, keys in INDEXES.get(kind, ()):
+                for k in keys(resource):
+                    self._indexes[index][k][key] = resource
+            template = pod_template(resource)
+            if template is not None:
+                self._pods[key] = template
+                self._pods_by_namespace[resource.namespace][key] = template
+                for pair in template.labels.items():
+                    self._pods_by_label[pair][key] = template
+
+    def remove(self, ref: ObjectRef) -> None:
+        with self._lock:
+            key = ref.key
+            kind = key[0]
+            resource = self._objects.pop(key, None)
+            if resource is None:
+                return
+            del self._by_kind_name[(kind, resource.name)][key]
+            del self._by_kind[kind][key]
+            namespace = resource.name if kind == NAMESPACE else resource.namespace
+            if namespace:
+                self._namespace_counts[namespace] -= 1
+                if self._namespace_counts[namespace] <= 0:
+                    del self._namespace_counts[namespace]
+            for index, keys in INDEXES.get(kind, ()):
+                for k in keys(resource):
+                    self._indexes[index][k].pop(key, None)
+            template = self._pods.pop(key, None)
+            if template is not None:
+                self._pods_by_namespace[resource.namespace].pop(key, None)
+                for pair in template.labels.items():
+                    self._pods_by_label[pair].pop(key, None)

@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from webhook.inventory import InventoryView
 from webhook.kube import PodTemplate
 from webhook.model import Resource, as_dict, as_list, string_map
-
-if TYPE_CHECKING:
-    from webhook.context import Context
-
-ISTIO_GROUP = "networking.istio.io/"
-
-
-def is_istio_gateway(gateway: Resource) -> bool:
-    """`kind: Gateway` is also the Kubernetes Gateway API's kind, which has listeners, not servers."""
-    return gateway.ref.api_version.startswith(ISTIO_GROUP)
 
 
 def servers_of(gateway: Resource) -> list[dict[str, Any]]:
@@ -35,10 +26,10 @@ def show_labels(labels: dict[str, str]) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(labels.items())) or "(empty: every pod)"
 
 
-def selector_scope(gateway: Resource, context: Context) -> str | None:
+def selector_scope(gateway: Resource, namespace_scoped: bool) -> str | None:
     """The namespace a Gateway's selector looks in: its own when gateways are namespace-scoped."""
-    return gateway.namespace if context.policy.gateways_namespace_scoped else None
+    return gateway.namespace if namespace_scoped else None
 
 
-def gateway_pods(gateway: Resource, context: Context) -> list[PodTemplate]:
-    return context.inventory.pods_matching(selector_of(gateway), selector_scope(gateway, context))
+def gateway_pods(gateway: Resource, inventory: InventoryView, namespace_scoped: bool) -> list[PodTemplate]:
+    return inventory.pods_matching(selector_of(gateway), selector_scope(gateway, namespace_scoped))

@@ -4,21 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-CLUSTER_SUFFIX = ".svc.cluster.local"
+from webhook.kube import CLUSTER_SUFFIX
+
 MAX_HOST_LENGTH = 255  # Istio's validation refuses longer host names (CheckDNS1123Preconditions)
 EXPORT_ANNOTATION = "networking.istio.io/exportTo"
-
-
-def fqdn(host: str, namespace: str) -> str:
-    """A short name (no dot) is `<name>.<namespace>.svc.cluster.local`, as Istio expands it."""
-    host = host.strip().lower()
-    if host and "." not in host and host != "*":
-        return f"{host}.{namespace}{CLUSTER_SUFFIX}"
-    return host
-
-
-def service_fqdn(name: str, namespace: str) -> str:
-    return f"{name}.{namespace}{CLUSTER_SUFFIX}"
 
 
 def is_wildcard(host: str) -> bool:

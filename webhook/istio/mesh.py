@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, NamedTuple
+from dataclasses import dataclass
+from typing import NamedTuple
 
 from webhook.findings import Lookup
+from webhook.inventory import InventoryView
+from webhook.kinds import GATEWAY
 from webhook.kube import PodTemplate, selector_matches
 from webhook.model import Resource, as_dict, as_list, string_map
-
-if TYPE_CHECKING:
-    from webhook.context import Context
 
 PROXY_CONTAINER = "istio-proxy"
 STATUS_ANNOTATION = "sidecar.istio.io/status"
@@ -22,6 +22,21 @@ GATEWAY_ISTIO_LABELS = frozenset({"ingressgateway", "egressgateway"})
 REWRITE_PROBES_ANNOTATION = "sidecar.istio.io/rewriteAppHTTPProbers"
 GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
 GO_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
+NEWEST_ISTIO = (1, 30)  # the newest Istio minor release this release of Meshwarden knows
+
+
+@dataclass(frozen=True)
+class MeshFacts:
+    """What the rules know about the mesh beyond the objects: the policy file's `mesh`,
+    `gateways` and `ingressNginx` settings."""
+
+    mtls: str = "unknown"
+    probe_rewrite: bool = True
+    assume_injected: bool = True
+    root_namespace: str = "istio-system"
+    gateways_namespace_scoped: bool = False
+    ingress_nginx_meshed: bool = False
+    istio_version: tuple[int, int] = NEWEST_ISTIO  # the oldest Istio minor running in the mesh
 
 
 def has_sidecar(template: PodTemplate) -> bool:
@@ -32,7 +47,7 @@ def has_sidecar(template: PodTemplate) -> bool:
     return any(as_dict(c).get("name") == PROXY_CONTAINER for c in containers)
 
 
-def in_mesh(template: PodTemplate, context: Context) -> bool:
+def in_mesh(template: PodTemplate, inventory: InventoryView, mesh: MeshFacts) -> bool:
     """Whether the pod will run an Istio sidecar (rules.md, "Mesh membership").
 
     Mirrors the injector: its webhook selects namespaces and pods by labels only, then
@@ -46,9 +61,9 @@ def in_mesh(template: PodTemplate, context: Context) -> bool:
     opt_in = template.labels.get(INJECT_KEY, template.annotations.get(INJECT_KEY))
     if opt_in == "false":
         return False
-    namespace_labels = _namespace_labels(template.namespace, context)
+    namespace_labels = _namespace_labels(template.namespace, inventory, mesh)
     if namespace_labels is None:
-        return context.mesh.assume_injected or _pod_opts_in(template)
+        return mesh.assume_injected or _pod_opts_in(template)
     injection = namespace_labels.get(NAMESPACE_INJECTION_LABEL)
     if injection is not None:
         return injection == "enabled"
@@ -60,30 +75,29 @@ def _pod_opts_in(template: PodTemplate) -> bool:
     return template.labels.get(INJECT_KEY) == "true" or REVISION_LABEL in template.labels
 
 
-def _namespace_labels(namespace: str, context: Context) -> Mapping[str, str] | None:
+def _namespace_labels(namespace: str, inventory: InventoryView, mesh: MeshFacts) -> Mapping[str, str] | None:
     """The namespace's labels; unknown (None) counts as unlabelled for the mesh's root namespace
     and the `kube-*` namespaces, which nobody labels for injection."""
-    labels = context.inventory.namespace_labels(namespace)
-    if labels is None and (namespace == context.mesh.root_namespace or namespace.startswith("kube-")):
+    labels = inventory.namespace_labels(namespace)
+    if labels is None and (namespace == mesh.root_namespace or namespace.startswith("kube-")):
         return {}
     return labels
 
 
-def is_gateway_pod(template: PodTemplate, context: Context) -> bool:
+def is_gateway_pod(template: PodTemplate, inventory: InventoryView, namespace_scoped: bool) -> bool:
     """A gateway pod: labelled as one, injected with the gateway template, or selected by a Gateway."""
     if template.labels.get("istio") in GATEWAY_ISTIO_LABELS:
         return True
     templates = template.annotations.get(TEMPLATES_ANNOTATION, "")
     if "gateway" in (name.strip() for name in templates.split(",")):
         return True
-    scoped = context.policy.gateways_namespace_scoped
-    return bool(context.inventory.gateways_selecting(template, namespace_scoped=scoped))
+    return bool(inventory.gateways_selecting(template, namespace_scoped=namespace_scoped))
 
 
-def gateway_lookup(template: PodTemplate, context: Context) -> Lookup:
+def gateway_lookup(template: PodTemplate, namespace_scoped: bool) -> Lookup:
     """The inventory question behind "no Gateway selects this pod" (namespace "" means any namespace)."""
-    namespace = template.namespace if context.policy.gateways_namespace_scoped else ""
-    return Lookup("Gateway", namespace)
+    namespace = template.namespace if namespace_scoped else ""
+    return Lookup(GATEWAY, namespace)
 
 
 class Mtls(NamedTuple):
@@ -93,18 +107,19 @@ class Mtls(NamedTuple):
     source: str
 
 
-def mtls_for(template: PodTemplate, context: Context, port: int | None = None) -> Mtls:
+def mtls_for(
+    template: PodTemplate, inventory: InventoryView, mesh: MeshFacts, port: int | None = None
+) -> Mtls:
     """The mTLS mode that governs the pod (on `port`, when a workload policy sets it per port).
 
     A workload policy (selector matching the pod) beats the namespace policy, which beats the
     mesh policy in the root namespace; UNSET inherits from the next level; `mesh.mtls` in the
     config is the last fallback. Among policies of one level the oldest wins, as in Istio.
     """
-    inventory = context.inventory
     local = inventory.peer_authentications(template.namespace)
     workload = [pa for pa in local if _selector(pa) and selector_matches(_selector(pa), template.labels)]
     namespace_wide = [pa for pa in local if not _selector(pa)]
-    root = inventory.peer_authentications(context.mesh.root_namespace)
+    root = inventory.peer_authentications(mesh.root_namespace)
     mesh_wide = [pa for pa in root if not _selector(pa)]
     for level in (workload, namespace_wide, mesh_wide):
         if not level:
@@ -113,7 +128,7 @@ def mtls_for(template: PodTemplate, context: Context, port: int | None = None) -
         mode = _mode(policy, port if level is workload else None)
         if mode is not None:
             return Mtls(mode, f"PeerAuthentication {policy.namespace}/{policy.name}")
-    configured = context.mesh.mtls
+    configured = mesh.mtls
     return Mtls(configured, f"no PeerAuthentication applies; mesh.mtls is {configured} in the config")
 
 
@@ -126,10 +141,10 @@ def parse_bool(value: str) -> bool | None:
     return None
 
 
-def probe_rewrite_enabled(template: PodTemplate, context: Context) -> bool:
+def probe_rewrite_enabled(template: PodTemplate, mesh: MeshFacts) -> bool:
     """The pod annotation decides when it parses; otherwise the mesh-wide setting does."""
     from_annotation = parse_bool(template.annotations.get(REWRITE_PROBES_ANNOTATION, ""))
-    return context.mesh.probe_rewrite if from_annotation is None else from_annotation
+    return mesh.probe_rewrite if from_annotation is None else from_annotation
 
 
 def _selector(policy: Resource) -> dict[str, str]:

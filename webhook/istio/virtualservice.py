@@ -37,26 +37,25 @@ class GatewayRef:
     form: RefForm
     namespace: str
     name: str
-    in_match: bool
 
     @property
     def qualified(self) -> str:
         return f"{self.namespace}/{self.name}"
 
 
-def parse_gateway_ref(text: str, vs_namespace: str, path: str, in_match: bool = False) -> GatewayRef:
+def parse_gateway_ref(text: str, vs_namespace: str, path: str) -> GatewayRef:
     """Resolves a reference the way Istio does (`resolveGatewayName`)."""
     if text == MESH:
-        return GatewayRef(text, path, RefForm.MESH, "", MESH, in_match)
+        return GatewayRef(text, path, RefForm.MESH, "", MESH)
     if "/" in text:
         namespace, _, name = text.partition("/")
         if namespace == ".":
-            return GatewayRef(text, path, RefForm.RELATIVE, vs_namespace, name, in_match)
-        return GatewayRef(text, path, RefForm.QUALIFIED, namespace, name, in_match)
+            return GatewayRef(text, path, RefForm.RELATIVE, vs_namespace, name)
+        return GatewayRef(text, path, RefForm.QUALIFIED, namespace, name)
     if "." in text:
         name, _, rest = text.partition(".")
-        return GatewayRef(text, path, RefForm.DOTTED, rest.split(".", 1)[0], name, in_match)
-    return GatewayRef(text, path, RefForm.SHORT, vs_namespace, text, in_match)
+        return GatewayRef(text, path, RefForm.DOTTED, rest.split(".", 1)[0], name)
+    return GatewayRef(text, path, RefForm.SHORT, vs_namespace, text)
 
 
 def gateway_refs(spec: Body, vs_namespace: str) -> list[GatewayRef]:
@@ -71,7 +70,7 @@ def gateway_refs(spec: Body, vs_namespace: str) -> list[GatewayRef]:
             for g, text in enumerate(as_list(match.get("gateways"))):
                 if isinstance(text, str) and text:
                     path = f"{route.path}.match[{m}].gateways[{g}]"
-                    refs.append(parse_gateway_ref(text, vs_namespace, path, in_match=True))
+                    refs.append(parse_gateway_ref(text, vs_namespace, path))
     return refs
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from webhook.findings import Action, Finding
 from webhook.loader import InputError
-from webhook.model import ObjectRef
+from webhook.model import GroupKind, ObjectRef
 
 
 class FailOn:
@@ -30,13 +31,17 @@ class Report:
     errors: list[InputError]
     objects: list[tuple[ObjectRef, str | None, int | None]]
     """Every checked object with its file and line (JUnit has one test case per object)."""
-    skipped: int = 0
+    skipped_kinds: Counter[GroupKind] = field(default_factory=Counter)
+    """Objects of kinds no rule checks, by kind (with its API group)."""
     fail_on: str = FailOn.DENY
     color: bool = False
-    notes: list[str] = field(default_factory=list)
     unread: list[Unread] = field(default_factory=list)
     dropped: int = 0
     """Findings left out because they rest on the absence of objects of a kind not read."""
+
+    @property
+    def skipped(self) -> int:
+        return self.skipped_kinds.total()
 
     def counts(self) -> dict[str, int]:
         active = [f for f in self.findings if not f.suppressed]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from types import ModuleType
 
+from webhook.inventory.detail import Detail
+from webhook.model import GroupKind
 from webhook.rules import (
     destinationrules,
     gateway_servers,
@@ -17,7 +19,7 @@ from webhook.rules import (
     vs_routes,
     workloads,
 )
-from webhook.rules.registry import Rule
+from webhook.rules.registry import Input, Rule
 
 FAMILIES: tuple[ModuleType, ...] = (
     workloads,
@@ -38,6 +40,10 @@ class Catalogue:
         self.rules = tuple(sorted(rules, key=lambda r: r.code))
         self._lookup = {key.lower(): r for r in self.rules for key in (r.code, r.name)}
         self.kinds = frozenset(k for r in self.rules for k in r.kinds)
+        self.inputs: dict[GroupKind, Detail] = {}
+        """Every kind a rule reads from the inventory, at the highest detail any rule reads it."""
+        for read in sorted((i for r in self.rules for i in r.inputs), key=lambda i: (i.kind, i.detail)):
+            self.inputs[read.kind] = read.detail
 
     def __iter__(self) -> Iterator[Rule]:
         return iter(self.rules)
@@ -45,7 +51,7 @@ class Catalogue:
     def find(self, code_or_name: str) -> Rule | None:
         return self._lookup.get(code_or_name.strip().lower())
 
-    def for_kind(self, kind: str) -> tuple[Rule, ...]:
+    def for_kind(self, kind: GroupKind) -> tuple[Rule, ...]:
         return tuple(r for r in self.rules if kind in r.kinds)
 
 
@@ -55,4 +61,4 @@ def _rules_of(module: ModuleType) -> list[Rule]:
 
 CATALOGUE = Catalogue(r for family in FAMILIES for r in _rules_of(family))
 
-__all__ = ["CATALOGUE", "Catalogue", "Rule"]
+__all__ = ["CATALOGUE", "Catalogue", "Input", "Rule"]

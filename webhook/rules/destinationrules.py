@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from webhook.findings import Action, Lookup, Violation
+from webhook.inventory.detail import Detail
 from webhook.inventory.store import TOPOLOGY_PREFIXES
-from webhook.istio.hosts import fqdn
+from webhook.kinds import DESTINATION_RULE, POD, SERVICE, VIRTUAL_SERVICE
+from webhook.kube import fqdn
 from webhook.model import Resource, as_dict, as_list, string_map
-from webhook.rules.registry import rule
-
-if TYPE_CHECKING:
-    from webhook.context import Context
+from webhook.rules.registry import Context, Input, rule
 
 UNVERIFIED_MODES = frozenset({"SIMPLE", "MUTUAL"})
 SYSTEM_CA_SINCE = (1, 20)  # since Istio 1.20 a setting without caCertificates uses the OS trust store
@@ -71,9 +70,9 @@ def _reason_and_fix(
 @rule(
     code="MW501",
     name="dr-subset-selects-nothing",
-    kinds={"DestinationRule"},
+    kinds={DESTINATION_RULE},
     default=Action.WARN,
-    cross=True,
+    inputs=(Input(SERVICE, Detail.SPEC), Input(POD, Detail.METADATA), Input(VIRTUAL_SERVICE, Detail.SPEC)),
     summary="""
         Checks that each subset's labels, together with the selector of the host's Service, match
         at least one pod or workload pod template in the Service's namespace. Hosts without a
@@ -182,7 +181,7 @@ def dr_subset_selects_nothing(destination_rule: Resource, context: Context) -> I
             f"matches no pod in namespace {service.namespace}: {reason}; {effect}",
             fix,
             weak=not routed,
-            missing=(Lookup("Pod", service.namespace),),
+            missing=(Lookup(POD, service.namespace),),
         )
 
 
@@ -210,7 +209,7 @@ def _tls_settings(spec: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], s
 @rule(
     code="MW502",
     name="dr-tls-without-ca",
-    kinds={"DestinationRule"},
+    kinds={DESTINATION_RULE},
     default=Action.WARN,
     summary="""
         Checks that every `SIMPLE` or `MUTUAL` tls setting of a DestinationRule (top level, per

@@ -5,24 +5,22 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from webhook.findings import Action, Violation
+from webhook.inventory.detail import Detail
 from webhook.istio.gateway import (
     gateway_pods,
-    is_istio_gateway,
     port_number,
     selector_of,
     servers_of,
     show_labels,
 )
 from webhook.istio.protocols import GATEWAY_PROTOCOLS
+from webhook.kinds import GATEWAY, POD
 from webhook.kube import PodTemplate, selector_matches
 from webhook.model import Resource, as_dict, as_list
-from webhook.rules.registry import rule
-
-if TYPE_CHECKING:
-    from webhook.context import Context
+from webhook.rules.registry import Context, Input, rule
 
 TLS_PROTOCOLS = frozenset({"HTTPS", "TLS"})
 HTTP_PROTOCOLS = frozenset({"HTTP", "HTTP2", "GRPC", "GRPC-WEB", "HTTP_PROXY"})
@@ -185,7 +183,7 @@ def _server_problems(index: int, server: dict[str, Any], names: dict[str, int]) 
 @rule(
     code="MW403",
     name="gateway-server-invalid",
-    kinds={"Gateway"},
+    kinds={GATEWAY},
     default=Action.DENY,
     summary="""
         Checks each Gateway server the way Istio's validation does: the Gateway has servers, each
@@ -235,8 +233,6 @@ def _server_problems(index: int, server: dict[str, Any], names: dict[str, int]) 
     """,
 )
 def gateway_server_invalid(gateway: Resource, context: Context) -> Iterator[Violation]:
-    if not is_istio_gateway(gateway):
-        return
     servers = servers_of(gateway)
     if not servers:
         yield Violation(
@@ -279,7 +275,7 @@ def _conflicts(
     number = port_number(server)
     if number is None:
         return [], []
-    scoped = context.policy.gateways_namespace_scoped
+    scoped = context.mesh.gateways_namespace_scoped
     bind = str(server.get("bind") or "")
     same: dict[tuple[str, str], bool] = {(gateway.namespace, gateway.name): False}
     found: dict[tuple[str, str], Resource] = {}
@@ -288,7 +284,7 @@ def _conflicts(
         for other in context.inventory.gateways_with_server(number, str(host), bind):
             key = (other.namespace, other.name)
             if key not in same:
-                same[key] = is_istio_gateway(other) and _same_pods(gateway, other, pods, scoped)
+                same[key] = _same_pods(gateway, other, pods, scoped)
             if same[key]:
                 found[key] = other
                 if position not in shared:
@@ -299,9 +295,9 @@ def _conflicts(
 @rule(
     code="MW404",
     name="gateway-conflict",
-    kinds={"Gateway"},
+    kinds={GATEWAY},
     default=Action.DENY,
-    cross=True,
+    inputs=(Input(GATEWAY, Detail.SPEC), Input(POD, Detail.METADATA)),
     summary="""
         Checks that no other Gateway whose selector is identical or selects a common pod has a
         server with the same port number, the same `bind` and an identical host (a `*/` prefix
@@ -360,9 +356,7 @@ def _conflicts(
     """,
 )
 def gateway_conflict(gateway: Resource, context: Context) -> Iterator[Violation]:
-    if not is_istio_gateway(gateway):
-        return
-    pods = gateway_pods(gateway, context)
+    pods = gateway_pods(gateway, context.inventory, context.mesh.gateways_namespace_scoped)
     for index, server in enumerate(servers_of(gateway)):
         others, positions = _conflicts(gateway, server, pods, context)
         if not others:

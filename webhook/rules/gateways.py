@@ -4,24 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from webhook.findings import Action, Lookup, Violation
+from webhook.inventory.detail import Detail
 from webhook.istio.gateway import (
     gateway_pods,
-    is_istio_gateway,
     port_number,
     selector_of,
     selector_scope,
     servers_of,
     show_labels,
 )
-from webhook.kube import PodTemplate
+from webhook.kinds import GATEWAY, POD, SERVICE
+from webhook.kube import PodTemplate, container_port
 from webhook.model import Resource, as_dict, as_list
-from webhook.rules.registry import rule
-
-if TYPE_CHECKING:
-    from webhook.context import Context
+from webhook.rules.registry import Context, Input, rule
 
 WELL_KNOWN_GATEWAY_LABELS = (("istio", "ingressgateway"), ("istio", "egressgateway"))
 # The selectors of the gateways Istio's installers deploy (the east-west one for multicluster).
@@ -38,9 +35,9 @@ ISTIO_GATEWAY_SELECTORS = (
 @rule(
     code="MW401",
     name="gateway-selector-no-workload",
-    kinds={"Gateway"},
+    kinds={GATEWAY},
     default=Action.WARN,
-    cross=True,
+    inputs=(Input(POD, Detail.METADATA),),
     summary="""
         Checks that a Gateway's `spec.selector` matches at least one pod or workload pod template
         (in any namespace, or only in the Gateway's own namespace when the policy says gateways
@@ -106,10 +103,11 @@ ISTIO_GATEWAY_SELECTORS = (
     """,
 )
 def gateway_selector_no_workload(gateway: Resource, context: Context) -> Iterator[Violation]:
-    if not is_istio_gateway(gateway) or gateway_pods(gateway, context):
+    scoped = context.mesh.gateways_namespace_scoped
+    if gateway_pods(gateway, context.inventory, scoped):
         return
     selector = selector_of(gateway)
-    scope = selector_scope(gateway, context)
+    scope = selector_scope(gateway, scoped)
     where = f"in namespace {scope} (gateways are namespace-scoped)" if scope else "in any namespace"
     message = f"selector {show_labels(selector)} matches no pod or workload template {where}"
     absent = [
@@ -142,7 +140,7 @@ def gateway_selector_no_workload(gateway: Resource, context: Context) -> Iterato
             else "istio: ingressgateway for the default one"
         )
         fix = f"set spec.selector to the labels of the gateway deployment's pods (e.g. {example})"
-    yield Violation("spec.selector", message, fix, missing=(Lookup("Pod", scope or ""),))
+    yield Violation("spec.selector", message, fix, missing=(Lookup(POD, scope or ""),))
 
 
 # --- MW402 ---------------------------------------------------------------------------------------
@@ -155,16 +153,6 @@ class _Exposure:
     ports: frozenset[int]
     services: tuple[Resource, ...]
     udp_only: frozenset[int]
-
-
-def _container_port(pod: PodTemplate, name: str) -> int | None:
-    for container in as_list(pod.spec.get("containers")):
-        for port in as_list(as_dict(container).get("ports")):
-            port = as_dict(port)
-            number = port.get("containerPort")
-            if port.get("name") == name and isinstance(number, int):
-                return number
-    return None
 
 
 def _exposure(pods: list[PodTemplate], context: Context) -> _Exposure:
@@ -183,7 +171,7 @@ def _exposure(pods: list[PodTemplate], context: Context) -> _Exposure:
                 port = as_dict(port)
                 numbers = {port.get("port"), port.get("targetPort")}
                 if isinstance(port.get("targetPort"), str):
-                    numbers.add(_container_port(pod, port["targetPort"]))
+                    numbers.add(container_port(as_list(pod.spec.get("containers")), port["targetPort"]))
                 found = {n for n in numbers if isinstance(n, int) and not isinstance(n, bool)}
                 # A Service port without `protocol` is TCP (the Kubernetes default); UDP/SCTP miss Envoy.
                 if str(port.get("protocol") or "TCP").upper() == "TCP":
@@ -210,9 +198,9 @@ def _describe(exposure: _Exposure) -> str:
 @rule(
     code="MW402",
     name="gateway-port-not-exposed",
-    kinds={"Gateway"},
+    kinds={GATEWAY},
     default=Action.WARN,
-    cross=True,
+    inputs=(Input(POD, Detail.PORTS), Input(SERVICE, Detail.SPEC)),
     summary="""
         Checks that every server port of a Gateway is a TCP `port` or `targetPort` of a Service
         that selects the gateway's pods (a Service port without `protocol` counts as TCP).
@@ -293,14 +281,12 @@ def _describe(exposure: _Exposure) -> str:
     """,
 )
 def gateway_port_not_exposed(gateway: Resource, context: Context) -> Iterator[Violation]:
-    if not is_istio_gateway(gateway):
-        return
-    pods = gateway_pods(gateway, context)
+    pods = gateway_pods(gateway, context.inventory, context.mesh.gateways_namespace_scoped)
     if not pods:  # MW401's finding
         return
     exposure = _exposure(pods, context)
     namespaces = sorted({pod.namespace for pod in pods})
-    missing = tuple(Lookup("Service", ns) for ns in namespaces)
+    missing = tuple(Lookup(SERVICE, ns) for ns in namespaces)
     for index, server in enumerate(servers_of(gateway)):
         number = port_number(server)
         if number is None or number in exposure.ports:

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from webhook.findings import Action, Violation
-from webhook.istio.hosts import service_fqdn
+from webhook.inventory.detail import Detail
+from webhook.kinds import INGRESS, INGRESS_CLASS
+from webhook.kube import service_fqdn
 from webhook.model import Resource, as_dict, as_list
-from webhook.rules.registry import rule
-
-if TYPE_CHECKING:
-    from webhook.context import Context
+from webhook.rules.registry import Context, Input, rule
 
 NGINX_CLASS = "nginx"
 NGINX_CONTROLLER = "k8s.io/ingress-nginx"
@@ -33,7 +32,7 @@ def _is_nginx(name: str, context: Context) -> bool:
         return True
     return any(
         as_dict(found.spec).get("controller") == NGINX_CONTROLLER
-        for found in context.inventory.named("IngressClass", name)
+        for found in context.inventory.named(INGRESS_CLASS, name)
     )
 
 
@@ -60,9 +59,9 @@ def _vhost_for(vhost: str, service: str, namespace: str) -> str:
 @rule(
     code="MW601",
     name="ingress-nginx-mesh-upstream",
-    kinds={"Ingress"},
+    kinds={INGRESS},
     default=Action.WARN,
-    cross=True,
+    inputs=(Input(INGRESS_CLASS, Detail.SPEC),),
     summary="""
         When the policy says the ingress-nginx controller runs with a sidecar
         (`ingressNginx.meshed: true`), checks that every Ingress of class `nginx` sets
@@ -118,7 +117,7 @@ def _vhost_for(vhost: str, service: str, namespace: str) -> str:
     """,
 )
 def ingress_nginx_mesh_upstream(ingress: Resource, context: Context) -> Iterator[Violation]:
-    if not context.policy.ingress_nginx_meshed or not _is_nginx(_ingress_class(ingress), context):
+    if not context.mesh.ingress_nginx_meshed or not _is_nginx(_ingress_class(ingress), context):
         return
     annotations = ingress.annotations
     services = _backend_services(ingress)

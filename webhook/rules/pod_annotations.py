@@ -4,28 +4,35 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING
 
 from webhook.findings import Action, Violation
 from webhook.istio.annotations import ANNOTATIONS, LABELS
 from webhook.istio.injector import LABEL_VALIDATORS, Invalid, annotation_validator, loose_bool, shown
 from webhook.istio.mesh import INJECT_KEY, NAMESPACE_INJECTION_LABEL, STATUS_ANNOTATION
+from webhook.kinds import (
+    DESTINATION_RULE,
+    GATEWAY,
+    INGRESS,
+    NAMESPACE,
+    PEER_AUTHENTICATION,
+    POD_KINDS,
+    SERVICE,
+    SERVICE_ENTRY,
+    VIRTUAL_SERVICE,
+)
 from webhook.kube import PodTemplate, pod_template
 from webhook.model import Resource
-from webhook.rules.registry import POD_TEMPLATE_KINDS, rule
+from webhook.rules.registry import Context, rule
 
-if TYPE_CHECKING:
-    from webhook.context import Context
-
-READ_KINDS = POD_TEMPLATE_KINDS | {
-    "Namespace",
-    "Service",
-    "VirtualService",
-    "Gateway",
-    "DestinationRule",
-    "Ingress",
-    "ServiceEntry",
-    "PeerAuthentication",
+READ_KINDS = POD_KINDS | {
+    NAMESPACE,
+    SERVICE,
+    VIRTUAL_SERVICE,
+    GATEWAY,
+    DESTINATION_RULE,
+    INGRESS,
+    SERVICE_ENTRY,
+    PEER_AUTHENTICATION,
 }
 # Set by Istio itself, never by users: Istio's analyzer ignores them, and so do we.
 IGNORED_KEYS = frozenset({STATUS_ANNOTATION, "gateway.istio.io/controller-version", "istio.io/rev"})
@@ -46,7 +53,7 @@ INJECT_ANNOTATION_DEPRECATED = (1, 15)  # the Istio version that deprecated the 
 @rule(
     code="MW103",
     name="sidecar-annotation-invalid",
-    kinds=POD_TEMPLATE_KINDS,
+    kinds=POD_KINDS,
     default=Action.DENY,
     summary="""
         Checks the values of the pod annotations that Istio's sidecar injector validates
@@ -222,7 +229,7 @@ def istio_metadata_misplaced(resource: Resource, context: Context) -> Iterator[V
         path = f"metadata.annotations.{key}"
         if key not in ANNOTATIONS:
             yield _unknown(key, path, workload)
-        elif resource.kind == "Namespace" and _is_pod_annotation(key):
+        elif resource.group_kind == NAMESPACE and _is_pod_annotation(key):
             yield _on_namespace(resource.name, key, value, path)
         elif workload is not None and _is_pod_annotation(key):
             yield _on_workload(resource.kind, workload, key, value, path)

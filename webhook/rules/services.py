@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from webhook.findings import Action, Violation
 from webhook.istio.protocols import (
@@ -13,11 +12,9 @@ from webhook.istio.protocols import (
     protocol_of_name,
     protocol_of_number,
 )
+from webhook.kinds import SERVICE
 from webhook.model import Resource, as_dict, as_list
-from webhook.rules.registry import rule
-
-if TYPE_CHECKING:
-    from webhook.context import Context
+from webhook.rules.registry import Context, rule
 
 MANAGED_SERVICE_LABELS = ("istio", "gateway.istio.io/managed")
 
@@ -30,7 +27,7 @@ def _istio_managed(service: Resource) -> bool:
 @rule(
     code="MW201",
     name="service-port-protocol",
-    kinds={"Service"},
+    kinds={SERVICE},
     default=Action.WARN,
     summary="""
         Checks that every Service port declares its protocol, by `appProtocol` or by a name of the

@@ -7,20 +7,18 @@ MW307, MW309) in `vs_routes`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
 
 from webhook.findings import Action, Lookup, Violation
-from webhook.inventory import Inventory
-from webhook.istio.hosts import fqdn, gateway_host_admits, gateway_host_matches, is_mesh_internal
+from webhook.inventory import InventoryView
+from webhook.inventory.detail import Detail
+from webhook.istio.hosts import gateway_host_admits, gateway_host_matches, is_mesh_internal
 from webhook.istio.virtualservice import MESH, GatewayRef, RefForm, gateway_refs
+from webhook.kinds import GATEWAY, NAMESPACE, SERVICE, VIRTUAL_SERVICE
+from webhook.kube import fqdn
 from webhook.model import Resource, as_dict, as_list
-from webhook.rules.registry import rule
+from webhook.rules.registry import Context, Input, rule
 
-if TYPE_CHECKING:
-    from webhook.context import Context
-
-VS_KINDS = {"VirtualService"}
-K8S_GATEWAY_GROUP = "gateway.networking.k8s.io/"
+VS_KINDS = {VIRTUAL_SERVICE}
 
 
 def q(value: object) -> str:
@@ -35,12 +33,19 @@ def vs_hosts(vs: Resource) -> list[str]:
     return [h.strip().lower() for h in as_list(vs.spec.get("hosts")) if isinstance(h, str) and h.strip()]
 
 
-def known_namespaces(vs: Resource, inventory: Inventory) -> set[str]:
+def known_namespaces(vs: Resource, inventory: InventoryView) -> set[str]:
     """The spec's known namespaces; the VirtualService's own counts even before it is stored."""
     return inventory.known_namespaces() | {vs.namespace}
 
 
-def mesh_internal(host: str, vs: Resource, inventory: Inventory, namespaces: set[str]) -> bool:
+# What deciding whether a host is mesh-internal reads: the known namespaces and Services.
+MESH_INTERNAL_INPUTS = (
+    Input(NAMESPACE, Detail.METADATA, optional=True),
+    Input(SERVICE, Detail.METADATA, optional=True),
+)
+
+
+def mesh_internal(host: str, vs: Resource, inventory: InventoryView, namespaces: set[str]) -> bool:
     known_service = bool(inventory.services_for_host(fqdn(host, vs.namespace)))
     return is_mesh_internal(host, namespaces, known_service)
 
@@ -53,7 +58,7 @@ def mesh_internal(host: str, vs: Resource, inventory: Inventory, namespaces: set
     name="vs-gateway-not-found",
     kinds=VS_KINDS,
     default=Action.DENY,
-    cross=True,
+    inputs=(Input(GATEWAY, Detail.METADATA),),
     summary="""
         Checks that every gateway a VirtualService names (in `spec.gateways` or in a match's
         `gateways`) is an existing Gateway. A bare name means the VirtualService's own namespace.
@@ -110,9 +115,9 @@ def mesh_internal(host: str, vs: Resource, inventory: Inventory, namespaces: set
 def vs_gateway_not_found(vs: Resource, context: Context) -> Iterator[Violation]:
     inventory = context.inventory
     for ref in gateway_refs(vs.spec, vs.namespace):
-        if ref.form is RefForm.MESH or inventory.get("Gateway", ref.namespace, ref.name) is not None:
+        if ref.form is RefForm.MESH or inventory.get(GATEWAY, ref.namespace, ref.name) is not None:
             continue
-        elsewhere = sorted(g.namespace for g in inventory.named("Gateway", ref.name))
+        elsewhere = sorted(g.namespace for g in inventory.named(GATEWAY, ref.name))
         message = f"gateway {q(ref.name)} not found in namespace {q(ref.namespace)}"
         if len(elsewhere) == 1:
             message += f"; a Gateway of that name exists in {q(elsewhere[0])}"
@@ -124,7 +129,7 @@ def vs_gateway_not_found(vs: Resource, context: Context) -> Iterator[Violation]:
             fix = f"create Gateway {q(ref.qualified)} or correct the reference {q(ref.text)}"
             if ref.form is RefForm.SHORT:
                 fix += " (a bare name means the VirtualService's own namespace; write <namespace>/<name>)"
-        yield Violation(ref.path, message, fix, missing=(Lookup("Gateway", ref.namespace, ref.name),))
+        yield Violation(ref.path, message, fix, missing=(Lookup(GATEWAY, ref.namespace, ref.name),))
 
 
 # --- MW302 -------------------------------------------------------------------------------------------
@@ -194,9 +199,7 @@ def vs_gateway_reference_form(vs: Resource, context: Context) -> Iterator[Violat
 
 
 def server_hosts(gateway: Resource) -> list[str]:
-    """Server hosts as written (`ns/host` prefixes kept); a Kubernetes listener without hostname is `*`."""
-    if str(gateway.body.get("apiVersion", "")).startswith(K8S_GATEWAY_GROUP):
-        return [str(as_dict(lis).get("hostname") or "*") for lis in as_list(gateway.spec.get("listeners"))]
+    """Server hosts as written (`ns/host` prefixes kept)."""
     return [
         str(host)
         for server in as_list(gateway.spec.get("servers"))
@@ -210,7 +213,7 @@ def server_hosts(gateway: Resource) -> list[str]:
     name="vs-host-not-in-gateway",
     kinds=VS_KINDS,
     default=Action.DENY,
-    cross=True,
+    inputs=(Input(GATEWAY, Detail.SPEC),),
     summary="""
         For every existing Gateway a VirtualService is bound to, checks that at least one of its
         hosts matches a server host of that Gateway (exactly, or by wildcard such as
@@ -274,7 +277,7 @@ def vs_host_not_in_gateway(vs: Resource, context: Context) -> Iterator[Violation
         if ref.form is RefForm.MESH or (ref.namespace, ref.name) in checked:
             continue
         checked.add((ref.namespace, ref.name))
-        gateway = context.inventory.get("Gateway", ref.namespace, ref.name)
+        gateway = context.inventory.get(GATEWAY, ref.namespace, ref.name)
         if gateway is None:
             continue
         offered = server_hosts(gateway)
@@ -337,6 +340,7 @@ def _host_not_served(
     name="vs-gateways-without-mesh",
     kinds=VS_KINDS,
     default=Action.WARN,
+    inputs=MESH_INTERNAL_INPUTS,
     summary="""
         Checks a VirtualService that lists `gateways` without `mesh` while one of its hosts is
         mesh-internal (a short name, `name.namespace`, `*.svc.cluster.local`, or a known Service).

@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from webhook.findings import Action, Lookup, Violation
-from webhook.inventory import Inventory
-from webhook.istio.hosts import (
-    CLUSTER_SUFFIX,
-    EXPORT_ANNOTATION,
-    covering_hosts,
-    fqdn,
-    parse_export_to,
-    service_fqdn,
-    visible_from,
-)
+from webhook.inventory import InventoryView
+from webhook.inventory.detail import Detail
+from webhook.istio.hosts import EXPORT_ANNOTATION, covering_hosts, parse_export_to, visible_from
 from webhook.istio.virtualservice import Destination, applies_to_mesh, as_int, destinations
+from webhook.kinds import DESTINATION_RULE, NAMESPACE, SERVICE, SERVICE_ENTRY, VIRTUAL_SERVICE
+from webhook.kube import CLUSTER_SUFFIX, fqdn, service_fqdn
 from webhook.model import Resource, as_dict, as_list
-from webhook.rules.registry import rule
+from webhook.rules.registry import Context, Input, rule
 from webhook.rules.virtualservices import VS_KINDS, known_namespaces, mesh_internal, q, qs
-
-if TYPE_CHECKING:
-    from webhook.context import Context
 
 
 def _spec_export_to(resource: Resource) -> list[str] | None:
@@ -45,7 +36,7 @@ def _subsets(rule_: Resource) -> list[str]:
     name="vs-subset-undefined",
     kinds=VS_KINDS,
     default=Action.DENY,
-    cross=True,
+    inputs=(Input(DESTINATION_RULE, Detail.SPEC),),
     summary="""
         Checks that every `subset` a route or mirror destination names is defined by a
         DestinationRule for that host (resolved to its FQDN) that is visible from the
@@ -131,7 +122,7 @@ def vs_subset_undefined(vs: Resource, context: Context) -> Iterator[Violation]:
             f"{destination.path}.subset",
             message + ": requests get 503",
             fix,
-            missing=(Lookup("DestinationRule", "", None),),
+            missing=(Lookup(DESTINATION_RULE, "", None),),
         )
 
 
@@ -151,7 +142,11 @@ def _service_ref(host_fqdn: str) -> tuple[str, str] | None:
     name="vs-destination-unknown",
     kinds=VS_KINDS,
     default=Action.WARN,
-    cross=True,
+    inputs=(
+        Input(NAMESPACE, Detail.METADATA),
+        Input(SERVICE, Detail.SPEC),
+        Input(SERVICE_ENTRY, Detail.SPEC),
+    ),
     summary="""
         Checks that every route and mirror destination with a mesh-internal host resolves to a
         Service or ServiceEntry visible from the VirtualService's namespace, that the
@@ -216,7 +211,9 @@ def vs_destination_unknown(vs: Resource, context: Context) -> Iterator[Violation
         yield from _check_destination(vs, destination, inventory)
 
 
-def _check_destination(vs: Resource, destination: Destination, inventory: Inventory) -> Iterator[Violation]:
+def _check_destination(
+    vs: Resource, destination: Destination, inventory: InventoryView
+) -> Iterator[Violation]:
     host = destination.host
     host_fqdn = fqdn(host, vs.namespace)
     services = inventory.services_for_host(host_fqdn)
@@ -254,14 +251,14 @@ def _check_destination(vs: Resource, destination: Destination, inventory: Invent
         return
     ref = _service_ref(host_fqdn)
     message = f"host {shown} matches no Service or ServiceEntry visible from namespace {q(vs.namespace)}"
-    others = sorted(s.namespace for s in inventory.named("Service", ref[1])) if ref else []
+    others = sorted(s.namespace for s in inventory.named(SERVICE, ref[1])) if ref else []
     if ref and others:
         fix = "use " + " or ".join(q(service_fqdn(ref[1], ns)) for ns in others)
     elif ref:
         fix = f"create Service {q(ref[1])} in namespace {q(ref[0])}, or correct the host"
     else:
         fix = f"create a ServiceEntry for {q(host_fqdn)}, or correct the host"
-    missing = (Lookup("Service", ref[0], ref[1]),) if ref else ()
+    missing = (Lookup(SERVICE, ref[0], ref[1]),) if ref else ()
     yield Violation(f"{destination.path}.host", message + ": requests get 503", fix, missing=missing)
 
 
@@ -312,7 +309,7 @@ def _common_namespaces(a: set[str], b: set[str]) -> set[str]:
     name="vs-mesh-host-conflict",
     kinds=VS_KINDS,
     default=Action.DENY,
-    cross=True,
+    inputs=(Input(VIRTUAL_SERVICE, Detail.SPEC),),
     summary="""
         Checks that no other VirtualService that applies to the mesh claims the same host FQDN
         while both are visible in a common namespace (`exportTo`).

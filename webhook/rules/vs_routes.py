@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from webhook.findings import Action, Lookup, Violation
-from webhook.inventory import Inventory
-from webhook.istio.hosts import (
-    CLUSTER_SUFFIX,
-    EXPORT_ANNOTATION,
-    covering_hosts,
-    fqdn,
-    parse_export_to,
-    visible_from,
-)
+from webhook.inventory import InventoryView
+from webhook.inventory.detail import Detail
+from webhook.istio.hosts import EXPORT_ANNOTATION, covering_hosts, parse_export_to, visible_from
 from webhook.istio.protocols import HTTP_ROUTED, entry_port_protocol, service_port_protocol
 from webhook.istio.virtualservice import (
     MESH,
@@ -30,12 +24,11 @@ from webhook.istio.virtualservice import (
     parse_duration,
     routes,
 )
+from webhook.kinds import SERVICE, SERVICE_ENTRY
+from webhook.kube import CLUSTER_SUFFIX, fqdn
 from webhook.model import Body, Resource, as_dict, as_list
-from webhook.rules.registry import rule
+from webhook.rules.registry import Context, Input, rule
 from webhook.rules.virtualservices import VS_KINDS, q, vs_hosts
-
-if TYPE_CHECKING:
-    from webhook.context import Context
 
 MIN_DURATION = 0.001
 
@@ -166,7 +159,7 @@ class _HostPorts(NamedTuple):
     unknown: list[str]
 
 
-def _http_ports(vs: Resource, inventory: Inventory) -> _HostPorts:
+def _http_ports(vs: Resource, inventory: InventoryView) -> _HostPorts:
     http: set[int] = set()
     unknown = []
     for host in vs_hosts(vs):
@@ -208,8 +201,8 @@ def _host_lookup(host_fqdn: str) -> Lookup:
     """The object whose absence leaves a host's ports unknown: its Service, or any ServiceEntry."""
     labels = host_fqdn.removesuffix(CLUSTER_SUFFIX).split(".")
     if host_fqdn.endswith(CLUSTER_SUFFIX) and len(labels) == 2:
-        return Lookup("Service", labels[1], labels[0])
-    return Lookup("ServiceEntry", "")
+        return Lookup(SERVICE, labels[1], labels[0])
+    return Lookup(SERVICE_ENTRY, "")
 
 
 @rule(
@@ -217,6 +210,7 @@ def _host_lookup(host_fqdn: str) -> Lookup:
     name="vs-no-default-route",
     kinds=VS_KINDS,
     default=Action.WARN,
+    inputs=(Input(SERVICE, Detail.SPEC, optional=True), Input(SERVICE_ENTRY, Detail.SPEC, optional=True)),
     summary="""
         Checks that a VirtualService that applies to the mesh (no `gateways`, or `mesh` listed)
         ends with a default route: at least one http route without `match`. A match whose only
@@ -277,8 +271,6 @@ def vs_no_default_route(vs: Resource, context: Context) -> Iterator[Violation]:
     missing: tuple[Lookup, ...] = ()
     matched = _matched_ports(http, bound)
     if matched:
-        if not context.inventory.complete:
-            return  # whether the port matches cover every HTTP port rests on objects it may lack
         ports = _http_ports(vs, context.inventory)
         left_out = ports.http - matched
         if ports.http and not left_out and not ports.unknown:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import yaml
 
 from webhook.findings import Action, Violation
+from webhook.inventory.detail import Detail
 from webhook.istio.mesh import (
     PROXY_CONTAINER,
     REWRITE_PROBES_ANNOTATION,
@@ -19,17 +20,22 @@ from webhook.istio.mesh import (
     parse_bool,
     probe_rewrite_enabled,
 )
-from webhook.kube import PodTemplate, pod_template
+from webhook.kinds import GATEWAY, NAMESPACE, PEER_AUTHENTICATION, POD_KINDS
+from webhook.kube import PodTemplate, container_port, pod_template
 from webhook.model import Resource, as_dict, as_list
-from webhook.rules.registry import POD_TEMPLATE_KINDS, rule
-
-if TYPE_CHECKING:
-    from webhook.context import Context
+from webhook.rules.registry import Context, Input, rule
 
 APP_LABELS = ("app", "app.kubernetes.io/name", "service.istio.io/canonical-name")
 VERSION_LABELS = ("version", "app.kubernetes.io/version", "service.istio.io/canonical-revision")
 DEFAULT_VERSION = "v1"
 VERSION_SUFFIX = re.compile(r"-(v[0-9][a-z0-9.]*)$")  # reviews-v2, api-v1beta1
+
+# What deciding whether a pod is an in-mesh application pod reads: its Namespace's injection labels
+# and the Gateways that would make it a gateway pod. Without them the policy's mesh facts decide.
+MESH_MEMBERSHIP_INPUTS = (
+    Input(NAMESPACE, Detail.METADATA, optional=True),
+    Input(GATEWAY, Detail.SPEC, optional=True),
+)
 
 PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
 AGENT_PORT = 15020
@@ -39,7 +45,9 @@ AGENT_PROBE_PREFIX = "/app-health/"
 def _meshed_app_pod(resource: Resource, context: Context) -> PodTemplate | None:
     """The pod or template, when it runs a sidecar and is not a gateway (MW101 and MW102 skip gateways)."""
     template = pod_template(resource)
-    if template is None or not in_mesh(template, context) or is_gateway_pod(template, context):
+    if template is None or not in_mesh(template, context.inventory, context.mesh):
+        return None
+    if is_gateway_pod(template, context.inventory, context.mesh.gateways_namespace_scoped):
         return None
     return template
 
@@ -67,8 +75,9 @@ def _identity_value(labels: Mapping[str, str], keys: tuple[str, ...]) -> str:
 @rule(
     code="MW101",
     name="workload-identity-labels",
-    kinds=POD_TEMPLATE_KINDS,
+    kinds=POD_KINDS,
     default=Action.DENY,
+    inputs=MESH_MEMBERSHIP_INPUTS,
     options={"requireLiteral": False},
     summary="""
         Checks that every pod in the mesh carries an application identity label (`app`,
@@ -166,7 +175,7 @@ def workload_identity_labels(resource: Resource, context: Context) -> Iterator[V
         path,
         message,
         f"add label{plural} {' and '.join(label for _, label, _ in gaps)} to {path}",
-        missing=(gateway_lookup(template, context),),
+        missing=(gateway_lookup(template, context.mesh.gateways_namespace_scoped),),
     )
 
 
@@ -176,8 +185,9 @@ def workload_identity_labels(resource: Resource, context: Context) -> Iterator[V
 @rule(
     code="MW102",
     name="probe-rewrite-disabled",
-    kinds=POD_TEMPLATE_KINDS,
+    kinds=POD_KINDS,
     default=Action.DENY,
+    inputs=(*MESH_MEMBERSHIP_INPUTS, Input(PEER_AUTHENTICATION, Detail.SPEC, optional=True)),
     summary="""
         Checks the health probes of pods in the mesh when Istio's probe rewrite is off for them
         (annotation `sidecar.istio.io/rewriteAppHTTPProbers: "false"`, or `mesh.probeRewrite: false`
@@ -247,7 +257,7 @@ def workload_identity_labels(resource: Resource, context: Context) -> Iterator[V
 )
 def probe_rewrite_disabled(resource: Resource, context: Context) -> Iterator[Violation]:
     template = _meshed_app_pod(resource, context)
-    if template is None or probe_rewrite_enabled(template, context):
+    if template is None or probe_rewrite_enabled(template, context.mesh):
         return
     off = _why_rewrite_is_off(template)
     for probe in _probes(template):
@@ -311,7 +321,7 @@ def _check_probe(
             weak=True,
         )
         return
-    mtls = mtls_for(template, context, _container_port(probe.container, port))
+    mtls = mtls_for(template, context.inventory, context.mesh, container_port([probe.container], port))
     if mtls.mode == "STRICT":
         effect = "the sidecar refuses the kubelet's plain-text probe, so it always fails"
     else:
@@ -333,17 +343,3 @@ def _describe(handler: str, action: Mapping[str, Any]) -> str:
     if handler == "httpGet":
         return f"httpGet port {port} path {action.get('path') or '/'}"
     return f"{handler} port {port}"
-
-
-def _container_port(container: Mapping[str, Any], port: object) -> int | None:
-    """The probe's port as a number, resolving a named port through the container's ports."""
-    if isinstance(port, int):
-        return port
-    text = str(port or "")
-    if text.isascii() and text.isdigit():
-        return int(text)
-    for declared in as_list(container.get("ports")):
-        declared = as_dict(declared)
-        if declared.get("name") == text and isinstance(declared.get("containerPort"), int):
-            return int(declared["containerPort"])
-    return None

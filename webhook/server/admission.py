@@ -11,8 +11,8 @@ from enum import StrEnum
 
 from webhook.engine import Engine
 from webhook.findings import Action, Finding, Lookup
-from webhook.inventory.source import InventorySource
-from webhook.model import Body, Resource
+from webhook.inventory.source import InventorySource, World
+from webhook.model import Body, GroupKind, Resource
 from webhook.server.messages import Reported, denial_message, warning_lines
 from webhook.server.review import EVALUATED_OPERATIONS, AdmissionRequest, answer
 
@@ -60,8 +60,8 @@ def skip_reason(request: AdmissionRequest, resource: Resource | None, engine: En
         return f"{request.operation} is not checked"
     if request.sub_resource:
         return f"subresource {request.sub_resource} is not checked"
-    if resource is None or not engine.covers(resource.kind):
-        return f"kind {request.kind} is not checked"
+    if resource is None or not engine.covers(resource.group_kind):
+        return f"kind {GroupKind(request.group, request.kind)} is not checked"
     if engine.policy.is_exempt(resource.namespace):
         return f"namespace {resource.namespace} is exempt"
     return ""
@@ -74,9 +74,10 @@ def admit(request: AdmissionRequest, engine: Engine, source: InventorySource) ->
     reason = skip_reason(request, resource, engine)
     if reason or resource is None:
         return Verdict(Decision.SKIP, message=reason)
-    findings = engine.check(resource, source.current())
+    world = source.current()
+    findings = engine.check(resource, world)
     findings, unconfirmed, confirmation = _confirm_absences(findings, resource, engine, source)
-    preexisting = _preexisting(findings, request, engine, source)
+    preexisting = _preexisting(findings, request, engine, world)
     reported: list[Reported] = []
     suppressed: list[Finding] = []
     for finding in findings:
@@ -88,7 +89,7 @@ def admit(request: AdmissionRequest, engine: Engine, source: InventorySource) ->
             reported.append(Reported(finding, Action.WARN, PREEXISTING_NOTE))
         else:
             reported.append(Reported(finding, finding.action))
-    notes = _notes(resource, engine, source)
+    notes = _notes(resource, engine, world)
     denying = [r for r in reported if r.action is Action.DENY]
     if denying:
         decision, message = Decision.DENY, denial_message(resource.ref, denying)
@@ -118,22 +119,21 @@ def _confirm_absences(
 
 
 def _preexisting(
-    findings: Sequence[Finding], request: AdmissionRequest, engine: Engine, source: InventorySource
+    findings: Sequence[Finding], request: AdmissionRequest, engine: Engine, world: World
 ) -> frozenset[Finding]:
     """Denying findings the old object already had: an UPDATE must still be able to edit or scale it."""
     denying = [f for f in findings if f.action is Action.DENY and not f.suppressed]
     if request.operation != "UPDATE" or request.old_object is None or not denying:
         return frozenset()
-    old = engine.check(Resource(request.old_object, request.namespace or "default"), source.current())
+    old = engine.check(Resource(request.old_object, request.namespace or "default"), world)
     by_message = {(f.code, f.message) for f in old}
     by_path = {(f.code, f.path) for f in old}
     return frozenset(f for f in denying if (f.code, f.message) in by_message or (f.code, f.path) in by_path)
 
 
-def _notes(resource: Resource, engine: Engine, source: InventorySource) -> tuple[str, ...]:
-    reason = source.unavailable_reason()
-    if reason and any(rule.cross for rule in engine.catalogue.for_kind(resource.kind)):
-        return (reason,)
+def _notes(resource: Resource, engine: Engine, world: World) -> tuple[str, ...]:
+    if world.incomplete and any(rule.cross for rule in engine.catalogue.for_kind(resource.group_kind)):
+        return (world.incomplete,)
     return ()
 
 
@@ -144,6 +144,7 @@ def _unconfirmed_note(missing: Sequence[Lookup]) -> str:
 
 def _describe(lookup: Lookup) -> str:
     where = f"{lookup.namespace}/" if lookup.namespace else ""
+    kind = lookup.kind.kind
     if lookup.name:
-        return f"{lookup.kind} {where}{lookup.name}"
-    return f"{lookup.kind} in namespace {lookup.namespace}" if lookup.namespace else lookup.kind
+        return f"{kind} {where}{lookup.name}"
+    return f"{kind} in namespace {lookup.namespace}" if lookup.namespace else kind

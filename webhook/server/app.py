@@ -18,6 +18,7 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from webhook.inventory.source import InventorySource
+from webhook.model import GroupKind
 from webhook.policy import PolicyError
 from webhook.server.admission import Decision, Verdict, admit, response_for
 from webhook.server.inventory import ServedInventory
@@ -103,7 +104,8 @@ class _Handler:
         evaluation = time.perf_counter() - evaluation_started
         body = orjson.dumps(response_for(review, verdict))
         total = time.perf_counter() - started
-        self._metrics.record(review.kind, review.operation, verdict, evaluation, engine.catalogue.kinds)
+        checked = engine.covers(GroupKind(review.group, review.kind))
+        self._metrics.record(review.kind, review.operation, verdict, evaluation, checked)
         self._metrics.request_seconds.observe(total)
         log_decision(review, verdict, total)
         return Response(body, mimetype="application/json")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from webhook.certs import create_ca, create_serving_certificate, write_material
 from webhook.policy import PolicyError, load_policy
+from webhook.rules import CATALOGUE
 from webhook.server.inventory import InventoryError, check_cluster_access, load_context
 from webhook.server.metrics_dir import metrics_directory
 from webhook.server.settings import ClusterAccess, ServerSettings
@@ -168,7 +169,7 @@ def _cluster_access(args: argparse.Namespace) -> ClusterAccess | None:
 def _check_policy_and_inventory(settings: ServerSettings) -> None:
     """The workers load these again; failing here gives a clear message and exit status 2."""
     if settings.policy:
-        load_policy(settings.policy)
+        load_policy(settings.policy, CATALOGUE)
     load_context(settings.context)
     if settings.cluster:
         check_cluster_access(settings.cluster)

@@ -99,9 +99,10 @@ class Metrics:
         operation: str,
         verdict: Verdict,
         evaluation_seconds: float,
-        known_kinds: frozenset[str],
+        checked: bool,
     ) -> None:
-        label = kind if kind in known_kinds else OTHER_KIND
+        """`checked`: a rule checks the kind; other kinds share one label, whatever a client sends."""
+        label = kind if checked else OTHER_KIND
         self.requests.labels(label, operation, verdict.decision).inc()
         if verdict.decision in (Decision.SKIP, Decision.ERROR):
             return

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from webhook.engine import Engine
 from webhook.policy import Policy, PolicyError, load_policy
+from webhook.rules import CATALOGUE
 from webhook.server.watch import WatchedFile
 
 CHECK_INTERVAL_SECONDS = 1.0
@@ -49,7 +50,7 @@ class PolicyStore:
                 self._reload(watched.path)
 
     def _load(self) -> Policy:
-        policy = load_policy(self._path) if self._path else Policy()
+        policy = load_policy(self._path, CATALOGUE) if self._path else Policy()
         return policy.with_exempt(*self._exempt)
 
     def _reload(self, path: Path) -> None:

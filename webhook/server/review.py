@@ -27,6 +27,7 @@ class BadReview(ValueError):
 class AdmissionRequest:
     api_version: str
     uid: str
+    group: str
     kind: str
     operation: str
     namespace: str
@@ -52,6 +53,9 @@ def parse_review(review: Any) -> AdmissionRequest:
     kind = as_dict(request.get("kind")).get("kind")
     if not isinstance(kind, str) or not kind:
         raise BadReview("request.kind.kind: expected a non-empty string")
+    group = as_dict(request.get("kind")).get("group") or ""
+    if not isinstance(group, str):
+        raise BadReview(f"request.kind.group: expected a string, got {_json_type(group)}")
     sub_resource = _optional(request, "subResource", str, "")
     obj = _optional(request, "object", dict, None)
     if operation in EVALUATED_OPERATIONS and not sub_resource and obj is None:
@@ -59,6 +63,7 @@ def parse_review(review: Any) -> AdmissionRequest:
     return AdmissionRequest(
         api_version=api_version,
         uid=uid,
+        group=group,
         kind=kind,
         operation=operation,
         namespace=_optional(request, "namespace", str, ""),
