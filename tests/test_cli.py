@@ -46,10 +46,7 @@ def test_text_output_points_at_the_field_and_gives_the_fix(
     first, fix, summary = out.splitlines()
     assert first.startswith(f"{path}:12: warn MW201 Service shop/web spec.ports[0]: port 8080 has no name")
     assert fix.strip().startswith("fix: add name: http")
-    assert (
-        summary
-        == "1 object checked, 0 deny, 1 warn, 0 suppressed, 1 skipped (kinds Meshwarden does not check)"
-    )
+    assert summary == "1 object checked, 0 deny, 1 warn, 0 suppressed, 1 skipped (ConfigMap 1)"
     assert "\033[" not in out
 
 
@@ -92,6 +89,7 @@ def test_json_report_shape_and_errors_beside_findings(
         "docs",
         "file",
         "line",
+        "notes",
     }
     assert finding["object"] == {"apiVersion": "v1", "kind": "Service", "namespace": "shop", "name": "web"}
     assert (finding["file"], finding["line"], finding["path"]) == (path, 8, "spec.ports[0]")
@@ -99,7 +97,16 @@ def test_json_report_shape_and_errors_beside_findings(
     assert report["errors"] == [
         {"file": path, "line": 10, "message": "not a Kubernetes object: missing 'apiVersion'"}
     ]
-    assert report["summary"] == {"objects": 2, "deny": 0, "warn": 2, "suppressed": 0, "skipped": 0}
+    assert report["summary"] == {
+        "objects": 2,
+        "deny": 0,
+        "warn": 2,
+        "suppressed": 0,
+        "skipped": 0,
+        "skippedKinds": {},
+        "skippedFiles": 0,
+        "replaced": 0,
+    }
     assert f"{path}:10: not a Kubernetes object" in err
 
 

@@ -37,9 +37,11 @@ def render(report: Report) -> str:
                 type=str(failing[0].action),
                 message="; ".join(f"{f.code} {f.path}: {f.message}" for f in failing),
             )
-            failure.text = "\n".join(format_finding(f) for f in failing)
+            failure.text = "\n".join(
+                format_finding(f, notes=report.finding_notes.get(f, ())) for f in failing
+            )
     for error in report.errors:
-        case = ET.SubElement(suite, "testcase", classname="input", name=f"{error.file}:{error.line}")
+        case = ET.SubElement(suite, "testcase", classname="input", name=error.location)
         ET.SubElement(case, "error", message=error.message).text = str(error)
     suite.set("tests", str(len(report.objects) + len(report.errors)))
     suite.set("failures", str(failures))

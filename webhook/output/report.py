@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from webhook.findings import Action, Finding
-from webhook.loader import InputError
+from webhook.loader import InputError, Note
 from webhook.model import ObjectRef
 
 
@@ -22,10 +23,24 @@ class Report:
     errors: list[InputError]
     objects: list[tuple[ObjectRef, str | None, int | None]]
     """Every checked object with its file and line (JUnit has one test case per object)."""
-    skipped: int = 0
+    skipped_kinds: Counter[str] = field(default_factory=Counter)
+    """Objects of kinds no rule checks, by kind."""
     fail_on: str = FailOn.DENY
     color: bool = False
-    notes: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    """Files skipped (not Kubernetes objects by design), objects replaced."""
+    finding_notes: dict[Finding, list[Note]] = field(default_factory=dict)
+    """Notes that belong beside a finding: the replacement that changed it."""
+    skipped_files: int = 0
+    replaced: int = 0
+
+    @property
+    def skipped(self) -> int:
+        return self.skipped_kinds.total()
+
+    def skipped_by_kind(self) -> list[tuple[str, int]]:
+        """Most frequent first."""
+        return sorted(self.skipped_kinds.items(), key=lambda item: (-item[1], item[0]))
 
     def counts(self) -> dict[str, int]:
         active = [f for f in self.findings if not f.suppressed]
