@@ -1,6 +1,9 @@
 """`meshwarden check`, `rules` and `explain` as a user runs them."""
 
 import json
+import os
+import pty
+import select
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -193,7 +196,7 @@ def test_stdin_and_colour_on_request() -> None:
 
 def test_rules_and_explain(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(capsys, "rules")
-    assert code == 0 and "MW201  service-port-protocol" in out
+    assert code == 0 and "\nMW201  service-port-protocol" in out
     code, out, _ = run_cli(capsys, "explain", "service-port-protocol")
     assert code == 0
     for section in (
@@ -206,3 +209,77 @@ def test_rules_and_explain(capsys: pytest.CaptureFixture[str]) -> None:
     ):
         assert section in out
     assert run_cli(capsys, "explain", "MW999")[0] == 2
+
+
+def on_terminal(*args: str, env: dict[str, str] | None = None) -> str:
+    """What `meshwarden ARGS` prints with a terminal as its standard output."""
+    primary, secondary = pty.openpty()
+    environment = {k: v for k, v in os.environ.items() if k != "NO_COLOR"} | (env or {})
+    with subprocess.Popen(
+        [sys.executable, "-m", "webhook", *args], stdout=secondary, stderr=subprocess.DEVNULL, env=environment
+    ) as process:
+        os.close(secondary)
+        chunks = []
+        while select.select([primary], [], [], 60)[0]:
+            try:
+                data = os.read(primary, 65536)
+            except OSError:  # EIO: the other end of the terminal is closed
+                break
+            if not data:
+                break
+            chunks.append(data)
+        process.wait(timeout=60)
+    os.close(primary)
+    return b"".join(chunks).decode().replace("\r\n", "\n")
+
+
+def test_no_color_is_honoured_on_a_terminal(tmp_path: Path) -> None:
+    path = write(tmp_path, "svc.yaml", BAD_SERVICE)
+    assert "\033[1;33mwarn" in on_terminal("check", path)
+    assert "\033[" not in on_terminal("check", path, env={"NO_COLOR": "1"})
+    assert "\033[1;33mwarn" in on_terminal("check", "--color", "always", path, env={"NO_COLOR": "1"})
+
+
+def test_explain_prints_plain_text_on_a_terminal_and_markdown_otherwise(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    plain = on_terminal("explain", "MW305")
+    assert plain.startswith("MW305 vs-subset-undefined\n\nDefault: deny · Kinds: VirtualService")
+    assert "\nWhat it does\n" in plain and "\n    apiVersion: networking.istio.io/v1\n" in plain
+    for marker in ("**", "```", "### ", "`"):
+        assert marker not in plain
+    main(["explain", "MW305"])
+    assert capsys.readouterr().out.startswith("# MW305 vs-subset-undefined\n\nDefault: **deny**")
+
+
+def test_rules_has_a_header_row(capsys: pytest.CaptureFixture[str]) -> None:
+    main(["rules"])
+    header, first, *_ = capsys.readouterr().out.splitlines()
+    assert header.split() == ["CODE", "NAME", "DEFAULT", "CROSS", "KINDS"]
+    assert first.startswith("MW")
+
+
+def test_a_missing_path_is_reported_without_a_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = str(tmp_path / "nope.yaml")
+    code, out, err = run_cli(capsys, "check", "--format", "json", missing)
+    assert code == 2
+    assert err == f"{missing}: no such file or directory\n"
+    assert json.loads(out)["errors"] == [
+        {"file": missing, "line": None, "message": "no such file or directory"}
+    ]
+
+
+def test_the_summary_names_the_skipped_kinds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    route = "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {{name: r{}}}\n---\n"
+    filter_ = "apiVersion: networking.istio.io/v1alpha3\nkind: EnvoyFilter\nmetadata: {{name: f{}}}\n---\n"
+    text = "".join(route.format(i) for i in range(14)) + "".join(filter_.format(i) for i in range(3))
+    path = write(tmp_path, "other.yaml", text + GOOD_SERVICE)
+    _, out, _ = run_cli(capsys, "check", path)
+    assert (
+        out.splitlines()[-1]
+        == "1 object checked, 0 deny, 0 warn, 0 suppressed, 17 skipped (HTTPRoute 14, EnvoyFilter 3)"
+    )
+    _, out, _ = run_cli(capsys, "check", "--format", "json", path)
+    assert json.loads(out)["summary"]["skippedKinds"] == {"HTTPRoute": 14, "EnvoyFilter": 3}

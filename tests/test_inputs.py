@@ -48,7 +48,7 @@ def meshwarden(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]
         text=True,
         timeout=GENEROUS,
         check=False,
-        **kwargs,  # type: ignore[arg-type]
+        **kwargs,
     )
 
 
@@ -67,7 +67,7 @@ def test_a_number_too_long_to_read_is_an_error_for_its_document_only(
     assert report["errors"] == [
         {"file": str(huge), "line": 8, "message": "a number of 5,000 characters is too long to read"}
     ]
-    assert [f["object"]["name"] for f in report["findings"]] == ["after", "web"]  # type: ignore[index]
+    assert [f["object"]["name"] for f in report["findings"]] == ["after", "web"]
     assert "Traceback" not in err
 
 
@@ -87,7 +87,7 @@ def test_scalars_that_cannot_be_converted_are_errors(
     path.write_text(BAD_SERVICE.replace("8080", value))
     code, report, _ = run_cli(capsys, str(path))
     assert code == 2
-    [error] = report["errors"]  # type: ignore[misc]
+    [error] = report["errors"]
     assert error["line"] == 8 and message in error["message"]
 
 
@@ -122,7 +122,7 @@ def unprivileged(function: Callable[[], tuple[int, str, str]]) -> tuple[int, str
     process.start()
     try:
         assert receive.poll(GENEROUS), "the unprivileged check did not answer"
-        return receive.recv()  # type: ignore[no-any-return]
+        return receive.recv()
     finally:
         process.join(GENEROUS)
         process.kill()
@@ -264,7 +264,7 @@ def measure_read(path: Path, sample: str, *, world: bool = False) -> dict[str, A
         timeout=GENEROUS,
         check=True,
     )
-    return json.loads(result.stdout)  # type: ignore[no-any-return]
+    return json.loads(result.stdout)
 
 
 def test_small_objects_cost_a_bounded_number_of_bytes_each(tmp_path: Path) -> None:
@@ -291,7 +291,9 @@ metadata:
   namespace: shop
   labels: {{app: web, version: v1}}
   annotations:
-    kubectl.kubernetes.io/last-applied-configuration: '{{"apiVersion":"v1","kind":"Pod","metadata":{{"name":"web-{i}","namespace":"shop","labels":{{"app":"web","version":"v1"}}}},"spec":{{"containers":[{{"name":"web","image":"web:1"}}]}}}}'
+    kubectl.kubernetes.io/last-applied-configuration: '{{"apiVersion":"v1","kind":"Pod",\
+"metadata":{{"name":"web-{i}","namespace":"shop","labels":{{"app":"web","version":"v1"}}}},\
+"spec":{{"containers":[{{"name":"web","image":"web:1"}}]}}}}'
   managedFields:
   - manager: kubectl
     operation: Update

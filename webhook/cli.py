@@ -208,11 +208,12 @@ def run_check(args: argparse.Namespace) -> int:
     if not args.cluster and (args.kubeconfig or args.kube_context):
         raise UsageError("--kubeconfig and --kube-context read the cluster: add --cluster")
     options = LoadOptions(namespace=args.namespace, checked=lambda r: engine.covers(r.kind))
-    limits = {"exclude": tuple(args.exclude), "max_size": args.max_input_size}
+    world_options = dataclasses.replace(options, world=True)
+    exclude, max_size = tuple(args.exclude), args.max_input_size
     gc.disable()  # loading makes millions of dicts and lists and no reference cycle to collect
     try:
-        inputs = read_inputs(args.paths, options, **limits)
-        context = read_inputs(args.context, dataclasses.replace(options, world=True), **limits)
+        inputs = read_inputs(args.paths, options, exclude=exclude, max_size=max_size)
+        context = read_inputs(args.context, world_options, exclude=exclude, max_size=max_size)
     finally:
         gc.enable()
     resources, replacements = latest(inputs.resources)

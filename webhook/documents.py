@@ -31,7 +31,9 @@ MAX_NODES = 1_000_000
 MAX_NUMBER_LENGTH = 4300
 """Python's own limit on converting decimal text to an integer; no Kubernetes number comes near."""
 BLOCK = 1 << 16
+"""Bytes read at a time; also the longest piece of a line handed to libyaml at once."""
 MAX_INTERNED = 64
+"""Strings up to this length are interned: kinds, keys, label values and names repeat."""
 
 try:
     _Loader: Any = yaml.CSafeLoader
@@ -50,6 +52,7 @@ _RESOLVED_TAGS = {
 }
 _NUMBER_TAGS = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
 _END = "\0end of stream"
+_TEMPLATE_HINT = " (an unrendered template? pipe `helm template CHART` into meshwarden check -)"
 _resolver = Resolver()
 _constructor = SafeConstructor()
 
@@ -160,17 +163,19 @@ def read_documents(stream: IO[bytes], limit: int) -> Iterator[Document | Documen
             document: Document | DocumentError | None = _parse(documents, shapes)
         except DocumentError as exc:
             documents.drain()
-            document = _parse_json(documents.json_text(), documents.start_line) or exc
-            if documents.templated and not isinstance(exc, ForeignTag):
-                exc.message += " (an unrendered template? pipe `helm template CHART` into meshwarden check -)"
+            document = _parse_json(documents.json_text(), documents.start_line)
+            if document is None:
+                if documents.templated and not isinstance(exc, ForeignTag):
+                    exc.message += _TEMPLATE_HINT
+                document = exc
         if document is not None:
             yield document
 
 
-def read_text(text: str, limit: int | None = None) -> Iterator[Document | DocumentError]:
+def read_text(text: str) -> Iterator[Document | DocumentError]:
     """`read_documents` over a string."""
-    data = text.encode("utf-8", "surrogateescape")
-    return read_documents(io.BytesIO(data), len(data) if limit is None else limit)
+    data = text.encode("utf-8")
+    return read_documents(io.BytesIO(data), len(data))
 
 
 def _pieces(stream: IO[bytes], limit: int) -> Iterator[tuple[str, bool]]:
@@ -225,7 +230,7 @@ class _Splitter:
         self._segments = _segments(_pieces(stream, limit))
         self._in_document = False
         self._at_end = False
-        self._started = False
+        self._pending: list[str] = []
         self.line = 1
         """The line the next text starts on."""
         self.start_line = 1
@@ -236,15 +241,20 @@ class _Splitter:
         """Whether the document holds `{{`, as unrendered Helm and Go templates do."""
 
     def next_document(self) -> bool:
-        """Moves to the next document; False at the end of the stream."""
-        self.drain()
-        if self._at_end:
-            return False
-        self._in_document = True
-        self.start_line = self.line
-        self._head, self._looked, self._json = "", False, None
-        self.templated = False
-        return True
+        """Moves to the next document that has content; False at the end of the stream."""
+        while True:
+            self.drain()
+            if self._at_end:
+                return False
+            self._in_document = True
+            self.start_line = self.line
+            self._head, self._looked, self._json, self.templated = "", False, None, False
+            while not self._looked and self._in_document:  # comments alone need no parser
+                segment = self._next()
+                if segment:
+                    self._pending.append(segment)
+            if self._looked:
+                return True
 
     def drain(self) -> None:
         while self.read():
@@ -252,6 +262,11 @@ class _Splitter:
 
     def read(self, size: int = BLOCK) -> str:
         """The document's next text (libyaml's read); "" at its end."""
+        if self._pending:
+            return self._pending.pop(0)
+        return self._next()
+
+    def _next(self) -> str:
         if not self._in_document:
             return ""
         segment = next(self._segments, _END)
@@ -330,8 +345,8 @@ def _scalar(event: yaml.ScalarEvent, line: int) -> Any:
         return _intern(value)
     if tag in _NUMBER_TAGS and len(value) > MAX_NUMBER_LENGTH:
         raise DocumentError(line, f"a number of {len(value):,} characters is too long to read")
-    try:
-        return _constructor.construct_object(ScalarNode(tag, value), deep=True)
+    try:  # the constructor's own construct_object would cache every node for the process's life
+        return SafeConstructor.yaml_constructors[tag](_constructor, ScalarNode(tag, value))
     except (ValueError, KeyError, TypeError) as exc:
         raise DocumentError(line, f"{value[:40]!r} is not a valid {tag.rpartition(':')[2]}: {exc}") from None
 
