@@ -69,11 +69,15 @@ def test_an_application_repository_checks_without_input_errors(capsys: pytest.Ca
         f"not a whole object; {kustomize.format(staging)}",
         "docker-compose.yml": "skipped: no apiVersion and kind",
         "infra/bucket.yaml": "skipped: YAML tag !Sub of another tool, not a Kubernetes manifest",
-        "infra/kind-cluster.yaml": "skipped: Cluster (kind.x-k8s.io/v1alpha4) without metadata: "
+        "config/seed-ratings.json": "skipped: YAML syntax error: did not find expected <document start> "
+        "in a file without apiVersion or kind: not a manifest",
+        "infra/istio-operator.yaml": "skipped: IstioOperator (install.istio.io/v1alpha1) without a name: "
+        "a tool's configuration, not an object",
+        "infra/kind-cluster.yaml": "skipped: Cluster (kind.x-k8s.io/v1alpha4) without a name: "
         "a tool's configuration, not an object",
     }
     assert report["summary"]["objects"] == 5
-    assert report["summary"]["skippedFiles"] == 23
+    assert report["summary"]["skippedFiles"] == 25
     assert report["summary"]["skippedKinds"] == {}
     assert "half-edited" not in err  # left out by the repository's .meshwardenignore
 

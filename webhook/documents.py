@@ -42,6 +42,7 @@ except AttributeError:  # pragma: no cover - libyaml is part of the PyYAML wheel
 
 _SEPARATOR = re.compile(r"^(---|\.\.\.)(?=[ \t\r\n]|$)", re.MULTILINE)
 _CONTENT = re.compile(r"^[ \t]*([^\s#])", re.MULTILINE)
+_MANIFEST_WORD = re.compile(r"\b(apiversion|kind)\b", re.IGNORECASE)
 _SOURCE = re.compile(r"^# Source: (\S.*?)\s*$", re.MULTILINE)
 _STANDARD_TAG = "tag:yaml.org,2002:"
 _RESOLVED_TAGS = {
@@ -62,6 +63,9 @@ class DocumentError(Exception):
         super().__init__(message)
         self.line = line
         self.message = message
+        self.manifest_like = True
+        """Whether the document mentions apiVersion or kind: one that does not is no broken
+        manifest (a data file, another tool's file)."""
 
 
 class ForeignTag(DocumentError):
@@ -167,6 +171,7 @@ def read_documents(stream: IO[bytes], limit: int) -> Iterator[Document | Documen
             if document is None:
                 if documents.templated and not isinstance(exc, ForeignTag):
                     exc.message += _TEMPLATE_HINT
+                exc.manifest_like = documents.manifest_like
                 document = exc
         if document is not None:
             yield document
@@ -239,6 +244,8 @@ class _Splitter:
         self._json: list[str] | None = None
         self.templated = False
         """Whether the document holds `{{`, as unrendered Helm and Go templates do."""
+        self.manifest_like = False
+        """Whether the document mentions apiVersion or kind."""
 
     def next_document(self) -> bool:
         """Moves to the next document that has content; False at the end of the stream."""
@@ -248,7 +255,8 @@ class _Splitter:
                 return False
             self._in_document = True
             self.start_line = self.line
-            self._head, self._looked, self._json, self.templated = "", False, None, False
+            self._head, self._looked, self._json = "", False, None
+            self.templated = self.manifest_like = False
             while not self._looked and self._in_document:  # comments alone need no parser
                 segment = self._next()
                 if segment:
@@ -276,6 +284,7 @@ class _Splitter:
             return ""
         self.line += segment.count("\n")
         self.templated = self.templated or "{{" in segment
+        self.manifest_like = self.manifest_like or _MANIFEST_WORD.search(segment) is not None
         if self._json is not None:
             self._json.append(segment)
         elif not self._looked:

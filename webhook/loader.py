@@ -93,6 +93,9 @@ def load(
         if isinstance(document, ForeignTag):
             loaded.foreign_tag = loaded.foreign_tag or document
             loaded.errors.append(InputError(file, document.line, document.message))
+        elif isinstance(document, DocumentError) and not document.manifest_like:
+            message = f"{document.message} in a file without apiVersion or kind: not a manifest"
+            loaded.by_design.append(Note(file, document.line, message))
         elif isinstance(document, DocumentError):
             loaded.errors.append(InputError(file, document.line, document.message))
         elif document.value is not None:
@@ -141,9 +144,14 @@ def _by_design(value: Any, file: str, options: LoadOptions) -> str:
         return "no apiVersion and kind"
     if not isinstance(api_version, str) or not isinstance(kind, str):
         return ""
-    if "metadata" not in value and not kind.endswith("List") and not options.checked(Resource(value)):
-        return f"{kind} ({api_version}) without metadata: a tool's configuration, not an object"
+    if not kind.endswith("List") and not _named(value) and not options.checked(Resource(value)):
+        return f"{kind} ({api_version}) without a name: a tool's configuration, not an object"
     return ""
+
+
+def _named(value: Body) -> bool:
+    meta = value.get("metadata")
+    return isinstance(meta, dict) and bool(meta.get("name") or meta.get("generateName"))
 
 
 def kustomize_note(kustomization: str, kind: object) -> str:
@@ -164,8 +172,7 @@ def _not_an_object(value: Any, in_list: bool) -> str:
     for key in ("apiVersion", "kind"):
         if not isinstance(value.get(key), str) or not value[key]:
             return f"missing {key!r}" + (" in a List's item" if in_list else "")
-    meta = value.get("metadata")
-    if not isinstance(meta, dict) or not (meta.get("name") or meta.get("generateName")):
+    if not _named(value):
         return f"{value['kind']} has no metadata.name"
     return ""
 
