@@ -68,7 +68,7 @@ class LoadOptions:
     """The objects are only the world of cross rules (`--context`), never reported."""
     checked: Callable[[Resource], bool] = lambda resource: True
     """Whether rules check an object's kind: only such objects keep their fields' lines, and a
-    document of such a kind without metadata is a broken object, not another tool's file."""
+    document of such a kind without a name is a broken object, not another tool's file."""
 
 
 @dataclass

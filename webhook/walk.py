@@ -41,64 +41,89 @@ def is_manifest(name: str) -> bool:
 
 def walk(root: str, exclude: tuple[str, ...] = ()) -> Walk:
     """The manifest files under `root`, in sorted order."""
-    result = Walk()
-    ignore = _ignore_spec(root, exclude, result)
-    chart = _enclosing_chart(Path(root))
-    if chart is not None:
-        count = _count_manifests(root)
-        result.skipped += count
-        result.notes.append(_chart_note(str(chart), count))
-        return result
-    found: list[Path] = []
-    seen: set[tuple[int, int]] = set()
-    pending = [(root, "")]
-    while pending:
-        directory, relative = pending.pop()
+    return _Walker(root, exclude).run()
+
+
+class _Walker:
+    def __init__(self, root: str, exclude: tuple[str, ...]):
+        self.root = root
+        self.result = Walk()
+        self.ignore = _ignore_spec(root, exclude, self.result)
+        self.found: list[Path] = []
+        self.excluded = False
+        self.seen: set[tuple[int, int]] = set()
+
+    def run(self) -> Walk:
+        chart = _enclosing_chart(Path(self.root))
+        if chart is not None:
+            self._chart(str(chart), _count_manifests(self.root))
+            return self.result
+        pending = [(self.root, "")]
+        while pending:
+            pending += reversed(self._directory(*pending.pop()))
+        self.result.files = [str(p) for p in sorted(self.found)]
+        if not (self.found or self.excluded or self.result.errors or self.result.notes):
+            self._error(self.root, "directory contains no .yaml, .yml or .json files")
+        return self.result
+
+    def _directory(self, directory: str, relative: str) -> list[tuple[str, str]]:
+        """Takes in the files of `directory`; returns its subdirectories to walk."""
         try:
             info = os.stat(directory)
-            if (info.st_dev, info.st_ino) in seen:  # reached again through a symbolic link
-                continue
-            seen.add((info.st_dev, info.st_ino))
+            if (info.st_dev, info.st_ino) in self.seen:  # reached again through a symbolic link
+                return []
+            self.seen.add((info.st_dev, info.st_ino))
             with os.scandir(directory) as scan:
                 entries = sorted(scan, key=lambda e: e.name)
         except OSError as exc:
-            result.errors.append(InputError(directory, None, f"cannot read the directory: {_reason(exc)}"))
-            continue
+            self._error(directory, f"cannot read the directory: {_reason(exc)}")
+            return []
         is_chart = any(e.name == CHART_FILE for e in entries)
         chart_files = 0
+        subdirectories = []
         for entry in entries:
-            path = os.path.join(directory, entry.name)
-            name = f"{relative}{entry.name}"
+            path, name = os.path.join(directory, entry.name), f"{relative}{entry.name}"
             try:
                 is_dir = entry.is_dir()
             except OSError as exc:
-                result.errors.append(InputError(path, None, f"cannot read: {_reason(exc)}"))
+                self._error(path, f"cannot read: {_reason(exc)}")
                 continue
-            if is_dir:
-                if entry.name in VCS_DIRS or ignore.match_file(name + "/"):
-                    continue
+            if is_dir and entry.name not in VCS_DIRS and not self._ignored(name + "/"):
                 if is_chart and entry.name in CHART_DIRS:
                     chart_files += _count_manifests(path)
                 else:
-                    pending.append((path, name + "/"))
-                continue
-            if not is_manifest(entry.name) or ignore.match_file(name):
-                continue
-            if is_chart and (entry.name in CHART_FILES or entry.name.startswith("values")):
-                chart_files += 1
-                continue
-            problem = _not_regular(entry)
-            if problem:
-                result.errors.append(InputError(path, None, problem))
-            else:
-                found.append(Path(path))
+                    subdirectories.append((path, name + "/"))
+            elif not is_dir and is_manifest(entry.name) and not self._ignored(name):
+                if is_chart and (entry.name in CHART_FILES or entry.name.startswith("values")):
+                    chart_files += 1
+                elif problem := _not_regular(entry):
+                    self._error(path, problem)
+                else:
+                    self.found.append(Path(path))
         if is_chart:
-            result.skipped += chart_files
-            result.notes.append(_chart_note(directory, chart_files))
-    result.files = [str(p) for p in sorted(found)]
-    if not found and not result.errors and not result.notes:
-        result.errors.append(InputError(root, None, "directory contains no .yaml, .yml or .json files"))
-    return result
+            self._chart(directory, chart_files)
+        return subdirectories
+
+    def _ignored(self, name: str) -> bool:
+        if self.ignore.match_file(name):
+            self.excluded = True
+            return True
+        return False
+
+    def _chart(self, chart: str, count: int) -> None:
+        files = f"{count} file{'s' if count != 1 else ''}"
+        self.result.skipped += count
+        self.result.notes.append(
+            Note(
+                chart,
+                None,
+                f"a Helm chart: {files} (Chart.yaml, values, templates) not checked unrendered; "
+                f"to check what it renders: helm template {chart} | meshwarden check -",
+            )
+        )
+
+    def _error(self, path: str, message: str) -> None:
+        self.result.errors.append(InputError(path, None, message))
 
 
 def _ignore_spec(root: str, exclude: tuple[str, ...], result: Walk) -> pathspec.GitIgnoreSpec:
@@ -126,16 +151,6 @@ def _enclosing_chart(root: Path) -> Path | None:
 
 def _count_manifests(directory: str) -> int:
     return sum(is_manifest(name) for _, _, names in os.walk(directory) for name in names)
-
-
-def _chart_note(chart: str, count: int) -> Note:
-    files = f"{count} file{'s' if count != 1 else ''}"
-    return Note(
-        chart,
-        None,
-        f"a Helm chart: {files} (Chart.yaml, values, templates) not checked unrendered; "
-        f"to check what it renders: helm template {chart} | meshwarden check -",
-    )
 
 
 def _not_regular(entry: os.DirEntry[str]) -> str:
