@@ -1,6 +1,9 @@
 """`meshwarden check`, `rules` and `explain` as a user runs them."""
 
 import json
+import os
+import pty
+import select
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -46,10 +49,7 @@ def test_text_output_points_at_the_field_and_gives_the_fix(
     first, fix, summary = out.splitlines()
     assert first.startswith(f"{path}:12: warn MW201 Service shop/web spec.ports[0]: port 8080 has no name")
     assert fix.strip().startswith("fix: add name: http")
-    assert (
-        summary
-        == "1 object checked, 0 deny, 1 warn, 0 suppressed, 1 skipped (kinds Meshwarden does not check)"
-    )
+    assert summary == "1 object checked, 0 deny, 1 warn, 0 suppressed, 1 skipped (ConfigMap 1)"
     assert "\033[" not in out
 
 
@@ -92,6 +92,7 @@ def test_json_report_shape_and_errors_beside_findings(
         "docs",
         "file",
         "line",
+        "notes",
     }
     assert finding["object"] == {"apiVersion": "v1", "kind": "Service", "namespace": "shop", "name": "web"}
     assert (finding["file"], finding["line"], finding["path"]) == (path, 8, "spec.ports[0]")
@@ -99,7 +100,16 @@ def test_json_report_shape_and_errors_beside_findings(
     assert report["errors"] == [
         {"file": path, "line": 10, "message": "not a Kubernetes object: missing 'apiVersion'"}
     ]
-    assert report["summary"] == {"objects": 2, "deny": 0, "warn": 2, "suppressed": 0, "skipped": 0}
+    assert report["summary"] == {
+        "objects": 2,
+        "deny": 0,
+        "warn": 2,
+        "suppressed": 0,
+        "skipped": 0,
+        "skippedKinds": {},
+        "skippedFiles": 0,
+        "replaced": 0,
+    }
     assert f"{path}:10: not a Kubernetes object" in err
 
 
@@ -186,7 +196,7 @@ def test_stdin_and_colour_on_request() -> None:
 
 def test_rules_and_explain(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(capsys, "rules")
-    assert code == 0 and "MW201  service-port-protocol" in out
+    assert code == 0 and "\nMW201  service-port-protocol" in out
     code, out, _ = run_cli(capsys, "explain", "service-port-protocol")
     assert code == 0
     for section in (
@@ -199,3 +209,106 @@ def test_rules_and_explain(capsys: pytest.CaptureFixture[str]) -> None:
     ):
         assert section in out
     assert run_cli(capsys, "explain", "MW999")[0] == 2
+
+
+def on_terminal(*args: str, env: dict[str, str] | None = None) -> str:
+    """What `meshwarden ARGS` prints with a terminal as its standard output."""
+    primary, secondary = pty.openpty()
+    environment = {k: v for k, v in os.environ.items() if k != "NO_COLOR"} | (env or {})
+    with subprocess.Popen(
+        [sys.executable, "-m", "webhook", *args], stdout=secondary, stderr=subprocess.DEVNULL, env=environment
+    ) as process:
+        os.close(secondary)
+        chunks = []
+        while select.select([primary], [], [], 60)[0]:
+            try:
+                data = os.read(primary, 65536)
+            except OSError:  # EIO: the other end of the terminal is closed
+                break
+            if not data:
+                break
+            chunks.append(data)
+        process.wait(timeout=60)
+    os.close(primary)
+    return b"".join(chunks).decode().replace("\r\n", "\n")
+
+
+def test_no_color_is_honoured_on_a_terminal(tmp_path: Path) -> None:
+    path = write(tmp_path, "svc.yaml", BAD_SERVICE)
+    assert "\033[1;33mwarn" in on_terminal("check", path)
+    assert "\033[" not in on_terminal("check", path, env={"NO_COLOR": "1"})
+    assert "\033[1;33mwarn" in on_terminal("check", "--color", "always", path, env={"NO_COLOR": "1"})
+
+
+def test_explain_prints_plain_text_on_a_terminal_and_markdown_otherwise(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    plain = on_terminal("explain", "MW305")
+    assert plain.startswith("MW305 vs-subset-undefined\n\nDefault: deny · Kinds: VirtualService")
+    assert "\nWhat it does\n" in plain and "\n    apiVersion: networking.istio.io/v1\n" in plain
+    for marker in ("**", "```", "### ", "`"):
+        assert marker not in plain
+    main(["explain", "MW305"])
+    assert capsys.readouterr().out.startswith("# MW305 vs-subset-undefined\n\nDefault: **deny**")
+
+
+def test_rules_has_a_header_row(capsys: pytest.CaptureFixture[str]) -> None:
+    main(["rules"])
+    header, first, *_ = capsys.readouterr().out.splitlines()
+    assert header.split() == ["CODE", "NAME", "DEFAULT", "CROSS", "KINDS"]
+    assert first.startswith("MW")
+
+
+def test_a_missing_path_is_reported_without_a_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = str(tmp_path / "nope.yaml")
+    code, out, err = run_cli(capsys, "check", "--format", "json", missing)
+    assert code == 2
+    assert err == f"{missing}: no such file or directory\n"
+    assert json.loads(out)["errors"] == [
+        {"file": missing, "line": None, "message": "no such file or directory"}
+    ]
+
+
+def test_the_summary_names_the_skipped_kinds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    route = "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {{name: r{}}}\n---\n"
+    filter_ = "apiVersion: networking.istio.io/v1alpha3\nkind: EnvoyFilter\nmetadata: {{name: f{}}}\n---\n"
+    text = "".join(route.format(i) for i in range(14)) + "".join(filter_.format(i) for i in range(3))
+    path = write(tmp_path, "other.yaml", text + GOOD_SERVICE)
+    _, out, _ = run_cli(capsys, "check", path)
+    assert (
+        out.splitlines()[-1]
+        == "1 object checked, 0 deny, 0 warn, 0 suppressed, 17 skipped (HTTPRoute 14, EnvoyFilter 3)"
+    )
+    _, out, _ = run_cli(capsys, "check", "--format", "json", path)
+    assert json.loads(out)["summary"]["skippedKinds"] == {"HTTPRoute": 14, "EnvoyFilter": 3}
+
+
+def test_partial_drops_only_the_findings_that_rest_on_an_absence(capsys: pytest.CaptureFixture[str]) -> None:
+    bookinfo = str(Path(__file__).parent.parent / "examples" / "bookinfo")
+    _, whole, _ = run_cli(capsys, "check", "--format", "json", bookinfo)
+    code, out, err = run_cli(capsys, "check", "--partial", "--format", "json", bookinfo)
+    report = json.loads(out)
+    assert sorted(f["code"] for f in json.loads(whole)["findings"]) == ["MW201", "MW301", "MW304", "MW305"]
+    # the bare gateway name rests on the absence of bookinfo/bookinfo-gateway; the DestinationRule
+    # that lacks subset v2 is in the inputs
+    assert sorted(f["code"] for f in report["findings"]) == ["MW201", "MW304", "MW305"]
+    assert report["summary"]["dropped"] == 1
+    assert "1 finding(s) left out (--partial)" in err
+    assert code == 1
+
+
+def test_partial_drops_a_subset_finding_when_no_destination_rule_is_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    vs = write(
+        tmp_path,
+        "vs.yaml",
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: r, namespace: shop}\n"
+        "spec:\n  hosts: [reviews]\n  http:\n  - route:\n    - destination: {host: reviews, subset: v2}\n",
+    )
+    _, whole, _ = run_cli(capsys, "check", "--format", "json", vs)
+    _, partial, _ = run_cli(capsys, "check", "--partial", "--format", "json", vs)
+    assert "MW305" in [f["code"] for f in json.loads(whole)["findings"]]
+    assert "MW305" not in [f["code"] for f in json.loads(partial)["findings"]]

@@ -2,7 +2,8 @@
 
 import time
 
-from webhook.loader import MAX_DEPTH, load_text
+from webhook.documents import MAX_DEPTH
+from webhook.loader import load_text
 
 SERVICE = """\
 apiVersion: v1

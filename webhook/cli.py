@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import functools
+import gc
+import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence, Sized
@@ -10,15 +14,17 @@ from typing import TYPE_CHECKING, TypeVar
 
 from webhook import __version__
 from webhook.certs import add_certs_arguments, run_certs
-from webhook.docs import rule_section
+from webhook.docs import plain_text, rule_section
 from webhook.engine import Engine, RunSuppression
 from webhook.findings import Finding
-from webhook.inputs import read_paths
+from webhook.inputs import DEFAULT_MAX_INPUT_SIZE, format_size, parse_size, read_inputs
 from webhook.inventory import Inventory, World
-from webhook.model import GroupKind, ObjectRef, Resource
+from webhook.loader import LoadOptions
+from webhook.model import ObjectRef, Resource
 from webhook.output import FORMATS, Report
 from webhook.output.report import FailOn, Unread
 from webhook.policy import Policy, PolicyError, Profile, load_policy
+from webhook.replace import Replacement, changed_findings, latest
 from webhook.rules import CATALOGUE
 from webhook.server.cli import add_serve_arguments, run_serve
 
@@ -29,7 +35,6 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 PROGRESS_EVERY = 1000
-PARTIAL = "the inputs are partial (--partial)"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -59,6 +64,22 @@ def _parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="objects that are part of the world for cross-object rules but are not "
         "reported themselves, e.g. a cluster dump (repeatable)",
+    )
+    check.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="leave out matching paths when walking a directory (gitignore syntax, relative to the "
+        "directory; repeatable); a .meshwardenignore file at the directory does the same",
+    )
+    check.add_argument(
+        "--max-input-size",
+        type=_size,
+        default=DEFAULT_MAX_INPUT_SIZE,
+        metavar="SIZE",
+        help=f"refuse any one input (file, pipe, standard input) larger than this "
+        f"(default: {format_size(DEFAULT_MAX_INPUT_SIZE)})",
     )
     check.add_argument(
         "--namespace",
@@ -155,6 +176,13 @@ class UsageError(Exception):
     pass
 
 
+def _size(text: str) -> int:
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_engine(args: argparse.Namespace) -> Engine:
     try:
         policy = load_policy(args.config, CATALOGUE) if args.config else Policy()
@@ -167,7 +195,10 @@ def build_engine(args: argparse.Namespace) -> Engine:
 
 
 def _use_color(choice: str) -> bool:
-    return choice == "always" or (choice == "auto" and sys.stdout.isatty())
+    """`auto`: on a terminal, unless NO_COLOR is set (no-color.org); a flag overrides it."""
+    if choice == "auto":
+        return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    return choice == "always"
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -176,18 +207,34 @@ def run_check(args: argparse.Namespace) -> int:
         raise UsageError("no input: give files, directories or '-' for standard input")
     if not args.cluster and (args.kubeconfig or args.kube_context):
         raise UsageError("--kubeconfig and --kube-context read the cluster: add --cluster")
-    resources, errors = read_paths(args.paths, args.namespace)
-    context, context_errors = read_paths(args.context, args.namespace)
-    errors.extend(context_errors)
+    options = LoadOptions(namespace=args.namespace, checked=lambda r: engine.covers(r.group_kind))
+    world_options = dataclasses.replace(options, world=True)
+    exclude, max_size = tuple(args.exclude), args.max_input_size
+    gc.disable()  # loading makes millions of dicts and lists and no reference cycle to collect
+    try:
+        inputs = read_inputs(args.paths, options, exclude=exclude, max_size=max_size)
+        context = read_inputs(args.context, world_options, exclude=exclude, max_size=max_size)
+    finally:
+        gc.enable()
+    resources, replacements = latest(inputs.resources)
+    context_resources, context_replacements = latest(context.resources)
     unreadable: list[Unreadable] = []
     inventory = (
         read_cluster(args, lambda api: _load_inventory(api, unreadable)) if args.cluster else Inventory()
     )
-    for resource in [*context, *resources]:
+    for resource in [*context_resources, *resources]:
         inventory.add(resource)
-    world = World(inventory, PARTIAL if args.partial else None)
-    report = check_resources(engine, resources, world, args)
-    report.errors = errors
+    report = check_resources(engine, resources, World(inventory), args, replacements)
+    report.errors = inputs.errors + context.errors
+    report.notes = [
+        *inputs.notes,
+        *context.notes,
+        *(r.note() for r in [*context_replacements, *replacements]),
+    ]
+    report.skipped_files = inputs.skipped_files + context.skipped_files
+    report.replaced = len(replacements)
+    if args.partial:
+        report = _leave_out_absences(report)
     return emit(_leave_out_unread(report, unreadable, "check"), args)
 
 
@@ -227,6 +274,20 @@ def _load_inventory(api: KubeApi, unreadable: list[Unreadable]) -> Inventory:
     return load_inventory(api, unreadable=unreadable, progress=_progress("context"))
 
 
+def _leave_out_absences(report: Report) -> Report:
+    """--partial: the findings that rest on the absence of an object are dropped (the object may
+    exist outside the inputs); findings about objects that are present stay."""
+    kept = [f for f in report.findings if not f.missing]
+    report.findings, report.dropped = kept, report.dropped + len(report.findings) - len(kept)
+    if report.dropped:
+        print(
+            f"check: {report.dropped} finding(s) left out (--partial): they rest on the absence of "
+            "objects the inputs may lack",
+            file=sys.stderr,
+        )
+    return report
+
+
 def _leave_out_unread(report: Report, unreadable: list[Unreadable], command: str) -> Report:
     """Kinds the credentials may not list: named on stderr and in the report, and the findings that
     rest on the absence of their objects dropped (as with --partial); the rest is reported."""
@@ -235,7 +296,7 @@ def _leave_out_unread(report: Report, unreadable: list[Unreadable], command: str
     from webhook.cluster import unproven
 
     kept = [f for f in report.findings if not unproven(f, unreadable)]
-    report.findings, report.dropped = kept, len(report.findings) - len(kept)
+    report.findings, report.dropped = kept, report.dropped + len(report.findings) - len(kept)
     by_name = {u.resource.name: u.reason for u in sorted(unreadable, key=lambda u: u.resource.name)}
     report.unread = [Unread(name, reason) for name, reason in by_name.items()]
     for name, reason in by_name.items():
@@ -264,33 +325,45 @@ def _progress(label: str) -> Progress:
 
 
 def check_resources(
-    engine: Engine, resources: Iterable[Resource], world: World, args: argparse.Namespace
+    engine: Engine,
+    resources: Iterable[Resource],
+    world: World,
+    args: argparse.Namespace,
+    replacements: Sequence[Replacement] = (),
 ) -> Report:
     findings: list[Finding] = []
     objects: list[tuple[ObjectRef, str | None, int | None]] = []
-    skipped: Counter[GroupKind] = Counter()
+    found: list[tuple[Resource, list[Finding]]] = []
+    skipped: Counter[str] = Counter()
+    checked_names = {kind.kind for kind in engine.catalogue.kinds}
     total = len(resources) if isinstance(resources, Sized) else 0
     progress = sys.stderr.isatty() and total > PROGRESS_EVERY
     for count, resource in enumerate(resources, 1):
-        if not engine.covers(resource.group_kind):
-            skipped[resource.group_kind] += 1
+        kind = resource.group_kind
+        if not engine.covers(kind):
+            skipped[str(kind) if kind.kind in checked_names else kind.kind] += 1
             continue
         origin = resource.origin
         objects.append((resource.ref, origin.file if origin else None, origin.line if origin else None))
-        findings.extend(engine.check(resource, world))
+        own = engine.check(resource, world)
+        findings.extend(own)
+        if replacements:
+            found.append((resource, own))
         if progress and count % PROGRESS_EVERY == 0:
             print(f"\rchecked {count}/{total} objects", end="", file=sys.stderr, flush=True)
     if progress:
         print(file=sys.stderr)
     findings.sort(key=lambda f: f.sort_key)
-    return Report(
-        findings, [], objects, skipped_kinds=skipped, fail_on=args.fail_on, color=_use_color(args.color)
-    )
+    report = Report(findings, [], objects, skipped, fail_on=args.fail_on, color=_use_color(args.color))
+    if replacements and isinstance(world.inventory, Inventory):
+        recheck = functools.partial(engine.check, world=world)
+        report.finding_notes = changed_findings(recheck, world.inventory, found, replacements)
+    return report
 
 
 def emit(report: Report, args: argparse.Namespace) -> int:
-    for error in report.errors:
-        print(f"{error}", file=sys.stderr)
+    for notice in [*report.notes, *report.errors]:
+        print(notice, file=sys.stderr)
     sys.stdout.write(FORMATS[args.format](report))
     return report.exit_code()
 
@@ -315,9 +388,10 @@ def run_rules(args: argparse.Namespace) -> int:
         ]
         sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
         return 0
+    print(f"{'CODE':<5}  {'NAME':<32} {'DEFAULT':<7} {'CROSS':<5} KINDS")
     for r in CATALOGUE:
-        cross = "cross" if r.cross else ""
-        print(f"{r.code}  {r.name:<32} {r.default!s:<5} {cross:<5} {', '.join(sorted(map(str, r.kinds)))}")
+        cross = "yes" if r.cross else "no"
+        print(f"{r.code:<5}  {r.name:<32} {r.default!s:<7} {cross:<5} {', '.join(sorted(map(str, r.kinds)))}")
     return 0
 
 
@@ -325,7 +399,8 @@ def run_explain(args: argparse.Namespace) -> int:
     found = CATALOGUE.find(args.rule)
     if found is None:
         raise UsageError(f"no rule has the code or name {args.rule!r} (see `meshwarden rules`)")
-    sys.stdout.write(rule_section(found, heading="#"))
+    section = rule_section(found, heading="#")
+    sys.stdout.write(plain_text(section) if sys.stdout.isatty() else section)
     return 0
 
 

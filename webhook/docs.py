@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -18,6 +19,11 @@ Each rule has a stable code and name; both work in the policy file, in `--suppre
 objects (the input files and `--context` files in the CLI, the cluster in the server).
 
 """
+
+
+_HEADING = re.compile(r"^#+ ")
+_LINK = re.compile(r"\[([^\]]+)\]\(([^)]+)\)")
+_EMPHASIS = re.compile(r"\*\*(.+?)\*\*|`([^`]+)`")
 
 
 def _kinds(rule: Rule, *, groups: bool = True) -> str:
@@ -43,6 +49,24 @@ def rule_section(rule: Rule, heading: str = "##") -> str:
         f"### Example\n\n```yaml\n{rule.bad}```\n\n"
         f"Use instead:\n\n```yaml\n{rule.good}```\n"
     )
+
+
+def plain_text(markdown: str) -> str:
+    """A rule section as a terminal shows it: no heading marks, emphasis, backticks or fences;
+    examples indented."""
+    lines = []
+    in_code = False
+    for line in markdown.splitlines():
+        if line.startswith("```"):
+            in_code = not in_code
+            continue
+        if in_code:
+            lines.append(f"    {line}" if line else "")
+            continue
+        line = _HEADING.sub("", line)
+        line = _LINK.sub(r"\1 (\2)", line)
+        lines.append(_EMPHASIS.sub(lambda m: m.group(1) or m.group(2), line))
+    return "\n".join(lines) + "\n"
 
 
 def render() -> str:

@@ -96,7 +96,7 @@ def test_every_format_names_the_kinds_not_read(
     assert status == 1
     if fmt == "text":
         assert f"not read (the API forbade listing them): {', '.join(NOT_IN_SERVER_ROLE)}\n" in out
-        assert out.endswith(", 8 kinds not read, 0 findings dropped (rest on them)\n")
+        assert out.endswith(", 8 kinds not read, 0 findings dropped (they rest on the absence of objects not read)\n")
     elif fmt == "sarif":
         (invocation,) = json.loads(out)["runs"][0]["invocations"]
         notes = [n["message"]["text"] for n in invocation["toolExecutionNotifications"]]

@@ -98,7 +98,12 @@ def test_undefined_subset_names_the_defined_ones() -> None:
     assert [(f.path, f.action) for f in findings] == [("spec.http[0].route[0].destination.subset", "deny")]
     assert 'DestinationRule "shop/reviews" defines "v1"' in findings[0].message
     assert findings[0].fix == 'add subset "v2" to DestinationRule "shop/reviews", or route to one of "v1"'
-    assert findings[0].missing == (Lookup(DESTINATION_RULE, "", None),)
+    assert findings[0].missing == ()  # the DestinationRule is present: nothing rests on an absence
+
+
+def test_undefined_subset_without_any_destination_rule_rests_on_its_absence() -> None:
+    (finding,) = only(run(vs(to("reviews", "v2"))), "MW305")
+    assert finding.missing == (Lookup(DESTINATION_RULE, "", None),)
 
 
 def test_subset_of_a_destination_rule_hidden_by_export_to_is_undefined() -> None:

@@ -248,8 +248,6 @@ def test_port_matches_of_an_unknown_host_rest_on_its_absence() -> None:
     assert only(run(vs(http("[{uri: {prefix: /api}}]"))), "MW307")[0].missing == ()
 
 
-
-
 # --- MW309 ---------------------------------------------------------------------------------------
 
 

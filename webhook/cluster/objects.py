@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from functools import lru_cache
 
 import orjson
 
 from webhook.cluster.resources import ApiResource
 from webhook.inventory.detail import Detail, slim
+from webhook.loader import slim_metadata
 from webhook.model import Body, Resource, as_dict
-
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
 def full_resource(item: Body, resource: ApiResource) -> Resource:
@@ -30,15 +28,7 @@ def inventory_resource(item: Body, resource: ApiResource) -> Resource:
     interned, each is stored once, and so is a slimmed spec (a pod's container ports) that equals
     another's. A PartialObjectMetadata becomes a body of the real kind with its metadata alone.
     """
-    metadata = dict(as_dict(item.get("metadata")))
-    metadata.pop("managedFields", None)
-    for key in ("labels", "annotations"):
-        if key in metadata:
-            metadata[key] = {
-                sys.intern(name): sys.intern(value) if isinstance(value, str) else value
-                for name, value in as_dict(metadata[key]).items()
-                if name != LAST_APPLIED
-            }
+    metadata = slim_metadata(dict(as_dict(item.get("metadata"))))
     if item.get("kind") == "PartialObjectMetadata":
         return Resource({"apiVersion": resource.api_version, "kind": resource.kind, "metadata": metadata})
     body = dict(slim(item, resource.detail), metadata=metadata)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
 
 from webhook.findings import Finding
+from webhook.loader import Note
 from webhook.output.report import Report
 
 
-def finding_dict(finding: Finding) -> dict[str, Any]:
+def finding_dict(finding: Finding, notes: Sequence[Note] = ()) -> dict[str, Any]:
     ref = finding.object
     return {
         "code": finding.code,
@@ -28,17 +30,26 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         "fix": finding.fix,
         "docs": finding.docs,
         "file": finding.file,
-        "line": finding.line,
+        "line": finding.line or None,
+        "notes": [note.message for note in notes],
     }
 
 
 def render(report: Report) -> str:
     document: dict[str, Any] = {
-        "findings": [finding_dict(f) for f in report.findings],
+        "findings": [finding_dict(f, report.finding_notes.get(f, ())) for f in report.findings],
         "errors": [{"file": e.file, "line": e.line, "message": e.message} for e in report.errors],
-        "summary": {**report.counts(), "skipped": report.skipped},
+        "notes": [{"file": n.file, "line": n.line, "message": n.message} for n in report.notes],
+        "summary": {
+            **report.counts(),
+            "skipped": report.skipped,
+            "skippedKinds": dict(report.skipped_by_kind()),
+            "skippedFiles": report.skipped_files,
+            "replaced": report.replaced,
+        },
     }
     if report.unread:  # kinds the cluster's API forbade listing (audit, check --cluster)
         document["unread"] = [{"resource": u.resource, "reason": u.reason} for u in report.unread]
+    if report.unread or report.dropped:
         document["summary"]["dropped"] = report.dropped
     return orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n"

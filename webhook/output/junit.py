@@ -16,7 +16,7 @@ def render(report: Report) -> str:
     for finding in report.findings:
         by_object[finding.object].append(finding)
     suite = ET.Element("testsuite", name="meshwarden")
-    if report.unread:
+    if report.unread or report.dropped:
         properties = ET.SubElement(suite, "properties")
         ET.SubElement(properties, "property", name="dropped", value=str(report.dropped))
     failures = 0
@@ -40,9 +40,11 @@ def render(report: Report) -> str:
                 type=str(failing[0].action),
                 message="; ".join(f"{f.code} {f.path}: {f.message}" for f in failing),
             )
-            failure.text = "\n".join(format_finding(f) for f in failing)
+            failure.text = "\n".join(
+                format_finding(f, notes=report.finding_notes.get(f, ())) for f in failing
+            )
     for error in report.errors:
-        case = ET.SubElement(suite, "testcase", classname="input", name=f"{error.file}:{error.line}")
+        case = ET.SubElement(suite, "testcase", classname="input", name=error.location)
         ET.SubElement(case, "error", message=error.message).text = str(error)
     for unread in report.unread:
         case = ET.SubElement(suite, "testcase", classname="unread", name=unread.resource)

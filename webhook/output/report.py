@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from webhook.findings import Action, Finding
-from webhook.loader import InputError
-from webhook.model import GroupKind, ObjectRef
+from webhook.loader import InputError, Note
+from webhook.model import ObjectRef
 
 
 class FailOn:
@@ -31,10 +31,17 @@ class Report:
     errors: list[InputError]
     objects: list[tuple[ObjectRef, str | None, int | None]]
     """Every checked object with its file and line (JUnit has one test case per object)."""
-    skipped_kinds: Counter[GroupKind] = field(default_factory=Counter)
-    """Objects of kinds no rule checks, by kind (with its API group)."""
+    skipped_kinds: Counter[str] = field(default_factory=Counter)
+    """Objects of kinds no rule checks, by kind (`Kind`, or `Kind.group` where a checked kind has
+    the same name)."""
     fail_on: str = FailOn.DENY
     color: bool = False
+    notes: list[Note] = field(default_factory=list)
+    """Files skipped (not Kubernetes objects by design), objects replaced."""
+    finding_notes: dict[Finding, list[Note]] = field(default_factory=dict)
+    """Notes that belong beside a finding: the replacement that changed it."""
+    skipped_files: int = 0
+    replaced: int = 0
     unread: list[Unread] = field(default_factory=list)
     dropped: int = 0
     """Findings left out because they rest on the absence of objects of a kind not read."""
@@ -42,6 +49,10 @@ class Report:
     @property
     def skipped(self) -> int:
         return self.skipped_kinds.total()
+
+    def skipped_by_kind(self) -> list[tuple[str, int]]:
+        """Most frequent first."""
+        return sorted(self.skipped_kinds.items(), key=lambda item: (-item[1], item[0]))
 
     def counts(self) -> dict[str, int]:
         active = [f for f in self.findings if not f.suppressed]

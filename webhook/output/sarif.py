@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
 
 from webhook import __version__
 from webhook.findings import Action, Finding
+from webhook.loader import Note
 from webhook.output.report import Report
 from webhook.rules import CATALOGUE
 
@@ -30,7 +32,14 @@ def _rules() -> list[dict[str, Any]]:
     ]
 
 
-def _result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
+def _location(file: str, line: int | None) -> dict[str, Any]:
+    location: dict[str, Any] = {"artifactLocation": {"uri": _uri(file)}}
+    if line:
+        location["region"] = {"startLine": line}
+    return {"physicalLocation": location}
+
+
+def _result(finding: Finding, index: dict[str, int], notes: Sequence[Note]) -> dict[str, Any]:
     ref = finding.object
     result: dict[str, Any] = {
         "ruleId": finding.code,
@@ -41,10 +50,13 @@ def _result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
     if finding.code in index:
         result["ruleIndex"] = index[finding.code]
     if finding.file:
-        location: dict[str, Any] = {"artifactLocation": {"uri": _uri(finding.file)}}
-        if finding.line:
-            location["region"] = {"startLine": finding.line}
-        result["locations"] = [{"physicalLocation": location}]
+        result["locations"] = [_location(finding.file, finding.line)]
+    if notes:
+        result["message"]["text"] += "".join(f" Note: {note.message}." for note in notes)
+        result["relatedLocations"] = [
+            {"id": i, **_location(note.file, note.line), "message": {"text": note.message}}
+            for i, note in enumerate(notes, 1)
+        ]
     if finding.suppressed:
         result["suppressions"] = [{"kind": "inSource"}]
     return result
@@ -59,7 +71,7 @@ def _unread_notes(report: Report) -> list[dict[str, Any]]:
         {"level": "warning", "message": {"text": f"{u.resource} not read: {u.reason}"}} for u in report.unread
     ]
     if report.dropped:
-        text = f"{report.dropped} findings left out: they rest on the absence of objects of kinds not read"
+        text = f"{report.dropped} findings left out: they rest on the absence of objects not read"
         notes.append({"level": "note", "message": {"text": text}})
     return notes
 
@@ -76,24 +88,14 @@ def render(report: Report) -> str:
                 "informationUri": "https://github.com/meshwarden/meshwarden",
             }
         },
-        "results": [_result(f, index) for f in report.findings],
+        "results": [_result(f, index, report.finding_notes.get(f, ())) for f in report.findings],
         "invocations": [
             {
                 "executionSuccessful": not report.errors,
                 "toolExecutionNotifications": [
-                    {
-                        "level": "error",
-                        "message": {"text": e.message},
-                        "locations": [
-                            {
-                                "physicalLocation": {
-                                    "artifactLocation": {"uri": _uri(e.file)},
-                                    "region": {"startLine": e.line},
-                                }
-                            }
-                        ],
-                    }
-                    for e in report.errors
+                    {"level": level, "message": {"text": n.message}, "locations": [_location(n.file, n.line)]}
+                    for level, notices in (("error", report.errors), ("note", report.notes))
+                    for n in notices
                 ]
                 + _unread_notes(report),
             }

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from webhook.findings import Finding
+from webhook.loader import Note
 from webhook.output.report import Report
 
 _COLORS = {
@@ -24,7 +27,7 @@ def _location(finding: Finding) -> str:
     return f"{finding.file}:{finding.line}: " if finding.line else f"{finding.file}: "
 
 
-def format_finding(finding: Finding, color: bool = False) -> str:
+def format_finding(finding: Finding, color: bool = False, notes: Sequence[Note] = ()) -> str:
     ref = finding.object
     obj = f"{ref.kind} {ref.namespace}/{ref.name}" if ref.namespace else f"{ref.kind} {ref.name}"
     path = f" {finding.path}" if finding.path else ""
@@ -32,11 +35,17 @@ def format_finding(finding: Finding, color: bool = False) -> str:
         f"{_location(finding)}{_paint(str(finding.action), str(finding.action), color)} "
         f"{_paint(finding.code, 'bold', color)} {obj}{path}: {finding.message}"
     )
-    return f"{head}\n    {_paint('fix:', 'dim', color)} {finding.fix}"
+    lines = [head, f"    {_paint('fix:', 'dim', color)} {finding.fix}"]
+    lines += [f"    {_paint('note:', 'dim', color)} {note.message}" for note in notes]
+    return "\n".join(lines)
 
 
 def render(report: Report) -> str:
-    lines = [format_finding(f, report.color) for f in report.findings if not f.suppressed]
+    lines = [
+        format_finding(f, report.color, report.finding_notes.get(f, ()))
+        for f in report.findings
+        if not f.suppressed
+    ]
     counts = report.counts()
     parts = [
         f"{counts['objects']} object{'s' if counts['objects'] != 1 else ''} checked",
@@ -45,13 +54,22 @@ def render(report: Report) -> str:
         f"{counts['suppressed']} suppressed",
     ]
     if report.skipped:
-        parts.append(f"{report.skipped} skipped (kinds Meshwarden does not check)")
+        kinds = ", ".join(f"{kind} {count}" for kind, count in report.skipped_by_kind())
+        parts.append(f"{report.skipped} skipped ({kinds})")
+    if report.skipped_files:
+        parts.append(f"{report.skipped_files} file{'s' if report.skipped_files != 1 else ''} skipped")
+    if report.replaced:
+        parts.append(f"{report.replaced} replaced")
     if report.errors:
         parts.append(f"{len(report.errors)} input error{'s' if len(report.errors) != 1 else ''}")
     if report.unread:
         names = ", ".join(u.resource for u in report.unread)
         lines.append(f"not read (the API forbade listing them): {names}")
         parts.append(f"{len(report.unread)} kind{'s' if len(report.unread) != 1 else ''} not read")
-        parts.append(f"{report.dropped} finding{'s' if report.dropped != 1 else ''} dropped (rest on them)")
+    if report.unread or report.dropped:
+        parts.append(
+            f"{report.dropped} finding{'s' if report.dropped != 1 else ''} dropped (they rest on the absence "
+            "of objects not read)"
+        )
     lines.append(", ".join(parts))
     return "\n".join(lines) + "\n"

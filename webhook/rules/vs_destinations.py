@@ -118,12 +118,10 @@ def vs_subset_undefined(vs: Resource, context: Context) -> Iterator[Violation]:
         else:
             message += f": no DestinationRule for {host_fqdn} is visible from namespace {q(vs.namespace)}"
             fix = f"create a DestinationRule with host {q(host_fqdn)} and a subset named {q(subset)}"
-        yield Violation(
-            f"{destination.path}.subset",
-            message + ": requests get 503",
-            fix,
-            missing=(Lookup(DESTINATION_RULE, "", None),),
-        )
+        # A visible DestinationRule without the subset is present evidence; otherwise the finding
+        # rests on no DestinationRule defining it anywhere.
+        missing = () if visible else (Lookup(DESTINATION_RULE, "", None),)
+        yield Violation(f"{destination.path}.subset", message + ": requests get 503", fix, missing=missing)
 
 
 # --- MW308 -------------------------------------------------------------------------------------------

@@ -1,0 +1,4 @@
+{{- define "shop.labels" -}}
+app: {{ .Chart.Name }}
+version: {{ .Chart.AppVersion | quote }}
+{{- end }}

@@ -1,0 +1,513 @@
+"""Reads YAML and JSON documents with the line of every field.
+
+Built on libyaml's event stream rather than `yaml.load`, so that every field's line is known,
+aliases are never expanded into memory, and hostile documents (alias bombs, extreme nesting,
+numbers too long to convert) are refused with a clear error instead of exhausting memory, the C
+stack or the interpreter's limits. Input is read in blocks and parsed one document at a time
+(a document ends at a `---` or `...` line), so that one broken document cannot hide the others
+and memory follows the values kept, not the raw text.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import json
+import re
+import sys
+from array import array
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import IO, Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.nodes import ScalarNode
+from yaml.resolver import Resolver
+
+MAX_DEPTH = 100
+MAX_NODES = 1_000_000
+"""Limit on a document's size with every alias expanded: a YAML "billion laughs" is refused."""
+MAX_NUMBER_LENGTH = 4300
+"""Python's own limit on converting decimal text to an integer; no Kubernetes number comes near."""
+BLOCK = 1 << 16
+"""Bytes read at a time; also the longest piece of a line handed to libyaml at once."""
+MAX_INTERNED = 64
+"""Strings up to this length are interned: kinds, keys, label values and names repeat."""
+
+try:
+    _Loader: Any = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - libyaml is part of the PyYAML wheels
+    _Loader = yaml.SafeLoader
+
+_SEPARATOR = re.compile(r"^(---|\.\.\.)(?=[ \t\r\n]|$)", re.MULTILINE)
+_CONTENT = re.compile(r"^[ \t]*([^\s#])", re.MULTILINE)
+_MANIFEST_WORD = re.compile(r"\b(apiversion|kind)\b", re.IGNORECASE)
+_SOURCE = re.compile(r"^# Source: (\S.*?)\s*$", re.MULTILINE)
+_STANDARD_TAG = "tag:yaml.org,2002:"
+_RESOLVED_TAGS = {
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+}
+_NUMBER_TAGS = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
+_END = "\0end of stream"
+_TEMPLATE_HINT = " (an unrendered template? pipe `helm template CHART` into meshwarden check -)"
+_resolver = Resolver()
+_constructor = SafeConstructor()
+
+
+class DocumentError(Exception):
+    def __init__(self, line: int, message: str):
+        super().__init__(message)
+        self.line = line
+        self.message = message
+        self.manifest_like = True
+        """Whether the document mentions apiVersion or kind: one that does not is no broken
+        manifest (a data file, another tool's file)."""
+
+
+class ForeignTag(DocumentError):
+    """A YAML tag of another tool (GitLab's `!reference`, CloudFormation's `!Ref`)."""
+
+    def __init__(self, line: int, tag: str):
+        super().__init__(line, f"YAML tag {tag} is not Kubernetes YAML (a file of another tool?)")
+        self.tag = tag
+
+
+class InputTooLarge(Exception):
+    pass
+
+
+class LineMap(Mapping[str, int]):
+    """Field paths (`spec.ports[0]`) to lines, stored compactly: objects of one structure share
+    their paths, and each keeps only its lines' offsets from its first line."""
+
+    __slots__ = ("_base", "_index", "_offsets")
+
+    def __init__(self, base: int, index: Mapping[str, int], offsets: bytes | array[int]):
+        self._base = base
+        self._index = index
+        self._offsets = offsets
+
+    def rebased(self, base: int) -> LineMap:
+        return LineMap(base, self._index, self._offsets)
+
+    def __getitem__(self, path: str) -> int:
+        return self._base + self._offsets[self._index[path]]
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._index
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+
+EMPTY_LINES = LineMap(0, {}, b"")
+
+
+class Shapes:
+    """The field paths of every object structure seen, shared by the LineMaps of one input."""
+
+    def __init__(self) -> None:
+        self._indexes: dict[tuple[str, ...], dict[str, int]] = {}
+
+    def line_map(self, base: int, record: list[tuple[str, int]]) -> LineMap:
+        if not record:
+            return LineMap(base, {}, b"")
+        paths = tuple(path for path, _ in record)
+        index = self._indexes.get(paths)
+        if index is None:
+            index = self._indexes[paths] = {sys.intern(p): i for i, p in enumerate(paths)}
+        offsets = [line - base for _, line in record]
+        if min(offsets) >= 0 and max(offsets) < 256:
+            return LineMap(base, index, bytes(offsets))
+        return LineMap(base, index, array("q", offsets))
+
+
+@dataclass(slots=True)
+class Parsed:
+    """A value read from a document, with its first line and the lines of its fields."""
+
+    value: Any
+    line: int
+    lines: LineMap
+
+
+@dataclass(slots=True)
+class Document(Parsed):
+    """One document. `items` holds the members of a `kind: *List`, each with its own lines;
+    `source` is the template that Helm's `# Source:` comment names, at `source_line`."""
+
+    items: list[Parsed] | None = None
+    source: str | None = None
+    source_line: int = 0
+
+
+def is_list(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("kind"), str)
+        and value["kind"].endswith("List")
+        and isinstance(value.get("items"), list)
+    )
+
+
+def read_documents(stream: IO[bytes], limit: int) -> Iterator[Document | DocumentError]:
+    """Every document of `stream`, or the error that made it unreadable. Raises InputTooLarge
+    past `limit` bytes and UnicodeDecodeError for text that is not UTF-8."""
+    shapes = Shapes()
+    documents = _Splitter(stream, limit)
+    while documents.next_document():
+        try:
+            document: Document | DocumentError | None = _parse(documents, shapes)
+        except DocumentError as exc:
+            documents.drain()
+            document = _parse_json(documents.json_text(), documents.start_line)
+            if document is None:
+                if documents.templated and not isinstance(exc, ForeignTag):
+                    exc.message += _TEMPLATE_HINT
+                exc.manifest_like = documents.manifest_like
+                document = exc
+        if document is not None:
+            yield document
+
+
+def read_text(text: str) -> Iterator[Document | DocumentError]:
+    """`read_documents` over a string."""
+    data = text.encode("utf-8")
+    return read_documents(io.BytesIO(data), len(data))
+
+
+def _pieces(stream: IO[bytes], limit: int) -> Iterator[tuple[str, bool]]:
+    """The text of `stream` in pieces of whole lines, each with whether it starts a line: a line
+    longer than a block comes in several pieces."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    carry, at_start, total = "", True, 0
+    while True:
+        block = stream.read(BLOCK)
+        total += len(block)
+        if total > limit:
+            raise InputTooLarge(limit)
+        text = carry + decoder.decode(block, final=not block)
+        cut = text.rfind("\n") + 1
+        if cut:
+            yield text[:cut], at_start
+            text, at_start = text[cut:], True
+        if not block:
+            if text:
+                yield text, at_start
+            return
+        if len(text) >= BLOCK:
+            yield text, at_start
+            text, at_start = "", False
+        carry = text
+
+
+def _segments(pieces: Iterator[tuple[str, bool]]) -> Iterator[str | None]:
+    """Document text, with None for each separator line."""
+    for piece, at_start in pieces:
+        pos = 0
+        for match in _SEPARATOR.finditer(piece):
+            if match.start() == 0 and not at_start:
+                continue
+            if match.start() > pos:
+                yield piece[pos : match.start()]
+            end = piece.find("\n", match.end())
+            end = len(piece) if end == -1 else end + 1
+            rest = piece[match.end() : end]
+            yield None
+            # `--- {a: 1}` starts a document on the separator line itself (its columns kept)
+            yield "   " + rest if match.group(1) == "---" else "\n" * rest.count("\n")
+            pos = end
+        if pos < len(piece):
+            yield piece[pos:]
+
+
+class _Splitter:
+    """Cuts a stream into documents; libyaml reads each one as a stream of its own (`read`)."""
+
+    def __init__(self, stream: IO[bytes], limit: int):
+        self._segments = _segments(_pieces(stream, limit))
+        self._in_document = False
+        self._at_end = False
+        self._pending: list[str] = []
+        self.line = 1
+        """The line the next text starts on."""
+        self.start_line = 1
+        self._head = ""
+        self._looked = False
+        self._json: list[str] | None = None
+        self.templated = False
+        """Whether the document holds `{{`, as unrendered Helm and Go templates do."""
+        self.manifest_like = False
+        """Whether the document mentions apiVersion or kind."""
+
+    def next_document(self) -> bool:
+        """Moves to the next document that has content; False at the end of the stream."""
+        while True:
+            self.drain()
+            if self._at_end:
+                return False
+            self._in_document = True
+            self.start_line = self.line
+            self._head, self._looked, self._json = "", False, None
+            self.templated = self.manifest_like = False
+            while not self._looked and self._in_document:  # comments alone need no parser
+                segment = self._next()
+                if segment:
+                    self._pending.append(segment)
+            if self._looked:
+                return True
+
+    def drain(self) -> None:
+        while self.read():
+            pass
+
+    def read(self, size: int = BLOCK) -> str:
+        """The document's next text (libyaml's read); "" at its end."""
+        if self._pending:
+            return self._pending.pop(0)
+        return self._next()
+
+    def _next(self) -> str:
+        if not self._in_document:
+            return ""
+        segment = next(self._segments, _END)
+        if segment is None or segment is _END:
+            self._in_document = False
+            self._at_end = segment is _END
+            return ""
+        self.line += segment.count("\n")
+        self.templated = self.templated or "{{" in segment
+        self.manifest_like = self.manifest_like or _MANIFEST_WORD.search(segment) is not None
+        if self._json is not None:
+            self._json.append(segment)
+        elif not self._looked:
+            self._look(segment)
+        return segment
+
+    def _look(self, segment: str) -> None:
+        """Keeps the comments before the content (for `# Source:`) and notes JSON documents,
+        whose text is kept: libyaml refuses some valid JSON (keys over 1,024 characters, escaped
+        surrogate pairs), which the JSON parser then reads."""
+        content = _CONTENT.search(segment)
+        if content is None:
+            if len(self._head) < BLOCK:
+                self._head += segment
+            return
+        self._looked = True
+        self._head += segment[: content.start()]
+        if content.group(1) in "{[":
+            self._json = [segment[content.start(1) :]]
+
+    def json_text(self) -> str | None:
+        return "".join(self._json) if self._json is not None else None
+
+    def source(self) -> tuple[str | None, int]:
+        """The path of a `# Source:` comment before the document's content, and its line."""
+        match = _SOURCE.search(self._head)
+        if match is None:
+            return None, 0
+        return match.group(1), self.start_line + self._head.count("\n", 0, match.start())
+
+
+def _parse_json(text: str | None, start_line: int) -> Document | None:
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    items = [Parsed(item, start_line, EMPTY_LINES) for item in value["items"]] if is_list(value) else None
+    return Document(value, start_line, EMPTY_LINES, items)
+
+
+# A plain scalar can only be null, bool, int or float when it starts with one of these.
+_MAYBE_TYPED = frozenset("-+.0123456789~nNtTfFyYoO")
+
+
+def _intern(value: str) -> str:
+    """Short strings repeat (kinds, label values, the name of an object in its labels and
+    selectors): each is stored once."""
+    return sys.intern(value) if len(value) <= MAX_INTERNED else value
+
+
+def _scalar(event: yaml.ScalarEvent, line: int) -> Any:
+    value = event.value
+    tag = event.tag
+    if tag is None or tag == "!":
+        if event.style or not event.implicit[0]:
+            return _intern(value)
+        if value and value[0] not in _MAYBE_TYPED:
+            return _intern(value)
+        if value.isdecimal() and value.isascii() and len(value) < 19 and (value[0] != "0" or value == "0"):
+            return int(value)  # the common case, decided without the resolver's patterns
+        tag = _resolver.resolve(ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
+    elif not tag.startswith(_STANDARD_TAG):
+        raise ForeignTag(line, tag)
+    if tag not in _RESOLVED_TAGS:
+        return _intern(value)
+    if tag in _NUMBER_TAGS and len(value) > MAX_NUMBER_LENGTH:
+        raise DocumentError(line, f"a number of {len(value):,} characters is too long to read")
+    try:  # the constructor's own construct_object would cache every node for the process's life
+        return SafeConstructor.yaml_constructors[tag](_constructor, ScalarNode(tag, value))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise DocumentError(line, f"{value[:40]!r} is not a valid {tag.rpartition(':')[2]}: {exc}") from None
+
+
+@dataclass(slots=True)
+class _Frame:
+    container: dict[Any, Any] | list[Any]
+    path: str
+    """Relative to the object the frame belongs to: the document, or a member of a List."""
+    is_map: bool
+    line: int
+    record: list[tuple[str, int]]
+    """(path, line) of every field of that object."""
+    size: int = 1
+    key: Any = None
+    key_line: int = 0
+    has_key: bool = False
+    anchor: str | None = None
+
+
+def _parse(documents: _Splitter, shapes: Shapes) -> Document | None:
+    """The document libyaml reads from `documents`, None when it holds only comments."""
+    offset = documents.start_line - 1
+    stack: list[_Frame] = []
+    anchors: dict[str, Any] = {}
+    sizes: dict[int, int] = {}
+    members: dict[int, _Frame] = {}
+    """Frames of the mappings in the top mapping's `items`, which keep their own lines."""
+    root: Any = None
+    root_frame: _Frame | None = None
+    line = documents.start_line
+    try:
+        events: Iterator[Any] = yaml.parse(documents, Loader=_Loader)  # dispatched on exact type below
+        for event in events:
+            kind = type(event)
+            line = event.start_mark.line + 1 + offset
+            if kind is yaml.ScalarEvent:
+                value = _scalar(event, line)
+                size = 1
+                if event.anchor:
+                    anchors[event.anchor] = value
+            elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                if event.tag and event.tag != "!" and not event.tag.startswith(_STANDARD_TAG):
+                    raise ForeignTag(line, event.tag)
+                if len(stack) >= MAX_DEPTH:
+                    raise DocumentError(line, f"document is nested deeper than {MAX_DEPTH} levels")
+                is_map = kind is yaml.MappingStartEvent
+                container: dict[Any, Any] | list[Any] = {} if is_map else []
+                if not stack:
+                    frame = _Frame(container, "", is_map, line, [], anchor=event.anchor)
+                elif len(stack) == 2 and stack[1].path == "items" and not stack[1].is_map and is_map:
+                    frame = _Frame(container, "", is_map, line, [], anchor=event.anchor)
+                    members[id(container)] = frame
+                else:
+                    parent = stack[-1]
+                    path = _child_path(parent)
+                    parent.record.append((path, parent.key_line if parent.is_map else line))
+                    frame = _Frame(container, path, is_map, line, parent.record, anchor=event.anchor)
+                stack.append(frame)
+                continue
+            elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+                frame = stack.pop()
+                sizes[id(frame.container)] = frame.size
+                if frame.anchor:
+                    anchors[frame.anchor] = frame.container
+                if not stack:
+                    root_frame = frame
+                    continue
+                value, size = frame.container, frame.size
+            elif kind is yaml.AliasEvent:
+                if event.anchor not in anchors:
+                    raise DocumentError(line, f"unknown alias *{event.anchor}")
+                value = anchors[event.anchor]
+                size = sizes.get(id(value), 1)
+            else:  # stream and document start and end
+                continue
+            if not stack:
+                root = value
+                continue
+            top = stack[-1]
+            if top.is_map and not top.has_key:
+                top.key, top.key_line, top.has_key = value, line, True
+                continue
+            if kind is yaml.ScalarEvent or kind is yaml.AliasEvent:
+                top.record.append((_child_path(top), top.key_line if top.is_map else line))
+            _attach(top, value, size)
+            if top.size > MAX_NODES:
+                raise DocumentError(
+                    line, f"document expands to more than {MAX_NODES:,} nodes (YAML alias bomb?)"
+                )
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        last = max(documents.line - 1, documents.start_line)  # errors found at the end of input
+        where = min(mark.line + 1 + offset, last) if mark is not None else documents.start_line
+        raise DocumentError(where, f"YAML syntax error: {exc.problem or exc}") from None
+    except yaml.YAMLError as exc:
+        raise DocumentError(line, f"YAML error: {exc}") from None
+    source, source_line = documents.source()
+    if root_frame is None:
+        return None if root is None else Document(root, documents.start_line, EMPTY_LINES, None, source)
+    return _document(root_frame, members, shapes, source, source_line)
+
+
+def _document(
+    root: _Frame, members: dict[int, _Frame], shapes: Shapes, source: str | None, source_line: int
+) -> Document:
+    value: Any = root.container
+    if is_list(value):
+        items = []
+        for index, item in enumerate(value["items"]):
+            frame = members.get(id(item))
+            if frame is not None:
+                items.append(Parsed(item, frame.line, shapes.line_map(frame.line, frame.record)))
+            else:  # a scalar, a list or an alias
+                line = next((n for p, n in root.record if p == f"items[{index}]"), root.line)
+                items.append(Parsed(item, line, EMPTY_LINES))
+        return Document(value, root.line, EMPTY_LINES, items, source, source_line)
+    record = root.record
+    if members:  # an `items` field of something that is no List: its lines are the document's
+        record = list(record)
+        for index, item in enumerate(value.get("items") or []):
+            frame = members.get(id(item))
+            if frame is not None:
+                record.append((f"items[{index}]", frame.line))
+                record += [(f"items[{index}].{path}", n) for path, n in frame.record]
+    return Document(value, root.line, shapes.line_map(root.line, record), None, source, source_line)
+
+
+def _child_path(top: _Frame) -> str:
+    if top.is_map:
+        key = str(top.key)
+        return f"{top.path}.{key}" if top.path else key
+    return f"{top.path}[{len(top.container)}]"
+
+
+def _attach(top: _Frame, value: Any, size: int) -> None:
+    top.size += size
+    if not top.is_map:
+        top.container.append(value)  # type: ignore[union-attr]
+        return
+    key = top.key
+    top.has_key = False
+    container: dict[Any, Any] = top.container  # type: ignore[assignment]
+    if key == "<<" and isinstance(value, (dict, list)):
+        for source in value if isinstance(value, list) else [value]:
+            if isinstance(source, dict):
+                for k, v in source.items():
+                    container.setdefault(k, v)
+        return
+    if isinstance(key, str):
+        key = sys.intern(key)
+    try:
+        container[key] = value
+    except TypeError:
+        raise DocumentError(top.key_line, f"mapping key {key!r} is not a scalar") from None
