@@ -20,7 +20,7 @@ from webhook.output import FORMATS, Report
 from webhook.output.report import FailOn
 from webhook.policy import Policy, PolicyError, Profile, load_policy
 from webhook.rules import CATALOGUE
-from webhook.server.cli import add_serve_arguments, run_serve
+from webhook.server.serve import add_serve_arguments, run_serve
 
 if TYPE_CHECKING:
     from webhook.cluster import KubeApi, Progress
