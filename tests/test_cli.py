@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from webhook.cli import main
+from webhook.commands import main
 
 BAD_SERVICE = """\
 apiVersion: v1

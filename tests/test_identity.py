@@ -10,7 +10,7 @@ from textwrap import dedent
 import pytest
 
 from tests.helpers import only, run
-from webhook.cli import main
+from webhook.commands import main
 from webhook.engine import Engine
 from webhook.inventory import Inventory
 from webhook.inventory.source import StaticSource

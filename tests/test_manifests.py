@@ -25,7 +25,7 @@ from webhook.cluster.resources import INVENTORY_KINDS
 from webhook.model import GroupKind
 from webhook.policy import Profile, parse_policy
 from webhook.rules import CATALOGUE
-from webhook.server.cli import LIVE_THREADS, LIVE_WORKERS
+from webhook.server.serve import LIVE_THREADS, LIVE_WORKERS
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFESTS = ROOT / "manifests"

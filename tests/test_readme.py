@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from webhook.cli import main
+from webhook.commands import main
 from webhook.docs import inputs_table
 
 ROOT = Path(__file__).resolve().parent.parent

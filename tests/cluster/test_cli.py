@@ -10,7 +10,7 @@ import yaml
 
 from tests.cluster import objects as o
 from tests.cluster.fakeapi import FakeApi
-from webhook.cli import main
+from webhook.commands import main
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ lands on any worker sees the whole server.
 Collectors computed at scrape time (the certificate's expiry, the live inventory's objects, watch
 ages and restarts) describe the process that answers the scrape. The certificate is the same in
 every worker; the live inventory is one copy per worker, which is why the server runs a single
-worker when it watches the cluster (see cli.py).
+worker when it watches the cluster (see serve.py).
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from webhook.output.report import FailOn, Unread
 from webhook.policy import Policy, PolicyError, Profile, load_policy
 from webhook.replace import Replacement, changed_findings, latest
 from webhook.rules import CATALOGUE
-from webhook.server.cli import add_serve_arguments, run_serve
+from webhook.server.serve import add_serve_arguments, run_serve
 
 if TYPE_CHECKING:
     from webhook.cluster import KubeApi, Progress, Unreadable
