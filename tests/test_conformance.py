@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from webhook.cli import main
+from webhook.commands import main
 
 CASES_DIR = Path(__file__).resolve().parent / "conformance" / "istio"
 CASES: list[dict[str, Any]] = json.loads((CASES_DIR / "expected.json").read_text())["cases"]

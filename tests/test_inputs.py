@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from webhook.cli import main
+from webhook.commands import main
 
 BAD_SERVICE = """\
 apiVersion: v1

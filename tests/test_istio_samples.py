@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from webhook.cli import main
+from webhook.commands import main
 
 SAMPLES = Path(__file__).resolve().parent / "istio_samples"
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from tests.test_manifests import KUSTOMIZATIONS, render
-from webhook.cli import main
+from webhook.commands import main
 from webhook.engine import Engine
 from webhook.inventory.source import StaticSource
 from webhook.policy import Policy

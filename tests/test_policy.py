@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from webhook.cli import main
+from webhook.commands import main
 from webhook.findings import Action
 from webhook.policy import (
     MAX_POLICY_BYTES,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from webhook.cli import main
+from webhook.commands import main
 from webhook.loader import load_text
 from webhook.replace import latest
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from webhook.cli import main
+from webhook.commands import main
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_REPO = Path(__file__).resolve().parent / "data" / "app-repo"

@@ -14,7 +14,7 @@ import yaml
 
 from tests.cluster import objects as o
 from tests.cluster.fakeapi import FakeApi
-from webhook.cli import main
+from webhook.commands import main
 
 ROOT = Path(__file__).resolve().parents[2]
 # The admission server's own ClusterRole: the inventory kinds only, no workloads, no Ingresses.
@@ -96,7 +96,9 @@ def test_every_format_names_the_kinds_not_read(
     assert status == 1
     if fmt == "text":
         assert f"not read (the API forbade listing them): {', '.join(NOT_IN_SERVER_ROLE)}\n" in out
-        assert out.endswith(", 8 kinds not read, 0 findings dropped (they rest on the absence of objects not read)\n")
+        assert out.endswith(
+            ", 8 kinds not read, 0 findings dropped (they rest on the absence of objects not read)\n"
+        )
     elif fmt == "sarif":
         (invocation,) = json.loads(out)["runs"][0]["invocations"]
         notes = [n["message"]["text"] for n in invocation["toolExecutionNotifications"]]

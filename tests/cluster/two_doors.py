@@ -25,8 +25,8 @@ from tests.cluster.fakeapi import FakeApi, Kind
 from tests.e2e.conftest import CONTEXT
 from tests.polling import wait_for
 from tests.test_docs import EXAMPLE_POLICY
-from webhook.cli import main
 from webhook.cluster import LiveSource
+from webhook.commands import main
 from webhook.inputs import read_paths
 from webhook.kube import TEMPLATE_PATHS
 from webhook.model import Resource, group_kind_of
