@@ -113,3 +113,26 @@ def test_a_normal_review_is_answered_while_slow_clients_hold_connections(
         for connection in slow_headers + slow_bodies:
             connection.close()
         server.stop()
+
+
+def test_a_full_worker_closes_its_oldest_idle_connections_to_take_new_ones(
+    certs: Certs, tmp_path: Path
+) -> None:
+    """Stock gthread stops accepting at worker_connections (1,000), and idle connections stay for
+    the keep-alive timeout (120 s): a thousand idle connections would lock everyone else out."""
+    server = start_server(certs, tmp_path / "server.log", ["--workers", "1"])
+    idle = [open_tls(server) for _ in range(1000)]
+    try:
+        sent = review(bookinfo_pod())
+        normal = server.connect(timeout=GIVE_UP_SECONDS)
+        try:
+            answer = send(normal, "POST", "/validate", orjson.dumps(sent))
+        finally:
+            normal.close()
+        assert answer.response == {"uid": sent["request"]["uid"], "allowed": True}
+        assert readable(idle[0], timeout=GIVE_UP_SECONDS)
+        assert idle[0].recv(1) == b""  # the oldest, closed cleanly
+    finally:
+        for connection in idle:
+            connection.close()
+        server.stop()
