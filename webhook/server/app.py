@@ -3,10 +3,17 @@
 /validate answers every AdmissionReview with HTTP 200 (a denial is `allowed: false`, never an
 HTTP error: the API server would treat an error as a failed call and apply failurePolicy) and
 every other body with HTTP 400 and a JSON error. Nothing a client sends produces a 5xx.
+
+The worker has framed the request and checked its size before the app sees it (worker.py). Here
+the body's memory cost once parsed is bounded: a JSON value takes up to about 80 bytes as a Python
+object, so `[{},{},…]` needs 25 times its size. A body of more than MAX_JSON_VALUES values is
+refused before parsing, and bodies of more than LARGE_BODY_VALUES are parsed and checked one at a
+time per worker.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -15,7 +22,8 @@ from pathlib import Path
 
 import orjson
 from flask import Flask, Response, request
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from gunicorn.http.errors import NoMoreData, ParseException
+from werkzeug.exceptions import HTTPException
 
 from webhook.inventory.source import InventorySource
 from webhook.model import GroupKind
@@ -26,13 +34,16 @@ from webhook.server.logs import log_decision
 from webhook.server.metrics import Metrics
 from webhook.server.policy_store import PolicyStore
 from webhook.server.review import BadReview, parse_review
-from webhook.server.settings import MiB, ServerSettings
+from webhook.server.settings import ServerSettings
 from webhook.server.tls import CertificateExpiry
 
 log = logging.getLogger("meshwarden.server")
 
-DISCARD_LIMIT = 64 * MiB
-DISCARD_CHUNK = 1 * MiB
+MAX_JSON_VALUES = 2_000_000
+"""About 160 MB once parsed at worst. An UPDATE of a pod with 2.5 MiB of managedFields (5.8 MiB of
+JSON) counts 1.5 million; a real review (two objects of at most 1.5 MiB, etcd's limit) far less."""
+LARGE_BODY_VALUES = 50_000
+"""At most about 4 MB once parsed; a typical review counts a few hundred."""
 INTERNAL_ERROR_WARNING = (
     "Meshwarden failed while checking this object, so it was admitted unchecked; "
     "the server log has the details"
@@ -65,7 +76,6 @@ def create_app(
         draining or threading.Event(),
     )
     app = Flask("meshwarden")
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.add_url_rule("/validate", view_func=handler.validate, methods=["POST"])
     app.add_url_rule("/healthz", view_func=handler.healthz, methods=["GET"])
     app.add_url_rule("/readyz", view_func=handler.readyz, methods=["GET"])
@@ -83,11 +93,28 @@ class _Handler:
         self._source = source
         self._metrics = metrics
         self._draining = draining
+        self._one_large_body = threading.Lock()
 
     def validate(self) -> Response:
         started = time.perf_counter()
         try:
-            review = parse_review(orjson.loads(request.get_data(cache=False)))
+            body = request.get_data(cache=False)
+        except (ParseException, NoMoreData) as exc:  # a chunked body h11 framed and gunicorn refuses
+            return self._invalid(f"the chunked body is malformed: {exc}")
+        values = json_values_bound(body)
+        if values > MAX_JSON_VALUES:
+            problem = (
+                f"the body has more than {MAX_JSON_VALUES:,} JSON values "
+                "(counted as its commas, colons and opening brackets)"
+            )
+            log.info("request refused", extra={"fields": {"status": 413, "error": problem}})
+            return _json_error(413, problem)
+        with self._one_large_body if values > LARGE_BODY_VALUES else contextlib.nullcontext():
+            return self._review(body, started)
+
+    def _review(self, body: bytes, started: float) -> Response:
+        try:
+            review = parse_review(orjson.loads(body))
         except orjson.JSONDecodeError as exc:
             return self._invalid(f"the body is not valid JSON: {exc}")
         except BadReview as exc:
@@ -125,11 +152,7 @@ class _Handler:
         return Response(b'{"ready":true}', mimetype="application/json")
 
     def http_error(self, error: HTTPException) -> Response:
-        """Routing and size errors as JSON; an oversized review is a 400 like any other bad body."""
-        if isinstance(error, RequestEntityTooLarge):
-            _discard_body()
-            limit = (request.max_content_length or 0) / MiB
-            return self._invalid(f"the body is larger than the {limit:g} MiB limit")
+        """Routing errors as JSON."""
         return _json_error(error.code or 400, error.description or error.name)
 
     def metrics(self) -> Response:
@@ -137,16 +160,11 @@ class _Handler:
         return Response(text, content_type=content_type)
 
 
-def _discard_body() -> None:
-    """Reads what is left of a refused body, so that the client, still sending, gets the answer.
-
-    Closing a connection with unread data makes the kernel send a reset, which can destroy the
-    answer before the client reads it. Beyond DISCARD_LIMIT the connection is closed anyway.
-    """
-    stream = request.environ["wsgi.input"]
-    left = DISCARD_LIMIT
-    while left > 0 and (chunk := stream.read(min(left, DISCARD_CHUNK))):
-        left -= len(chunk)
+def json_values_bound(body: bytes) -> int:
+    """At least the number of values and keys parsing `body` creates: one, plus one for each comma,
+    colon and opening bracket (every value or key but the first follows one). Those inside strings
+    count too, so this overcounts, but it takes milliseconds where a JSON tokenizer would not."""
+    return 1 + sum(body.count(mark) for mark in (b",", b":", b"[", b"{"))
 
 
 def _not_ready(reason: str) -> Response:

@@ -16,7 +16,7 @@ from webhook.server.logs import JsonLogger
 from webhook.server.metrics_dir import SHARED_MEMORY
 from webhook.server.settings import ServerSettings
 from webhook.server.tls import ReloadingContext
-from webhook.server.worker import HandshakingThreadWorker
+from webhook.server.worker import BufferingThreadWorker
 
 KEEPALIVE_SECONDS = 120
 """Longer than the API server's idle-connection timeout (Go's 90 s): the client closes idle
@@ -52,7 +52,7 @@ def gunicorn_settings(settings: ServerSettings, tls: ReloadingContext) -> dict[s
         "bind": [settings.bind],
         "workers": settings.workers,
         "threads": settings.threads,
-        "worker_class": HandshakingThreadWorker,
+        "worker_class": BufferingThreadWorker,
         "keepalive": KEEPALIVE_SECONDS,
         "timeout": WORKER_TIMEOUT_SECONDS,
         "graceful_timeout": math.ceil(settings.drain_seconds) + SHUTDOWN_GRACE_SECONDS,

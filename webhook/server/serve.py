@@ -96,6 +96,14 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="on SIGTERM, fail /readyz and keep serving this long before closing (default: %(default)s)",
     )
     parser.add_argument(
+        "--read-timeout",
+        metavar="S",
+        type=float,
+        default=3.0,
+        help="a request (headers and body) must arrive within this many seconds of its first byte; "
+        "set it to the webhook's timeoutSeconds (default: %(default)s)",
+    )
+    parser.add_argument(
         "--dev",
         action="store_true",
         help=f"local development: without --cert/--key, create a throwaway CA and a "
@@ -136,6 +144,8 @@ def _settings(args: argparse.Namespace) -> ServerSettings:
         raise StartupError("--drain-seconds must not be negative")
     if args.stale_after <= 0:
         raise StartupError("--stale-after must be positive")
+    if args.read_timeout <= 0:
+        raise StartupError("--read-timeout must be positive")
     cluster = _cluster_access(args)
     workers, threads = (LIVE_WORKERS, LIVE_THREADS) if cluster else (WORKERS, THREADS)
     cert, key = (Path(args.cert), Path(args.key)) if args.cert else _dev_material()
@@ -151,6 +161,7 @@ def _settings(args: argparse.Namespace) -> ServerSettings:
         threads=threads if args.threads is None else args.threads,
         own_namespace=os.environ.get("POD_NAMESPACE") or None,
         drain_seconds=args.drain_seconds,
+        read_timeout=args.read_timeout,
     )
 
 

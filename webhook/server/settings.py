@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-MiB = 1024 * 1024
+KiB = 1024
+MiB = 1024 * KiB
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,16 @@ class ServerSettings:
     """The server's namespace (env POD_NAMESPACE): always exempt, so it can never block itself."""
     max_body_bytes: int = 16 * MiB
     """An UPDATE review carries object and oldObject: two 1.5 MiB objects, managedFields, JSON overhead."""
+    read_timeout: float = 3.0
+    """Seconds from a request's first byte (or a connection's, for the TLS handshake) until all of
+    it must have arrived: the webhook's timeoutSeconds, after which the API server stops waiting."""
     drain_seconds: float = 5.0
     """After SIGTERM: how long /readyz fails while requests are still served, before connections close."""
+
+    @property
+    def buffer_budget_bytes(self) -> int:
+        """Request bytes a worker holds at most across its connections: two bodies at the limit."""
+        return 2 * self.max_body_bytes
 
     @property
     def bind(self) -> str:

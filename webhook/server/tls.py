@@ -22,7 +22,7 @@ CIPHERS_TLS12 = "ECDHE+AESGCM:ECDHE+CHACHA20"
 """Forward-secret AEAD suites only; TLS 1.3 suites are OpenSSL's (all AEAD)."""
 
 BLOCKING_IO_TIMEOUT_SECONDS = 10.0
-"""How long a worker thread waits on one read or write of a client that stalls mid-request."""
+"""How long a worker thread waits on one write of an answer to a client that does not read it."""
 
 log = logging.getLogger("meshwarden.tls")
 
@@ -30,8 +30,9 @@ log = logging.getLogger("meshwarden.tls")
 class _BoundedSSLSocket(ssl.SSLSocket):
     """An SSL socket whose "blocking" mode has a deadline per operation.
 
-    gunicorn switches a connection to blocking mode while a thread serves it; without a deadline, a
-    client that sends part of a request and stops would hold that thread until it disconnects.
+    gunicorn switches a connection to blocking mode while a thread serves it. The request has been
+    read already (worker.py), but the thread writes the answer: without a deadline, a client that
+    stops reading would hold the thread once the socket's buffers are full.
     """
 
     def setblocking(self, flag: bool) -> None:
