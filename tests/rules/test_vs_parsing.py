@@ -2,7 +2,7 @@
 
 import pytest
 
-from webhook.istio.hosts import covering_hosts, gateway_host_admits, gateway_host_matches
+from webhook.istio.hosts import MAX_HOST_LENGTH, covering_hosts, gateway_host_admits, gateway_host_matches
 from webhook.istio.virtualservice import RefForm, parse_duration, parse_gateway_ref
 
 
@@ -47,6 +47,15 @@ def test_covering_hosts_lists_every_wildcard_form_once() -> None:
     assert covering_hosts("a.b.com") == ["a.b.com", "*.b.com", "*.com", "*"]
     assert covering_hosts("*.b.com") == ["*.b.com", "*.com", "*"]
     assert covering_hosts("*") == ["*"]
+
+
+def test_covering_hosts_of_a_long_host_leaves_out_wildcards_longer_than_istio_allows() -> None:
+    host = "a." * 100_000 + "example.com"
+    forms = covering_hosts(host)
+    assert forms[0] == host
+    assert forms[-3:] == ["*.example.com", "*.com", "*"]
+    assert all(len(form) <= MAX_HOST_LENGTH for form in forms[1:])
+    assert len(forms) == 2 + (MAX_HOST_LENGTH - 1 - len(".example.com")) // 2 + 2
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,8 @@ from collections.abc import Iterable
 
 CLUSTER_SUFFIX = ".svc.cluster.local"
 EXPORT_ANNOTATION = "networking.istio.io/exportTo"
+MAX_HOST_LENGTH = 255
+"""Istio's limit for a host name (CheckDNS1123Preconditions)."""
 
 
 def fqdn(host: str, namespace: str) -> str:
@@ -28,13 +30,18 @@ def covering_hosts(host: str) -> list[str]:
     """The host and every wildcard host that matches it, most specific first.
 
     `a.b.com` gives `a.b.com`, `*.b.com`, `*.com`, `*`: looking each up in an exact-host index
-    finds wildcard ServiceEntries and DestinationRules without scanning them.
+    finds wildcard ServiceEntries and DestinationRules without scanning them. Istio refuses hosts
+    over MAX_HOST_LENGTH, so longer wildcard forms are left out: a long host costs linear time.
     """
     host = host.strip().lower()
     if not host:
         return []
-    labels = host.split(".")
-    forms = [host, *("*." + ".".join(labels[i:]) for i in range(1, len(labels))), "*"]
+    forms = [host]
+    dot = host.find(".", max(0, len(host) - MAX_HOST_LENGTH + 1))
+    while dot >= 0:
+        forms.append("*" + host[dot:])
+        dot = host.find(".", dot + 1)
+    forms.append("*")
     return list(dict.fromkeys(forms))
 
 
