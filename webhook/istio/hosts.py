@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from webhook.model import scalar_text
+
 CLUSTER_SUFFIX = ".svc.cluster.local"
 EXPORT_ANNOTATION = "networking.istio.io/exportTo"
 MAX_HOST_LENGTH = 255
@@ -95,7 +97,7 @@ def parse_export_to(value: object) -> list[str] | None:
     if isinstance(value, str):
         items = [v.strip() for v in value.split(",") if v.strip()]
     elif isinstance(value, list):
-        items = [str(v).strip() for v in value]
+        items = [scalar_text(v).strip() for v in value]
     else:
         return None
     return items or None

@@ -13,7 +13,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
-from webhook.model import Body, as_dict, as_list
+from webhook.model import Body, as_dict, as_list, scalar_text
 
 MESH = "mesh"
 SECTIONS = ("http", "tcp", "tls")
@@ -77,7 +77,7 @@ def gateway_refs(spec: Body, vs_namespace: str) -> list[GatewayRef]:
 
 def bound_gateways(spec: Body) -> list[str]:
     """The gateways the VirtualService applies to; omitted means the mesh (sidecars)."""
-    listed = [str(g) for g in as_list(spec.get("gateways")) if g]
+    listed = [scalar_text(g) for g in as_list(spec.get("gateways")) if g]
     return listed or [MESH]
 
 
@@ -156,13 +156,19 @@ def _destination_of(entry: Any) -> Body:
     return as_dict(as_dict(entry).get("destination"))
 
 
+MAX_INT64_DIGITS = 19
+
+
 def as_int(value: Any) -> int | None:
+    """An integer, or a string of one in int64's range of digits (as Go parses it); else None."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
+    text = value.strip() if isinstance(value, str) else ""
+    digits = text.removeprefix("-")
+    if digits.isascii() and digits.isdigit() and len(digits) <= MAX_INT64_DIGITS:
+        return int(text)
     return None
 
 
@@ -219,12 +225,16 @@ def _string_match_covers(earlier: Any, later: Any, fold: bool = False) -> bool:
     if not isinstance(earlier, dict) or not isinstance(later, dict) or len(earlier) != 1 or len(later) != 1:
         return bool(earlier == later)
     (kind, value), (other_kind, other_value) = next(iter(earlier.items())), next(iter(later.items()))
-    value, other_value = str(value), str(other_value)
+    value, other_value = _match_text(value), _match_text(other_value)
     if fold:
         value, other_value = value.lower(), other_value.lower()
     if kind == other_kind and value == other_value:
         return True
     return kind == "prefix" and other_kind in ("prefix", "exact") and other_value.startswith(value)
+
+
+def _match_text(value: Any) -> str:
+    return scalar_text(value) if isinstance(value, (list, dict)) else str(value)
 
 
 def describe_match(match: Body) -> str:

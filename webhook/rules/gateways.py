@@ -17,7 +17,7 @@ from webhook.istio.gateway import (
     show_labels,
 )
 from webhook.kube import PodTemplate
-from webhook.model import Resource, as_dict, as_list
+from webhook.model import Resource, as_dict, as_list, scalar_text
 from webhook.rules.registry import rule
 
 if TYPE_CHECKING:
@@ -173,7 +173,7 @@ def _exposure(pods: list[PodTemplate], context: Context) -> _Exposure:
                     numbers.add(_container_port(pod, port["targetPort"]))
                 found = {n for n in numbers if isinstance(n, int) and not isinstance(n, bool)}
                 # A Service port without `protocol` is TCP (the Kubernetes default); UDP/SCTP miss Envoy.
-                if str(port.get("protocol") or "TCP").upper() == "TCP":
+                if scalar_text(port.get("protocol") or "TCP").upper() == "TCP":
                     ports |= found
                 else:
                     udp |= found

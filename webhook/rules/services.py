@@ -12,7 +12,7 @@ from webhook.istio.protocols import (
     protocol_of_name,
     suggested_port_name,
 )
-from webhook.model import Resource, as_dict, as_list
+from webhook.model import Resource, as_dict, as_list, scalar_text
 from webhook.rules.registry import rule
 
 if TYPE_CHECKING:
@@ -76,12 +76,13 @@ def service_port_protocol(service: Resource, context: Context) -> Iterator[Viola
         return
     for index, port in enumerate(as_list(service.spec.get("ports"))):
         port = as_dict(port)
-        if str(port.get("protocol", "TCP")).upper() == "UDP":
+        if scalar_text(port.get("protocol", "TCP")).upper() == "UDP":
             continue
         path = f"spec.ports[{index}]"
         number = port.get("port")
-        name = str(port.get("name") or "")
-        app_protocol = str(port.get("appProtocol") or "")
+        shown = scalar_text(number)
+        name = scalar_text(port.get("name") or "")
+        app_protocol = scalar_text(port.get("appProtocol") or "")
         from_name = protocol_of_name(name) if name else None
         if app_protocol:
             from_app = protocol_of_app_protocol(app_protocol)
@@ -89,7 +90,7 @@ def service_port_protocol(service: Resource, context: Context) -> Iterator[Viola
                 if from_name is None:
                     yield Violation(
                         f"{path}.appProtocol",
-                        f'port {number}: appProtocol "{app_protocol}" is not a protocol Istio recognises, '
+                        f'port {shown}: appProtocol "{app_protocol}" is not a protocol Istio recognises, '
                         "so traffic on it is sniffed",
                         f"set appProtocol to one of {', '.join(PROTOCOLS)}",
                     )
@@ -97,7 +98,7 @@ def service_port_protocol(service: Resource, context: Context) -> Iterator[Viola
             if from_name is not None and from_name != from_app:
                 yield Violation(
                     f"{path}.appProtocol",
-                    f'port {number} is named "{name}" ({from_name}) '
+                    f'port {shown} is named "{name}" ({from_name}) '
                     f'but has appProtocol "{app_protocol}"; '
                     f"Istio uses appProtocol and treats it as {from_app}",
                     f'make them agree: rename the port to "{from_app + "-" + name.split("-", 1)[-1]}" '
@@ -109,10 +110,10 @@ def service_port_protocol(service: Resource, context: Context) -> Iterator[Viola
         suggestion = suggested_port_name(number)
         if name:
             message = (
-                f'port {number} is named "{name}", which does not start with a protocol, so it is sniffed'
+                f'port {shown} is named "{name}", which does not start with a protocol, so it is sniffed'
             )
             fix = f'rename port "{name}" to "{suggestion + "-" + name}", or set appProtocol: {suggestion}'
         else:
-            message = f"port {number} has no name and no appProtocol, so its protocol is sniffed"
+            message = f"port {shown} has no name and no appProtocol, so its protocol is sniffed"
             fix = f"add name: {suggestion} to the port (or set appProtocol: {suggestion})"
         yield Violation(path, message, fix)

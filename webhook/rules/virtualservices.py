@@ -13,7 +13,7 @@ from webhook.findings import Action, Lookup, Violation
 from webhook.inventory import Inventory
 from webhook.istio.hosts import fqdn, gateway_host_admits, gateway_host_matches, is_mesh_internal
 from webhook.istio.virtualservice import MESH, GatewayRef, RefForm, gateway_refs
-from webhook.model import Resource, as_dict, as_list
+from webhook.model import Resource, as_dict, as_list, scalar_text
 from webhook.rules.registry import rule
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ K8S_GATEWAY_GROUP = "gateway.networking.k8s.io/"
 
 
 def q(value: object) -> str:
-    return f'"{value}"'
+    return f'"{scalar_text(value) if isinstance(value, (list, dict)) else value}"'
 
 
 def qs(values: Iterable[object]) -> str:
@@ -195,8 +195,10 @@ def vs_gateway_reference_form(vs: Resource, context: Context) -> Iterator[Violat
 
 def server_hosts(gateway: Resource) -> list[str]:
     """Server hosts as written (`ns/host` prefixes kept); a Kubernetes listener without hostname is `*`."""
-    if str(gateway.body.get("apiVersion", "")).startswith(K8S_GATEWAY_GROUP):
-        return [str(as_dict(lis).get("hostname") or "*") for lis in as_list(gateway.spec.get("listeners"))]
+    if scalar_text(gateway.body.get("apiVersion", "")).startswith(K8S_GATEWAY_GROUP):
+        return [
+            scalar_text(as_dict(lis).get("hostname") or "*") for lis in as_list(gateway.spec.get("listeners"))
+        ]
     return [
         str(host)
         for server in as_list(gateway.spec.get("servers"))
@@ -374,7 +376,7 @@ def _host_not_served(
     """,
 )
 def vs_gateways_without_mesh(vs: Resource, context: Context) -> Iterator[Violation]:
-    listed = [str(g) for g in as_list(vs.spec.get("gateways")) if g]
+    listed = [scalar_text(g) for g in as_list(vs.spec.get("gateways")) if g]
     if not listed or MESH in listed:
         return
     namespaces = known_namespaces(vs, context.inventory)

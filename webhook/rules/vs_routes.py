@@ -20,7 +20,7 @@ from webhook.istio.virtualservice import (
     parse_duration,
     routes,
 )
-from webhook.model import Body, Resource, as_dict, as_list
+from webhook.model import Body, Resource, as_dict, as_list, scalar_text
 from webhook.rules.registry import rule
 from webhook.rules.virtualservices import VS_KINDS, q
 
@@ -191,7 +191,9 @@ def vs_no_default_route(vs: Resource, context: Context) -> Iterator[Violation]:
     if any(_takes_mesh_requests(route, bound) for route in http):
         return
     last = as_list(http[-1].body.get("route"))
-    host = str(as_dict(as_dict(last[0] if last else {}).get("destination")).get("host") or "<service>")
+    host = scalar_text(
+        as_dict(as_dict(last[0] if last else {}).get("destination")).get("host") or "<service>"
+    )
     yield Violation(
         "spec.http",
         ("the only http route has" if len(http) == 1 else f"all {len(http)} http routes have")

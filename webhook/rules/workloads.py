@@ -19,7 +19,7 @@ from webhook.istio.mesh import (
     probe_rewrite_enabled,
 )
 from webhook.kube import PodTemplate, pod_template
-from webhook.model import Resource, as_dict, as_list
+from webhook.model import Resource, as_dict, as_list, scalar_text
 from webhook.rules.registry import POD_TEMPLATE_KINDS, rule
 
 if TYPE_CHECKING:
@@ -32,6 +32,7 @@ DEFAULT_VERSION = "v1"
 PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
 AGENT_PORT = 15020
 AGENT_PROBE_PREFIX = "/app-health/"
+MAX_PORT_DIGITS = 5
 
 
 def _meshed_app_pod(resource: Resource, context: Context) -> PodTemplate | None:
@@ -50,7 +51,8 @@ def _label_text(key: str, value: str) -> str:
     """`key: value` as it would be written in YAML, quoting values YAML would not read as text."""
     try:
         plain = yaml.safe_load(value) == value
-    except yaml.YAMLError:
+    # PyYAML parses nested brackets recursively, and reads 5,000 digits as an int Python refuses.
+    except (yaml.YAMLError, RecursionError, ValueError):
         plain = False
     return f"{key}: {value}" if plain and value else f'{key}: "{value}"'
 
@@ -290,9 +292,10 @@ def _check_probe(
         return
     action = as_dict(probe.body[handler])
     port = action.get("port")
-    if handler == "httpGet" and _is_rewritten(port, str(action.get("path") or "")):
+    if handler == "httpGet" and _is_rewritten(port, scalar_text(action.get("path") or "")):
         return
-    subject = f'{probe.name} of container "{probe.container.get("name")}" ({_describe(handler, action)})'
+    container = scalar_text(probe.container.get("name"))
+    subject = f'{probe.name} of container "{container}" ({_describe(handler, action)})'
     if handler == "tcpSocket":
         yield Violation(
             probe.path,
@@ -316,13 +319,13 @@ def _check_probe(
 
 
 def _is_rewritten(port: object, path: str) -> bool:
-    return str(port) == str(AGENT_PORT) and path.startswith(AGENT_PROBE_PREFIX)
+    return scalar_text(port) == str(AGENT_PORT) and path.startswith(AGENT_PROBE_PREFIX)
 
 
 def _describe(handler: str, action: Mapping[str, Any]) -> str:
-    port = action.get("port")
+    port = scalar_text(action.get("port"))
     if handler == "httpGet":
-        return f"httpGet port {port} path {action.get('path') or '/'}"
+        return f"httpGet port {port} path {scalar_text(action.get('path') or '/')}"
     return f"{handler} port {port}"
 
 
@@ -330,8 +333,8 @@ def _container_port(container: Mapping[str, Any], port: object) -> int | None:
     """The probe's port as a number, resolving a named port through the container's ports."""
     if isinstance(port, int):
         return port
-    text = str(port or "")
-    if text.isascii() and text.isdigit():
+    text = scalar_text(port or "")
+    if text.isascii() and text.isdigit() and len(text) <= MAX_PORT_DIGITS:
         return int(text)
     for declared in as_list(container.get("ports")):
         declared = as_dict(declared)
