@@ -124,4 +124,7 @@ def _save_failures(tally: Tally, directory: Path) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # the server is stopped by then
+        sys.exit(130)

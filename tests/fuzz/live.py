@@ -92,7 +92,8 @@ def fuzz_server(
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=run) for _ in range(connections)]
+    # Daemon threads: an interrupted run (Ctrl-C) stops the server and exits without them.
+    threads = [threading.Thread(target=run, daemon=True) for _ in range(connections)]
     for thread in threads:
         thread.start()
     for thread in threads:
