@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install kubectl test lint typecheck unit conformance docs serve clean
+.PHONY: install kubectl test lint typecheck unit conformance docs serve fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,13 @@ docs: install
 
 serve: install
 	$(BIN)/meshwarden serve --dev
+
+# Hostile reviews against a real server on loopback (bench/fuzz.py); e.g. FUZZ_ARGS="--seed 7".
+FUZZ_BODIES ?= 100000
+FUZZ_ARGS ?=
+
+fuzz: install
+	PYTHONPATH=. $(BIN)/python bench/fuzz.py --bodies $(FUZZ_BODIES) $(FUZZ_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from webhook.kinds import CRON_JOB, POD, WORKLOADS
-from webhook.model import Body, GroupKind, Resource, as_dict, as_list, string_map
+from webhook.model import Body, GroupKind, Resource, as_dict, as_list, scalar_text, string_map
 
 TEMPLATE_PATHS: Mapping[GroupKind, tuple[str, ...]] = {
     kind: ("spec", "jobTemplate", "spec", "template") if kind == CRON_JOB else ("spec", "template")
@@ -72,13 +72,17 @@ def service_fqdn(name: str, namespace: str) -> str:
     return f"{name}.{namespace}{CLUSTER_SUFFIX}"
 
 
+MAX_PORT_DIGITS = 5
+"""65535: a longer run of digits is no port (and int() of thousands of digits is refused)."""
+
+
 def container_port(containers: Iterable[Any], port: object) -> int | None:
     """A port reference (a number, or the name of a declared container port, as a Service's
     targetPort or a probe's port) as a number; None when no container declares that name."""
     if isinstance(port, int) and not isinstance(port, bool):
         return port
-    text = str(port or "")
-    if text.isascii() and text.isdigit():
+    text = scalar_text(port or "")
+    if text.isascii() and text.isdigit() and len(text) <= MAX_PORT_DIGITS:
         return int(text)
     for container in containers:
         for declared in as_list(as_dict(container).get("ports")):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -89,13 +90,13 @@ class Resource:
     def __init__(self, body: Body, default_namespace: str = "default", origin: Origin | None = None):
         self.body = body
         meta = as_dict(body.get("metadata"))
-        kind = str(body.get("kind") or "")
+        kind = scalar_text(body.get("kind"))
         self.namespace = (
-            "" if kind in CLUSTER_SCOPED_KINDS else str(meta.get("namespace") or default_namespace)
+            "" if kind in CLUSTER_SCOPED_KINDS else scalar_text(meta.get("namespace") or default_namespace)
         )
         self.origin = origin
-        name = meta.get("name") or meta.get("generateName") or ""
-        self.ref = ObjectRef(str(body.get("apiVersion") or ""), kind, self.namespace, str(name))
+        name = meta.get("name") or meta.get("generateName")
+        self.ref = ObjectRef(scalar_text(body.get("apiVersion")), kind, self.namespace, scalar_text(name))
 
     @property
     def kind(self) -> str:
@@ -145,8 +146,12 @@ def string_map(value: Any) -> dict[str, str]:
 
 
 def scalar_text(value: Any) -> str:
+    """A value as text; a list or mapping where text belongs is shown abridged (it may nest deeper
+    than str() can recurse)."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return reprlib.repr(value)
     return str(value)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from webhook.kube import CLUSTER_SUFFIX
+from webhook.model import scalar_text
 
-MAX_HOST_LENGTH = 255  # Istio's validation refuses longer host names (CheckDNS1123Preconditions)
 EXPORT_ANNOTATION = "networking.istio.io/exportTo"
+MAX_HOST_LENGTH = 255
+"""Istio's limit for a host name (CheckDNS1123Preconditions)."""
 
 
 def is_wildcard(host: str) -> bool:
@@ -18,7 +20,8 @@ def covering_hosts(host: str) -> list[str]:
     """The host and every wildcard host that matches it, most specific first.
 
     `a.b.com` gives `a.b.com`, `*.b.com`, `*.com`, `*`: looking each up in an exact-host index
-    finds wildcard ServiceEntries and DestinationRules without scanning them.
+    finds wildcard ServiceEntries and DestinationRules without scanning them. Istio refuses hosts
+    over MAX_HOST_LENGTH, so longer wildcard forms are left out: a long host costs linear time.
     """
     host = host.strip().lower()
     if not host:
@@ -80,7 +83,7 @@ def parse_export_to(value: object) -> list[str] | None:
     if isinstance(value, str):
         items = [v.strip() for v in value.split(",") if v.strip()]
     elif isinstance(value, list):
-        items = [str(v).strip() for v in value]
+        items = [scalar_text(v).strip() for v in value]
     else:
         return None
     return items or None

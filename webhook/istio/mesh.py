@@ -10,7 +10,7 @@ from webhook.findings import Lookup
 from webhook.inventory import InventoryView
 from webhook.kinds import GATEWAY
 from webhook.kube import PodTemplate, selector_matches
-from webhook.model import Resource, as_dict, as_list, string_map
+from webhook.model import Resource, as_dict, as_list, scalar_text, string_map
 
 PROXY_CONTAINER = "istio-proxy"
 STATUS_ANNOTATION = "sidecar.istio.io/status"
@@ -152,7 +152,7 @@ def _selector(policy: Resource) -> dict[str, str]:
 
 
 def _age(policy: Resource) -> tuple[str, str]:
-    return (str(policy.metadata.get("creationTimestamp") or ""), policy.name)
+    return (scalar_text(policy.metadata.get("creationTimestamp") or ""), policy.name)
 
 
 def _mode(policy: Resource, port: int | None) -> str | None:
@@ -164,7 +164,7 @@ def _mode(policy: Resource, port: int | None) -> str | None:
         candidates.append(as_dict(setting).get("mode"))
     candidates.append(as_dict(policy.spec.get("mtls")).get("mode"))
     for mode in candidates:
-        text = str(mode or "").upper()
+        text = scalar_text(mode or "").upper()
         if text and text != "UNSET":
             return text
     return None

@@ -13,7 +13,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
-from webhook.model import Body, as_dict, as_list
+from webhook.model import Body, as_dict, as_list, scalar_text
 
 MESH = "mesh"
 SECTIONS = ("http", "tcp", "tls")
@@ -76,7 +76,7 @@ def gateway_refs(spec: Body, vs_namespace: str) -> list[GatewayRef]:
 
 def bound_gateways(spec: Body) -> list[str]:
     """The gateways the VirtualService applies to; omitted means the mesh (sidecars)."""
-    listed = [str(g) for g in as_list(spec.get("gateways")) if g]
+    listed = [scalar_text(g) for g in as_list(spec.get("gateways")) if g]
     return listed or [MESH]
 
 
@@ -169,9 +169,11 @@ def as_int(value: Any) -> int | None:
         return None
     text = value.strip()
     digits = text.removeprefix("-")
-    if not (digits.isascii() and digits.isdigit()) or len(digits.lstrip("0")) > INT64_DIGITS:
+    significant = digits.lstrip("0")  # int() refuses long text even when it is mostly zeros
+    if not (digits.isascii() and digits.isdigit()) or len(significant) > INT64_DIGITS:
         return None
-    return int(text)
+    number = int(significant or "0")
+    return -number if text.startswith("-") else number
 
 
 # --- match coverage (MW306, MW307) ----------------------------------------------------------------
@@ -227,12 +229,16 @@ def _string_match_covers(earlier: Any, later: Any, fold: bool = False) -> bool:
     if not isinstance(earlier, dict) or not isinstance(later, dict) or len(earlier) != 1 or len(later) != 1:
         return bool(earlier == later)
     (kind, value), (other_kind, other_value) = next(iter(earlier.items())), next(iter(later.items()))
-    value, other_value = str(value), str(other_value)
+    value, other_value = _match_text(value), _match_text(other_value)
     if fold:
         value, other_value = value.lower(), other_value.lower()
     if kind == other_kind and value == other_value:
         return True
     return kind == "prefix" and other_kind in ("prefix", "exact") and other_value.startswith(value)
+
+
+def _match_text(value: Any) -> str:
+    return scalar_text(value) if isinstance(value, (list, dict)) else str(value)
 
 
 def describe_match(match: Body) -> str:

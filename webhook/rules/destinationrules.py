@@ -10,7 +10,7 @@ from webhook.inventory.detail import Detail
 from webhook.inventory.store import TOPOLOGY_PREFIXES
 from webhook.kinds import DESTINATION_RULE, POD, SERVICE, VIRTUAL_SERVICE
 from webhook.kube import fqdn
-from webhook.model import Resource, as_dict, as_list, string_map
+from webhook.model import Resource, as_dict, as_list, scalar_text, string_map
 from webhook.rules.registry import Context, Input, rule
 
 UNVERIFIED_MODES = frozenset({"SIMPLE", "MUTUAL"})
@@ -147,7 +147,7 @@ def dr_subset_selects_nothing(destination_rule: Resource, context: Context) -> I
     host = destination_rule.spec.get("host")
     if not host:
         return
-    host_fqdn = fqdn(str(host), destination_rule.namespace)
+    host_fqdn = fqdn(scalar_text(host), destination_rule.namespace)
     services = context.inventory.services_for_host(host_fqdn)
     if not services:  # MW308's concern
         return
@@ -167,7 +167,7 @@ def dr_subset_selects_nothing(destination_rule: Resource, context: Context) -> I
             service_pods = [
                 pod.labels for pod in context.inventory.pods_matching(selector, service.namespace)
             ]
-        name = str(subset.get("name") or f"#{index}")
+        name = scalar_text(subset.get("name") or f"#{index}")
         reason, fix = _reason_and_fix(name, labels, selector, service, service_pods)
         routed = context.inventory.virtual_services_routing_to(host_fqdn, name)
         if routed:
@@ -190,7 +190,7 @@ def _tls_settings(spec: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], s
     policies = [("spec.trafficPolicy", as_dict(spec.get("trafficPolicy")), "")]
     for index, subset in enumerate(as_list(spec.get("subsets"))):
         subset = as_dict(subset)
-        label = f' in subset "{subset.get("name")}"'
+        label = f' in subset "{scalar_text(subset.get("name"))}"'
         policies.append((f"spec.subsets[{index}].trafficPolicy", as_dict(subset.get("trafficPolicy")), label))
     for path, policy, label in policies:
         if "tls" in policy:
@@ -255,10 +255,10 @@ def _tls_settings(spec: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], s
     """,
 )
 def dr_tls_without_ca(destination_rule: Resource, context: Context) -> Iterator[Violation]:
-    host = str(destination_rule.spec.get("host") or "")
+    host = scalar_text(destination_rule.spec.get("host") or "")
     version = context.mesh.istio_version
     for path, tls, where in _tls_settings(destination_rule.spec):
-        mode = str(tls.get("mode") or "").upper()
+        mode = scalar_text(tls.get("mode") or "").upper()
         if mode not in UNVERIFIED_MODES:
             continue
         setting = f"tls mode {mode} to {host}{where}"

@@ -19,7 +19,7 @@ from webhook.istio.gateway import (
 from webhook.istio.protocols import GATEWAY_PROTOCOLS
 from webhook.kinds import GATEWAY, POD
 from webhook.kube import PodTemplate, selector_matches
-from webhook.model import Resource, as_dict, as_list
+from webhook.model import Resource, as_dict, as_list, scalar_text
 from webhook.rules.registry import Context, Input, rule
 
 TLS_PROTOCOLS = frozenset({"HTTPS", "TLS"})
@@ -85,13 +85,13 @@ def _port_problems(path: str, server: dict[str, Any], names: dict[str, int]) -> 
         ]
     problems = []
     number = port_number(server)
-    protocol = str(port.get("protocol") or "")
-    name = str(port.get("name") or "")
+    protocol = scalar_text(port.get("protocol") or "")
+    name = scalar_text(port.get("name") or "")
     if number is None or not 0 < number < 65536:
         problems.append(
             _Problem(
                 f"{path}.number",
-                f'port number "{port.get("number")}" is missing or invalid',
+                f'port number "{scalar_text(port.get("number"))}" is missing or invalid',
                 "set port.number to the port the gateway listens on (1-65535), e.g. 80",
             )
         )
@@ -122,7 +122,7 @@ def _port_problems(path: str, server: dict[str, Any], names: dict[str, int]) -> 
 
 
 def _tls_problems(path: str, server: dict[str, Any]) -> list[_Problem]:
-    protocol = str(as_dict(server.get("port")).get("protocol") or "").upper()
+    protocol = scalar_text(as_dict(server.get("port")).get("protocol") or "").upper()
     raw = server.get("tls")
     tls = as_dict(raw)
     problems = []
@@ -143,7 +143,7 @@ def _tls_problems(path: str, server: dict[str, Any]) -> list[_Problem]:
                 "remove httpsRedirect here and set it on the port-80 HTTP server for the same hosts",
             )
         )
-    mode = str(tls.get("mode") or "").upper()
+    mode = scalar_text(tls.get("mode") or "").upper()
     has_files = bool(tls.get("serverCertificate")) and bool(tls.get("privateKey"))
     has_credential = bool(
         tls.get("credentialName") or tls.get("credentialNames") or tls.get("tlsCertificates")
@@ -172,7 +172,7 @@ def _server_problems(index: int, server: dict[str, Any], names: dict[str, int]) 
             )
         )
     for h, host in enumerate(hosts):
-        problem = _host_problem(f"{path}.hosts[{h}]", str(host))
+        problem = _host_problem(f"{path}.hosts[{h}]", scalar_text(host))
         if problem:
             problems.append(problem)
     problems += _port_problems(f"{path}.port", server, names)
@@ -245,7 +245,7 @@ def gateway_server_invalid(gateway: Resource, context: Context) -> Iterator[Viol
     names: dict[str, int] = {}
     for index, server in enumerate(servers):
         problems = _server_problems(index, server, names)
-        name = str(as_dict(server.get("port")).get("name") or "")
+        name = scalar_text(as_dict(server.get("port")).get("name") or "")
         if name:
             names.setdefault(name, index)
         if problems:
@@ -276,12 +276,12 @@ def _conflicts(
     if number is None:
         return [], []
     scoped = context.mesh.gateways_namespace_scoped
-    bind = str(server.get("bind") or "")
+    bind = scalar_text(server.get("bind") or "")
     same: dict[tuple[str, str], bool] = {(gateway.namespace, gateway.name): False}
     found: dict[tuple[str, str], Resource] = {}
     shared: list[int] = []
     for position, host in enumerate(as_list(server.get("hosts"))):
-        for other in context.inventory.gateways_with_server(number, str(host), bind):
+        for other in context.inventory.gateways_with_server(number, scalar_text(host), bind):
             key = (other.namespace, other.name)
             if key not in same:
                 same[key] = _same_pods(gateway, other, pods, scoped)
@@ -362,10 +362,10 @@ def gateway_conflict(gateway: Resource, context: Context) -> Iterator[Violation]
         if not others:
             continue
         hosts = as_list(server.get("hosts"))
-        shared = ", ".join(str(hosts[p]) for p in positions)
+        shared = ", ".join(scalar_text(hosts[p]) for p in positions)
         names = ", ".join(f"{o.namespace}/{o.name}" for o in others)
         number = port_number(server)
-        bind = str(server.get("bind") or "")
+        bind = scalar_text(server.get("bind") or "")
         where = f"port {number}" + (f" (bind {bind})" if bind else "")
         yield Violation(
             f"spec.servers[{index}].hosts[{positions[0]}]",

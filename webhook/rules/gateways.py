@@ -17,7 +17,7 @@ from webhook.istio.gateway import (
 )
 from webhook.kinds import GATEWAY, POD, SERVICE
 from webhook.kube import PodTemplate, container_port
-from webhook.model import Resource, as_dict, as_list
+from webhook.model import Resource, as_dict, as_list, scalar_text
 from webhook.rules.registry import Context, Input, rule
 
 WELL_KNOWN_GATEWAY_LABELS = (("istio", "ingressgateway"), ("istio", "egressgateway"))
@@ -174,7 +174,7 @@ def _exposure(pods: list[PodTemplate], context: Context) -> _Exposure:
                     numbers.add(container_port(as_list(pod.spec.get("containers")), port["targetPort"]))
                 found = {n for n in numbers if isinstance(n, int) and not isinstance(n, bool)}
                 # A Service port without `protocol` is TCP (the Kubernetes default); UDP/SCTP miss Envoy.
-                if str(port.get("protocol") or "TCP").upper() == "TCP":
+                if scalar_text(port.get("protocol") or "TCP").upper() == "TCP":
                     ports |= found
                 else:
                     udp |= found

@@ -9,7 +9,7 @@ from webhook.findings import Action, Violation
 from webhook.inventory.detail import Detail
 from webhook.kinds import INGRESS, INGRESS_CLASS
 from webhook.kube import service_fqdn
-from webhook.model import Resource, as_dict, as_list
+from webhook.model import Resource, as_dict, as_list, scalar_text
 from webhook.rules.registry import Context, Input, rule
 
 NGINX_CLASS = "nginx"
@@ -23,7 +23,7 @@ VHOST_PATTERN = "$service_name.$namespace.svc.cluster.local"
 
 
 def _ingress_class(ingress: Resource) -> str:
-    return str(ingress.spec.get("ingressClassName") or ingress.annotations.get(CLASS_ANNOTATION, ""))
+    return scalar_text(ingress.spec.get("ingressClassName") or ingress.annotations.get(CLASS_ANNOTATION, ""))
 
 
 def _is_nginx(name: str, context: Context) -> bool:
@@ -39,7 +39,7 @@ def _is_nginx(name: str, context: Context) -> bool:
 def _backend_service(backend: Any) -> str:
     """networking.k8s.io/v1 `service.name`, or the older extensions/v1beta1 `serviceName`."""
     backend = as_dict(backend)
-    return str(as_dict(backend.get("service")).get("name") or backend.get("serviceName") or "")
+    return scalar_text(as_dict(backend.get("service")).get("name") or backend.get("serviceName") or "")
 
 
 def _backend_services(ingress: Resource) -> list[str]:

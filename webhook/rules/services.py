@@ -13,7 +13,7 @@ from webhook.istio.protocols import (
     protocol_of_number,
 )
 from webhook.kinds import SERVICE
-from webhook.model import Resource, as_dict, as_list
+from webhook.model import Resource, as_dict, as_list, scalar_text
 from webhook.rules.registry import Context, rule
 
 MANAGED_SERVICE_LABELS = ("istio", "gateway.istio.io/managed")
@@ -77,12 +77,13 @@ def service_port_protocol(service: Resource, context: Context) -> Iterator[Viola
         return
     for index, port in enumerate(as_list(service.spec.get("ports"))):
         port = as_dict(port)
-        if str(port.get("protocol", "TCP")).upper() == "UDP":
+        if scalar_text(port.get("protocol", "TCP")).upper() == "UDP":
             continue
         path = f"spec.ports[{index}]"
         number = port.get("port")
-        name = str(port.get("name") or "")
-        app_protocol = str(port.get("appProtocol") or "")
+        shown = scalar_text(number)
+        name = scalar_text(port.get("name") or "")
+        app_protocol = scalar_text(port.get("appProtocol") or "")
         from_name = protocol_of_name(name) if name else None
         if app_protocol:
             from_app = protocol_of_app_protocol(app_protocol)
@@ -90,7 +91,7 @@ def service_port_protocol(service: Resource, context: Context) -> Iterator[Viola
                 if from_name is None:
                     yield Violation(
                         f"{path}.appProtocol",
-                        f'port {number}: appProtocol "{app_protocol}" is not a protocol Istio recognises, '
+                        f'port {shown}: appProtocol "{app_protocol}" is not a protocol Istio recognises, '
                         "so traffic on it is sniffed",
                         f"set appProtocol to one of {', '.join(PROTOCOLS)}",
                     )
@@ -98,7 +99,7 @@ def service_port_protocol(service: Resource, context: Context) -> Iterator[Viola
             if from_name is not None and from_name != from_app:
                 yield Violation(
                     f"{path}.appProtocol",
-                    f'port {number} is named "{name}" ({from_name}) '
+                    f'port {shown} is named "{name}" ({from_name}) '
                     f'but has appProtocol "{app_protocol}"; '
                     f"Istio uses appProtocol and treats it as {from_app}",
                     f'make them agree: rename the port to "{from_app + "-" + name.split("-", 1)[-1]}" '
@@ -109,10 +110,10 @@ def service_port_protocol(service: Resource, context: Context) -> Iterator[Viola
             continue
         if name:
             message = (
-                f'port {number} is named "{name}", which does not start with a protocol, so it is sniffed'
+                f'port {shown} is named "{name}", which does not start with a protocol, so it is sniffed'
             )
         else:
-            message = f"port {number} has no name and no appProtocol, so its protocol is sniffed"
+            message = f"port {shown} has no name and no appProtocol, so its protocol is sniffed"
         yield Violation(path, message, _port_name_fix(name, number))
 
 
@@ -120,6 +121,7 @@ def _port_name_fix(name: str, number: object) -> str:
     """A name that declares the protocol the port carries now: a protocol word in its name, else
     its well-known number; when neither tells, the author's choice between http and tcp."""
     in_name = protocol_in_name(name) if name else None
+    shown = scalar_text(number)
     protocol = in_name[0] if in_name else protocol_of_number(number)
     if protocol is not None:
         rest = in_name[1] if in_name else name
@@ -128,10 +130,10 @@ def _port_name_fix(name: str, number: object) -> str:
             return f'rename port "{name}" to "{renamed}", or set appProtocol: {protocol}'
         return f"add name: {protocol} to the port (or set appProtocol: {protocol})"
     if name:
-        told = f'neither the name "{name}" nor port {number} tells the protocol'
+        told = f'neither the name "{name}" nor port {shown} tells the protocol'
         http, tcp = f'rename the port to "http-{name}"', f'"tcp-{name}"'
     else:
-        told = f"neither a name nor port {number} tells the protocol"
+        told = f"neither a name nor port {shown} tells the protocol"
         http, tcp = "add name: http", "name: tcp"
     return (
         f"{told}: {http} if it serves HTTP (what sniffing detects today), otherwise {tcp}, "

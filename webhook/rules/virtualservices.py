@@ -15,14 +15,14 @@ from webhook.istio.hosts import gateway_host_admits, gateway_host_matches, is_me
 from webhook.istio.virtualservice import MESH, GatewayRef, RefForm, gateway_refs
 from webhook.kinds import GATEWAY, NAMESPACE, SERVICE, VIRTUAL_SERVICE
 from webhook.kube import fqdn
-from webhook.model import Resource, as_dict, as_list
+from webhook.model import Resource, as_dict, as_list, scalar_text
 from webhook.rules.registry import Context, Input, rule
 
 VS_KINDS = {VIRTUAL_SERVICE}
 
 
 def q(value: object) -> str:
-    return f'"{value}"'
+    return f'"{scalar_text(value) if isinstance(value, (list, dict)) else value}"'
 
 
 def qs(values: Iterable[object]) -> str:
@@ -378,7 +378,7 @@ def _host_not_served(
     """,
 )
 def vs_gateways_without_mesh(vs: Resource, context: Context) -> Iterator[Violation]:
-    listed = [str(g) for g in as_list(vs.spec.get("gateways")) if g]
+    listed = [scalar_text(g) for g in as_list(vs.spec.get("gateways")) if g]
     if not listed or MESH in listed:
         return
     namespaces = known_namespaces(vs, context.inventory)

@@ -11,7 +11,7 @@ from webhook.istio.hosts import EXPORT_ANNOTATION, covering_hosts, parse_export_
 from webhook.istio.virtualservice import Destination, applies_to_mesh, as_int, destinations
 from webhook.kinds import DESTINATION_RULE, NAMESPACE, SERVICE, SERVICE_ENTRY, VIRTUAL_SERVICE
 from webhook.kube import CLUSTER_SUFFIX, fqdn, service_fqdn
-from webhook.model import Resource, as_dict, as_list
+from webhook.model import Resource, as_dict, as_list, scalar_text
 from webhook.rules.registry import Context, Input, rule
 from webhook.rules.virtualservices import VS_KINDS, known_namespaces, mesh_internal, q, qs
 
@@ -28,7 +28,11 @@ def _service_export_to(service: Resource) -> list[str] | None:
 
 
 def _subsets(rule_: Resource) -> list[str]:
-    return [str(as_dict(s).get("name")) for s in as_list(rule_.spec.get("subsets")) if as_dict(s).get("name")]
+    return [
+        scalar_text(as_dict(s).get("name"))
+        for s in as_list(rule_.spec.get("subsets"))
+        if as_dict(s).get("name")
+    ]
 
 
 @rule(

@@ -26,7 +26,7 @@ from webhook.istio.virtualservice import (
 )
 from webhook.kinds import SERVICE, SERVICE_ENTRY
 from webhook.kube import CLUSTER_SUFFIX, fqdn
-from webhook.model import Body, Resource, as_dict, as_list
+from webhook.model import Body, Resource, as_dict, as_list, scalar_text
 from webhook.rules.registry import Context, Input, rule
 from webhook.rules.virtualservices import VS_KINDS, q, vs_hosts
 
@@ -266,7 +266,9 @@ def vs_no_default_route(vs: Resource, context: Context) -> Iterator[Violation]:
         "the only http route has" if len(http) == 1 else f"all {len(http)} http routes have"
     ) + " a match, so an in-mesh request that matches none gets 404 instead of reaching the service"
     last = as_list(http[-1].body.get("route"))
-    host = str(as_dict(as_dict(last[0] if last else {}).get("destination")).get("host") or "<service>")
+    host = scalar_text(
+        as_dict(as_dict(last[0] if last else {}).get("destination")).get("host") or "<service>"
+    )
     fix = f"end spec.http with a route without match, e.g. `- route: [{{destination: {{host: {host}}}}}]`"
     missing: tuple[Lookup, ...] = ()
     matched = _matched_ports(http, bound)

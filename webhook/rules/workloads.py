@@ -22,7 +22,7 @@ from webhook.istio.mesh import (
 )
 from webhook.kinds import GATEWAY, NAMESPACE, PEER_AUTHENTICATION, POD_KINDS
 from webhook.kube import PodTemplate, container_port, pod_template
-from webhook.model import Resource, as_dict, as_list
+from webhook.model import Resource, as_dict, as_list, scalar_text
 from webhook.rules.registry import Context, Input, rule
 
 APP_LABELS = ("app", "app.kubernetes.io/name", "service.istio.io/canonical-name")
@@ -309,9 +309,10 @@ def _check_probe(
         return
     action = as_dict(probe.body[handler])
     port = action.get("port")
-    if handler == "httpGet" and _is_rewritten(port, str(action.get("path") or "")):
+    if handler == "httpGet" and _is_rewritten(port, scalar_text(action.get("path") or "")):
         return
-    subject = f'{probe.name} of container "{probe.container.get("name")}" ({_describe(handler, action)})'
+    container = scalar_text(probe.container.get("name"))
+    subject = f'{probe.name} of container "{container}" ({_describe(handler, action)})'
     if handler == "tcpSocket":
         yield Violation(
             probe.path,
@@ -335,11 +336,11 @@ def _check_probe(
 
 
 def _is_rewritten(port: object, path: str) -> bool:
-    return str(port) == str(AGENT_PORT) and path.startswith(AGENT_PROBE_PREFIX)
+    return scalar_text(port) == str(AGENT_PORT) and path.startswith(AGENT_PROBE_PREFIX)
 
 
 def _describe(handler: str, action: Mapping[str, Any]) -> str:
-    port = action.get("port")
+    port = scalar_text(action.get("port"))
     if handler == "httpGet":
-        return f"httpGet port {port} path {action.get('path') or '/'}"
+        return f"httpGet port {port} path {scalar_text(action.get('path') or '/')}"
     return f"{handler} port {port}"
