@@ -156,6 +156,13 @@ def test_schema_validation_rejects_a_broken_object() -> None:
 
 
 # --- the base --------------------------------------------------------------------------------------
+# The property tests take the rendered objects as an argument, so that tests/test_chart.py asserts
+# the same properties of the Helm chart.
+
+
+@pytest.fixture
+def base() -> list[Obj]:
+    return render("base")
 
 
 def test_base_objects() -> None:
@@ -178,8 +185,8 @@ def test_namespace_is_outside_the_mesh_and_enforces_restricted_pod_security() ->
     assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
 
 
-def test_cluster_role_reads_exactly_the_kinds_the_rules_declare() -> None:
-    role = one(render("base"), "ClusterRole")
+def test_cluster_role_reads_exactly_the_kinds_the_rules_declare(base: list[Obj]) -> None:
+    role = one(base, "ClusterRole")
     granted: dict[tuple[str, str], set[str]] = {}
     for rule in role["rules"]:
         assert set(rule) == {"apiGroups", "resources", "verbs"}, "no resourceNames, nonResourceURLs"
@@ -191,8 +198,8 @@ def test_cluster_role_reads_exactly_the_kinds_the_rules_declare() -> None:
     assert ("", "pods") in granted and ("", "secrets") not in granted
 
 
-def test_cluster_role_binding_grants_the_role_to_the_pods_service_account() -> None:
-    objects = render("base")
+def test_cluster_role_binding_grants_the_role_to_the_pods_service_account(base: list[Obj]) -> None:
+    objects = base
     binding = one(objects, "ClusterRoleBinding")
     assert binding["roleRef"] == {
         "apiGroup": "rbac.authorization.k8s.io",
@@ -206,8 +213,8 @@ def test_cluster_role_binding_grants_the_role_to_the_pods_service_account() -> N
     one(objects, "ServiceAccount", pod["serviceAccountName"])
 
 
-def test_deployment_replicas_spread_and_disruption_budget() -> None:
-    objects = render("base")
+def test_deployment_replicas_spread_and_disruption_budget(base: list[Obj]) -> None:
+    objects = base
     deployment = one(objects, "Deployment")
     spec = deployment["spec"]
     pod_labels = spec["template"]["metadata"]["labels"]
@@ -229,21 +236,21 @@ def test_deployment_replicas_spread_and_disruption_budget() -> None:
     assert budget["selector"]["matchLabels"].items() <= pod_labels.items()
 
 
-def test_container_resources_have_requests_and_limits() -> None:
-    resources = container(render("base"))["resources"]
+def test_container_resources_have_requests_and_limits(base: list[Obj]) -> None:
+    resources = container(base)["resources"]
     for section in ("requests", "limits"):
         assert set(resources[section]) == {"cpu", "memory"}
 
 
-def test_probes_are_https_on_8443() -> None:
-    c = container(render("base"))
+def test_probes_are_https_on_8443(base: list[Obj]) -> None:
+    c = container(base)
     assert {p["containerPort"] for p in c["ports"]} == {8443}
     for probe, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
         assert c[probe]["httpGet"] == {"scheme": "HTTPS", "path": path, "port": 8443}
 
 
-def test_pod_runs_non_root_read_only_without_capabilities() -> None:
-    pod = one(render("base"), "Deployment")["spec"]["template"]["spec"]
+def test_pod_runs_non_root_read_only_without_capabilities(base: list[Obj]) -> None:
+    pod = one(base, "Deployment")["spec"]["template"]["spec"]
     c = pod["containers"][0]
     pod_sc, sc = pod["securityContext"], c["securityContext"]
     assert pod_sc["runAsNonRoot"] is True and sc["runAsNonRoot"] is True
@@ -257,8 +264,8 @@ def test_pod_runs_non_root_read_only_without_capabilities() -> None:
     assert "hostNetwork" not in pod and "hostPID" not in pod
 
 
-def test_volumes_mount_whole_directories_and_tmp_is_an_empty_dir() -> None:
-    pod = one(render("base"), "Deployment")["spec"]["template"]["spec"]
+def test_volumes_mount_whole_directories_and_tmp_is_an_empty_dir(base: list[Obj]) -> None:
+    pod = one(base, "Deployment")["spec"]["template"]["spec"]
     c = pod["containers"][0]
     volumes = {v["name"]: v for v in pod["volumes"]}
     mounts = {m["mountPath"]: m for m in c["volumeMounts"]}
@@ -270,8 +277,8 @@ def test_volumes_mount_whole_directories_and_tmp_is_an_empty_dir() -> None:
     assert mounts["/etc/meshwarden/policy"]["readOnly"] is True
 
 
-def test_container_args_point_at_the_mounted_files() -> None:
-    c = container(render("base"))
+def test_container_args_point_at_the_mounted_files(base: list[Obj]) -> None:
+    c = container(base)
     assert "command" not in c, "the image's ENTRYPOINT (meshwarden) stays"
     assert c["args"] == [
         "serve",
@@ -291,13 +298,13 @@ def test_container_args_point_at_the_mounted_files() -> None:
         assert str(Path(c["args"][c["args"].index(flag) + 1]).parent) in mounted
 
 
-def test_pod_namespace_comes_from_the_downward_api() -> None:
-    env = {e["name"]: e for e in container(render("base"))["env"]}
+def test_pod_namespace_comes_from_the_downward_api(base: list[Obj]) -> None:
+    env = {e["name"]: e for e in container(base)["env"]}
     assert env["POD_NAMESPACE"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}
 
 
-def test_pre_stop_sleep_fits_in_the_termination_grace_period() -> None:
-    pod = one(render("base"), "Deployment")["spec"]["template"]["spec"]
+def test_pre_stop_sleep_fits_in_the_termination_grace_period(base: list[Obj]) -> None:
+    pod = one(base, "Deployment")["spec"]["template"]["spec"]
     command = pod["containers"][0]["lifecycle"]["preStop"]["exec"]["command"]
     assert command[0] == "sleep" and len(command) == 2
     sleep = int(command[1])
@@ -308,17 +315,17 @@ def test_pre_stop_sleep_fits_in_the_termination_grace_period() -> None:
     assert pod["terminationGracePeriodSeconds"] >= sleep + drain + graceful
 
 
-def test_base_sets_no_priority_class() -> None:
-    assert "priorityClassName" not in one(render("base"), "Deployment")["spec"]["template"]["spec"]
+def test_base_sets_no_priority_class(base: list[Obj]) -> None:
+    assert "priorityClassName" not in one(base, "Deployment")["spec"]["template"]["spec"]
 
 
-def test_image_tag_is_the_project_version() -> None:
+def test_image_tag_is_the_project_version(base: list[Obj]) -> None:
     version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
-    assert container(render("base"))["image"] == f"ghcr.io/meshwarden/meshwarden:{version}"
+    assert container(base)["image"] == f"ghcr.io/meshwarden/meshwarden:{version}"
 
 
-def test_service_maps_443_to_the_container_port() -> None:
-    objects = render("base")
+def test_service_maps_443_to_the_container_port(base: list[Obj]) -> None:
+    objects = base
     service = one(objects, "Service", "meshwarden")["spec"]
     assert [(p["port"], p["targetPort"]) for p in service["ports"]] == [(443, 8443)]
     pod_labels = one(objects, "Deployment")["spec"]["template"]["metadata"]["labels"]
@@ -360,8 +367,8 @@ def test_policy_file_is_the_config_map() -> None:
 # --- the webhook configuration ---------------------------------------------------------------------
 
 
-def test_webhook_settings() -> None:
-    hook = webhook(render("base"))
+def test_webhook_settings(base: list[Obj]) -> None:
+    hook = webhook(base)
     assert len(hook["name"].split(".")) >= 3
     assert hook["sideEffects"] == "None"
     assert hook["admissionReviewVersions"] == ["v1"]
@@ -382,8 +389,8 @@ def test_webhook_calls_the_service_without_a_stale_ca_bundle() -> None:
     assert client["service"]["port"] in {p["port"] for p in service["spec"]["ports"]}
 
 
-def test_webhook_skips_control_plane_namespaces_and_its_own() -> None:
-    objects = render("base")
+def test_webhook_skips_control_plane_namespaces_and_its_own(base: list[Obj]) -> None:
+    objects = base
     assert webhook(objects)["namespaceSelector"] == {
         "matchExpressions": [
             {
@@ -418,9 +425,9 @@ SERVED = {
 }
 
 
-def test_webhook_rules_cover_exactly_the_checked_kinds_on_create_and_update() -> None:
+def test_webhook_rules_cover_exactly_the_checked_kinds_on_create_and_update(base: list[Obj]) -> None:
     covered: set[tuple[str, str, str]] = set()
-    for rule in webhook(render("base"))["rules"]:
+    for rule in webhook(base)["rules"]:
         assert rule["operations"] == ["CREATE", "UPDATE"]
         for group in rule["apiGroups"]:
             for version in rule["apiVersions"]:
@@ -437,11 +444,11 @@ def test_webhook_rules_cover_exactly_the_checked_kinds_on_create_and_update() ->
     assert covered == expected
 
 
-def test_webhook_always_covers_the_core_kinds() -> None:
+def test_webhook_always_covers_the_core_kinds(base: list[Obj]) -> None:
     """Independent of the catalogue: the kinds Meshwarden exists for stay registered."""
     covered = {
         (group, resource)
-        for rule in webhook(render("base"))["rules"]
+        for rule in webhook(base)["rules"]
         for group in rule["apiGroups"]
         for resource in rule["resources"]
     }
@@ -450,8 +457,8 @@ def test_webhook_always_covers_the_core_kinds() -> None:
     assert {(SERVED[k][0], SERVED[k][2]) for k in named} <= covered
 
 
-def test_webhook_rule_scopes() -> None:
-    for rule in webhook(render("base"))["rules"]:
+def test_webhook_rule_scopes(base: list[Obj]) -> None:
+    for rule in webhook(base)["rules"]:
         expected = "Cluster" if rule["resources"] == ["namespaces"] else "Namespaced"
         assert rule["scope"] == expected, rule
 
@@ -498,7 +505,10 @@ def test_overlay_changes_only_what_it_should(name: str, changes: list[Any], adde
 
 
 def test_fail_closed_overlay_fails_closed_and_permits_its_priority_class() -> None:
-    objects = render("fail-closed")
+    check_fail_closed(render("fail-closed"))
+
+
+def check_fail_closed(objects: list[Obj]) -> None:
     assert webhook(objects)["failurePolicy"] == "Fail"
     pod = one(objects, "Deployment")["spec"]["template"]["spec"]
     quota = one(objects, "ResourceQuota")
@@ -513,7 +523,10 @@ def test_fail_closed_overlay_fails_closed_and_permits_its_priority_class() -> No
 
 
 def test_network_policy_admits_only_the_listed_addresses_to_the_webhook_port() -> None:
-    objects = render("network-policy")
+    check_network_policy(render("network-policy"))
+
+
+def check_network_policy(objects: list[Obj]) -> None:
     policy = one(objects, "NetworkPolicy")
     assert policy["metadata"]["namespace"] == NAMESPACE
     spec = policy["spec"]
@@ -566,7 +579,10 @@ def _check_certificate(cert: Obj) -> None:
 
 
 def test_cert_manager_chain_self_signed_ca_then_ca_issuer_then_serving_certificate() -> None:
-    objects = render("cert-manager")
+    check_cert_manager_chain(render("cert-manager"))
+
+
+def check_cert_manager_chain(objects: list[Obj]) -> None:
     issuers = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Issuer"}
     certs = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Certificate"}
     for obj in [*issuers.values(), *certs.values()]:
@@ -607,10 +623,14 @@ def test_cert_manager_chain_self_signed_ca_then_ca_issuer_then_serving_certifica
 
 
 def test_cert_manager_renews_the_serving_certificate_well_before_it_expires() -> None:
+    check_cert_manager_renewal(render("cert-manager"))
+
+
+def check_cert_manager_renewal(objects: list[Obj]) -> None:
     def hours(text: str) -> int:
         assert text.endswith("h")
         return int(text[:-1])
 
-    for cert in (o for o in render("cert-manager") if o["kind"] == "Certificate"):
+    for cert in (o for o in objects if o["kind"] == "Certificate"):
         spec = cert["spec"]
         assert hours(spec["renewBefore"]) * 3 <= hours(spec["duration"]), cert["metadata"]["name"]
