@@ -349,3 +349,30 @@ def test_notes_tell_how_to_check_the_install() -> None:
     assert "--dry-run=server" in notes and "certificates.mode=certManager" in notes
     cert_manager_notes = render_text(MODES["cert-manager"])["meshwarden/templates/NOTES.txt"]
     assert "certificates.mode=certManager" not in cert_manager_notes
+
+
+# --- monitoring ----------------------------------------------------------------------------------
+
+MONITORING = ROOT / "manifests" / "components" / "monitoring"
+
+
+def test_monitoring_is_off_by_default() -> None:
+    kinds = {obj["kind"] for obj in render_chart({})}
+    assert not kinds & {"PrometheusRule", "ServiceMonitor"}
+    assert all(obj["metadata"]["name"] != "meshwarden-dashboard" for obj in render_chart({}))
+
+
+def test_monitoring_renders_the_component_s_dashboard_and_rules() -> None:
+    values = {m: {"enabled": True} for m in ("dashboard", "prometheusRule", "serviceMonitor")}
+    objects = render_chart({"monitoring": values})
+    dashboard = next(
+        o for o in objects if o["kind"] == "ConfigMap" and "meshwarden.json" in o.get("data", {})
+    )
+    assert dashboard["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert dashboard["data"]["meshwarden.json"] == (MONITORING / "meshwarden.json").read_text()
+    rule = one(objects, "PrometheusRule")
+    assert rule["spec"] == yaml.safe_load((MONITORING / "prometheusrule.yaml").read_text())["spec"]
+    assert one(objects, "ServiceMonitor")["spec"]["selector"]["matchLabels"]
+    report = helm.lint(CHART, {"monitoring": values}, strict=True, namespace=NAMESPACE)
+    assert report["errors"] == []
+    assert [m for m in report["messages"] if m["severity"] >= 2] == []

@@ -30,6 +30,7 @@ from webhook.server.serve import LIVE_THREADS, LIVE_WORKERS
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFESTS = ROOT / "manifests"
+MONITORING = MANIFESTS / "components" / "monitoring"
 
 # Every kustomization (kind Kustomization) under manifests/, by the name the tests use.
 KUSTOMIZATIONS = {
@@ -39,6 +40,7 @@ KUSTOMIZATIONS = {
     "cert-manager": MANIFESTS / "overlays" / "cert-manager",
     "cert-manager-fail-closed": MANIFESTS / "overlays" / "cert-manager-fail-closed",
     "network-policy": MANIFESTS / "overlays" / "network-policy",
+    "monitoring": MANIFESTS / "overlays" / "monitoring",
 }
 
 # Oldest Kubernetes minor the manifests support, and the newest schema kubernetes-validate ships.
@@ -47,6 +49,13 @@ SCHEMA_VERSIONS = ("1.28", kubernetes_validate.latest_version())
 NAMESPACE = "meshwarden"
 WEBHOOK_NAME = "validate.meshwarden.io"
 CERT_MANAGER_KINDS = {"Issuer", "Certificate"}
+PROMETHEUS_OPERATOR_KINDS = {"PrometheusRule", "ServiceMonitor"}
+# Kinds whose CRDs kubernetes-validate has no schema for, by API version: checked field by field below
+# (and in tests/test_monitoring.py).
+CUSTOM_KINDS = {
+    "cert-manager.io/v1": CERT_MANAGER_KINDS,
+    "monitoring.coreos.com/v1": PROMETHEUS_OPERATOR_KINDS,
+}
 
 Obj = dict[str, Any]
 Key = tuple[str, str, str]  # kind, namespace, name
@@ -135,8 +144,8 @@ def test_every_object_matches_the_kubernetes_schema(name: str, version: str) -> 
     objects = render(name)
     by_key(objects)  # no duplicates
     for obj in objects:
-        if obj["kind"] in CERT_MANAGER_KINDS and obj["apiVersion"] == "cert-manager.io/v1":
-            continue  # a CRD: no schema in kubernetes-validate, checked below
+        if obj["kind"] in CUSTOM_KINDS.get(obj["apiVersion"], set()):
+            continue  # a CRD: no schema in kubernetes-validate
         try:
             kubernetes_validate.validate(obj, version, strict=True)
         except kubernetes_validate.ValidationError as exc:
@@ -481,6 +490,25 @@ def _cert_manager(objects: list[Obj]) -> None:
     )
 
 
+def _dashboard(objects: list[Obj]) -> None:
+    objects.append(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": "meshwarden-dashboard",
+                "namespace": NAMESPACE,
+                "labels": {
+                    "app.kubernetes.io/name": "meshwarden",
+                    "app.kubernetes.io/part-of": "meshwarden",
+                    "grafana_dashboard": "1",
+                },
+            },
+            "data": {"meshwarden.json": (MONITORING / "meshwarden.json").read_text()},
+        }
+    )
+
+
 def _without(objects: list[Obj], kinds: set[str]) -> list[Obj]:
     return [o for o in objects if o["kind"] not in kinds]
 
@@ -492,8 +520,9 @@ def _without(objects: list[Obj], kinds: set[str]) -> list[Obj]:
         ("cert-manager", [_cert_manager], CERT_MANAGER_KINDS),
         ("cert-manager-fail-closed", [_cert_manager, _fail_closed], CERT_MANAGER_KINDS | {"ResourceQuota"}),
         ("network-policy", [], {"NetworkPolicy"}),
+        ("monitoring", [_dashboard], PROMETHEUS_OPERATOR_KINDS),
     ],
-    ids=["fail-closed", "cert-manager", "cert-manager-fail-closed", "network-policy"],
+    ids=["fail-closed", "cert-manager", "cert-manager-fail-closed", "network-policy", "monitoring"],
 )
 def test_overlay_changes_only_what_it_should(name: str, changes: list[Any], added: set[str]) -> None:
     expected = render("base")
@@ -634,3 +663,27 @@ def check_cert_manager_renewal(objects: list[Obj]) -> None:
     for cert in (o for o in objects if o["kind"] == "Certificate"):
         spec = cert["spec"]
         assert hours(spec["renewBefore"]) * 3 <= hours(spec["duration"]), cert["metadata"]["name"]
+
+
+# --- monitoring ------------------------------------------------------------------------------------
+
+
+def test_service_monitor_scrapes_metrics_over_https_from_the_webhooks_service_only() -> None:
+    objects = render("monitoring")
+    monitor = one(objects, "ServiceMonitor")
+    assert monitor["metadata"]["namespace"] == NAMESPACE
+    selector = monitor["spec"]["selector"]
+    assert set(selector) == {"matchLabels"}
+    services = [o for o in objects if o["kind"] == "Service"]
+    selected = [s for s in services if selector["matchLabels"].items() <= s["metadata"]["labels"].items()]
+    assert [s["metadata"]["name"] for s in selected] == ["meshwarden"]
+    [endpoint] = monitor["spec"]["endpoints"]
+    assert set(endpoint) == {"port", "scheme", "path", "tlsConfig"}
+    [port] = [p for p in selected[0]["spec"]["ports"] if p["name"] == endpoint["port"]]
+    assert port["targetPort"] == container(objects)["ports"][0]["containerPort"]
+    assert (endpoint["scheme"], endpoint["path"]) == ("https", "/metrics")
+    service = selected[0]["metadata"]
+    assert endpoint["tlsConfig"] == {
+        "serverName": f"{service['name']}.{service['namespace']}.svc",
+        "insecureSkipVerify": True,
+    }
