@@ -28,6 +28,9 @@ BOOKINFO = [
     ("MW305", "deny", "VirtualService", "bookinfo/reviews"),
 ]
 
+# The CI examples: validated and run by tests/integrations/test_ci.py.
+CI_EXAMPLES = {"ci/github-workflow.yml", "ci/gitlab-ci.yml"}
+
 # The sample AdmissionReviews: what the server answers to each (no inventory, default policy).
 REVIEWS = {
     "review-pod-allow.json": (Decision.ALLOW, []),
@@ -69,4 +72,6 @@ def test_review_example_gets_its_answer(name: str) -> None:
 
 def test_every_example_is_covered() -> None:
     files = {str(p.relative_to(EXAMPLES)) for p in EXAMPLES.rglob("*") if p.is_file()}
-    assert files == set(REVIEWS) | {f"bookinfo/{p.name}" for p in (EXAMPLES / "bookinfo").iterdir()}
+    assert files == set(REVIEWS) | CI_EXAMPLES | {
+        f"bookinfo/{p.name}" for p in (EXAMPLES / "bookinfo").iterdir()
+    }

@@ -197,3 +197,25 @@ def test_version_control_directories_are_not_walked(
     write(tmp_path, {"svc.yaml": SERVICE, ".git/config.yaml": "a: [\n"})
     code, report, _ = check(capsys, str(tmp_path))
     assert (code, report["errors"], report["notes"]) == (0, [], [])
+
+
+def test_named_files_with_skip_non_manifests_are_read_as_the_walk_reads_them(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pre-commit names a repository's files one by one: with --skip-non-manifests they give what
+    walking the repository gives (tmp/ is left out by the repository's .meshwardenignore)."""
+    monkeypatch.chdir(APP_REPO)
+    files = sorted(
+        str(path.relative_to(APP_REPO))
+        for path in APP_REPO.rglob("*")
+        if path.suffix in (".yaml", ".yml", ".json") and path.parts[len(APP_REPO.parts)] != "tmp"
+    )
+    walked = check(capsys, ".")
+    named = check(capsys, "--skip-non-manifests", *files)
+    assert named[0] == walked[0] == 0
+    assert named[1]["errors"] == []
+    assert named[1]["summary"] == walked[1]["summary"]
+    assert {n["file"]: n["message"] for n in named[1]["notes"]} == {
+        os.path.normpath(n["file"]): n["message"].replace("./", "") for n in walked[1]["notes"]
+    }
+    assert check(capsys, *files)[0] == 2, "without the flag, a named file must hold objects"

@@ -74,6 +74,13 @@ def _parser() -> argparse.ArgumentParser:
         "directory; repeatable); a .meshwardenignore file at the directory does the same",
     )
     check.add_argument(
+        "--skip-non-manifests",
+        action="store_true",
+        help="files named on the command line are a repository's files too (from pre-commit or "
+        "git): those that are not Kubernetes objects by design (CI workflows, tool configurations, "
+        "kustomizations and their patches, Helm charts) are skipped with a note, as in a directory walk",
+    )
+    check.add_argument(
         "--max-input-size",
         type=_size,
         default=DEFAULT_MAX_INPUT_SIZE,
@@ -212,7 +219,13 @@ def run_check(args: argparse.Namespace) -> int:
     exclude, max_size = tuple(args.exclude), args.max_input_size
     gc.disable()  # loading makes millions of dicts and lists and no reference cycle to collect
     try:
-        inputs = read_inputs(args.paths, options, exclude=exclude, max_size=max_size)
+        inputs = read_inputs(
+            args.paths,
+            options,
+            exclude=exclude,
+            max_size=max_size,
+            skip_non_manifests=args.skip_non_manifests,
+        )
         context = read_inputs(args.context, world_options, exclude=exclude, max_size=max_size)
     finally:
         gc.enable()

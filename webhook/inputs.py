@@ -2,8 +2,9 @@
 
 A file named on the command line must hold Kubernetes objects. A directory is a repository
 walk (webhook/walk.py): files that are not Kubernetes objects by design (kustomizations and
-their patches, CI workflows, tool configurations, files with another tool's YAML tags) are
-skipped with a note. Every input is read under a size limit; devices and sockets are refused;
+their patches, Helm charts, CI workflows, tool configurations, files with another tool's YAML
+tags) are skipped with a note; with `skip_non_manifests`, named files are too (a file list from
+pre-commit is a repository's files). Every input is read under a size limit; devices and sockets are refused;
 a named pipe (`<(helm template .)`) is read like standard input, and one that no program writes
 to reads as empty instead of blocking.
 """
@@ -21,7 +22,7 @@ from typing import IO
 from webhook.documents import DocumentError, InputTooLarge, read_documents
 from webhook.loader import KUSTOMIZATION_FILES, InputError, Loaded, LoadOptions, Note, kustomize_hint, load
 from webhook.model import Resource, as_dict, as_list
-from webhook.walk import file_type, walk
+from webhook.walk import file_type, sift, walk
 
 DEFAULT_MAX_INPUT_SIZE = 512 * 1024 * 1024
 STDIN = "-"
@@ -42,8 +43,12 @@ def read_inputs(
     *,
     exclude: tuple[str, ...] = (),
     max_size: int = DEFAULT_MAX_INPUT_SIZE,
+    skip_non_manifests: bool = False,
 ) -> Inputs:
     reader = _Reader(options, max_size)
+    paths = list(paths)
+    if skip_non_manifests:
+        reader.sift_named([path for path in paths if os.path.isfile(path)])
     for path in paths:
         if path == STDIN:
             reader.read_stdin()
@@ -61,7 +66,7 @@ def read_inputs(
         if stat.S_ISDIR(mode):
             reader.read_directory(path, exclude)
         elif stat.S_ISREG(mode) or stat.S_ISFIFO(mode):
-            reader.read_file(path, walked=False)
+            reader.read_named(path)
         else:
             reader.error(path, f"{file_type(mode)}, not a file: give files, directories or '-'")
     return reader.inputs
@@ -78,6 +83,9 @@ class _Reader:
         self.options = options
         self.max_size = max_size
         self.inputs = Inputs()
+        self.sifted: set[str] | None = None
+        """With `skip_non_manifests`: the named files to read as a walk reads its files."""
+        self.named_patches: dict[str, tuple[str, str]] = {}
 
     def error(self, file: str, message: str, line: int | None = None) -> None:
         self.inputs.errors.append(InputError(file, line, message))
@@ -123,15 +131,31 @@ class _Reader:
         patches = self._kustomize_patches(found.files)
         first_note = len(self.inputs.notes)
         for path in found.files:
-            patch_of = patches.get(os.path.normpath(path))
-            if patch_of is not None:
-                kustomization, hint = patch_of
-                self.skip(path, f"a patch in {kustomization}, not a whole object{hint}")
-            else:
-                self.read_file(path, walked=True)
+            self._read_walked(path, patches)
         self.inputs.notes[first_note:] = sorted(
             self.inputs.notes[first_note:], key=lambda n: Path(n.file).parts
         )
+
+    def sift_named(self, files: list[str]) -> None:
+        found = sift(files)
+        self.inputs.notes += found.notes
+        self.inputs.skipped_files += found.skipped
+        self.sifted = set(found.files)
+        self.named_patches = self._kustomize_patches([*found.files, *_kustomizations_above(found.files)])
+
+    def read_named(self, path: str) -> None:
+        if self.sifted is None:
+            self.read_file(path, walked=False)
+        elif path in self.sifted:
+            self._read_walked(path, self.named_patches)
+
+    def _read_walked(self, path: str, patches: dict[str, tuple[str, str]]) -> None:
+        patch_of = patches.get(os.path.normpath(path))
+        if patch_of is not None:
+            kustomization, hint = patch_of
+            self.skip(path, f"a patch in {kustomization}, not a whole object{hint}")
+        else:
+            self.read_file(path, walked=True)
 
     def _kustomize_patches(self, files: list[str]) -> dict[str, tuple[str, str]]:
         """The files that the walk's kustomizations use as patches, with the kustomization and
@@ -189,6 +213,18 @@ class _Reader:
                 if file == STDIN
                 else "holds no Kubernetes object",
             )
+
+
+def _kustomizations_above(files: list[str]) -> list[str]:
+    """The kustomizations in the directories of `files` and above them: those that may use them
+    as patches."""
+    directories = {parent for file in files for parent in Path(file).parents}
+    return [
+        str(directory / name)
+        for directory in sorted(directories)
+        for name in sorted(KUSTOMIZATION_FILES)
+        if (directory / name).is_file()
+    ]
 
 
 def _patch_paths(kustomization: dict[str, object]) -> list[str]:

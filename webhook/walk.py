@@ -1,4 +1,5 @@
-"""The repository walk: which files under a directory are manifests to read.
+"""The repository walk: which files under a directory, or of files named one by one, are
+manifests to read.
 
 Left out: what `--exclude` and the root's `.meshwardenignore` name (gitignore syntax), version
 control directories, and the files of Helm charts, which are templates until `helm template`
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +46,22 @@ def walk(root: str, exclude: tuple[str, ...] = ()) -> Walk:
     return _Walker(root, exclude).run()
 
 
+def sift(files: list[str]) -> Walk:
+    """Of files named one by one (by pre-commit, say), those a walk would read: the files of Helm
+    charts are left out with one note per chart."""
+    result = Walk()
+    charts: Counter[Path] = Counter()
+    for file in files:
+        chart = _chart_of(Path(file))
+        if chart is None:
+            result.files.append(file)
+        else:
+            charts[chart] += 1
+    for chart, count in charts.items():
+        _add_chart(result, str(chart), count)
+    return result
+
+
 class _Walker:
     def __init__(self, root: str, exclude: tuple[str, ...]):
         self.root = root
@@ -56,7 +74,7 @@ class _Walker:
     def run(self) -> Walk:
         chart = _enclosing_chart(Path(self.root))
         if chart is not None:
-            self._chart(str(chart), _count_manifests(self.root))
+            _add_chart(self.result, str(chart), _count_manifests(self.root))
             return self.result
         pending = [(self.root, "")]
         while pending:
@@ -101,7 +119,7 @@ class _Walker:
                 else:
                     self.found.append(Path(path))
         if is_chart:
-            self._chart(directory, chart_files)
+            _add_chart(self.result, directory, chart_files)
         return subdirectories
 
     def _ignored(self, name: str) -> bool:
@@ -110,20 +128,21 @@ class _Walker:
             return True
         return False
 
-    def _chart(self, chart: str, count: int) -> None:
-        files = f"{count} file{'s' if count != 1 else ''}"
-        self.result.skipped += count
-        self.result.notes.append(
-            Note(
-                chart,
-                None,
-                f"a Helm chart: {files} (Chart.yaml, values, templates) not checked unrendered; "
-                f"to check what it renders: helm template {chart} | meshwarden check -",
-            )
-        )
-
     def _error(self, path: str, message: str) -> None:
         self.result.errors.append(InputError(path, None, message))
+
+
+def _add_chart(result: Walk, chart: str, count: int) -> None:
+    files = f"{count} file{'s' if count != 1 else ''}"
+    result.skipped += count
+    result.notes.append(
+        Note(
+            chart,
+            None,
+            f"a Helm chart: {files} (Chart.yaml, values, templates) not checked unrendered; "
+            f"to check what it renders: helm template {chart} | meshwarden check -",
+        )
+    )
 
 
 def _ignore_spec(root: str, exclude: tuple[str, ...], result: Walk) -> pathspec.GitIgnoreSpec:
@@ -147,6 +166,13 @@ def _enclosing_chart(root: Path) -> Path | None:
             inside = absolute.relative_to(parent).parts[0]
             return Path(os.path.relpath(parent)) if inside in CHART_DIRS else None
     return None
+
+
+def _chart_of(file: Path) -> Path | None:
+    """The Helm chart that `file` is part of (its Chart.yaml, values or templates), if any."""
+    if (file.parent / CHART_FILE).is_file() and (file.name in CHART_FILES or file.name.startswith("values")):
+        return Path(os.path.relpath(file.parent))
+    return _enclosing_chart(file)
 
 
 def _count_manifests(directory: str) -> int:
