@@ -21,11 +21,11 @@ from webhook.inputs import DEFAULT_MAX_INPUT_SIZE, format_size, parse_size, read
 from webhook.inventory import Inventory, World
 from webhook.loader import LoadOptions
 from webhook.model import ObjectRef, Resource
-from webhook.output import FORMATS, Report
+from webhook.output import FORMATS, PASSING_FORMATS, Report
 from webhook.output.report import FailOn, Unread
 from webhook.policy import Policy, PolicyError, Profile, load_policy
 from webhook.replace import Replacement, changed_findings, latest
-from webhook.rules import CATALOGUE
+from webhook.rules import CATALOGUE, Rule
 from webhook.server.serve import add_serve_arguments, run_serve
 
 if TYPE_CHECKING:
@@ -336,6 +336,8 @@ def check_resources(
     found: list[tuple[Resource, list[Finding]]] = []
     skipped: Counter[str] = Counter()
     checked_names = {kind.kind for kind in engine.catalogue.kinds}
+    rules_run: dict[ObjectRef, list[Rule]] = {}
+    keep_rules_run = args.format in PASSING_FORMATS
     total = len(resources) if isinstance(resources, Sized) else 0
     progress = sys.stderr.isatty() and total > PROGRESS_EVERY
     for count, resource in enumerate(resources, 1):
@@ -346,6 +348,8 @@ def check_resources(
         origin = resource.origin
         objects.append((resource.ref, origin.file if origin else None, origin.line if origin else None))
         own = engine.check(resource, world)
+        if keep_rules_run:
+            rules_run[resource.ref] = engine.rules_run(resource, world)
         findings.extend(own)
         if replacements:
             found.append((resource, own))
@@ -355,6 +359,7 @@ def check_resources(
         print(file=sys.stderr)
     findings.sort(key=lambda f: f.sort_key)
     report = Report(findings, [], objects, skipped, fail_on=args.fail_on, color=_use_color(args.color))
+    report.rules_run = rules_run
     if replacements and isinstance(world.inventory, Inventory):
         recheck = functools.partial(engine.check, world=world)
         report.finding_notes = changed_findings(recheck, world.inventory, found, replacements)
