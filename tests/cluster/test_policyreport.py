@@ -14,6 +14,7 @@ import yaml
 
 from tests.cluster import objects as o
 from tests.cluster.fakeapi import FakeApi
+from tests.cluster.test_audit import role_without
 from tests.policyreports import validate
 from webhook.commands import main
 
@@ -169,3 +170,18 @@ def test_the_audit_jobs_role_is_enough_to_audit_and_apply(
     err = capsys.readouterr().err
     assert "cannot read" not in err and "1 stale ones deleted" in err
     assert set(stored(fake, "PolicyReport")) == {("default", "meshwarden-default")}
+
+
+def test_kinds_not_read_are_errors_in_the_cluster_report(
+    make_fake: Callable[..., FakeApi], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = make_fake(role=role_without("deployments"))
+    fake.put(o.service("reviews"))
+    kubeconfig = fake.write_kubeconfig(tmp_path / "kubeconfig")
+
+    cluster, *_ = audit(kubeconfig, "policyreport", capsys)["items"]
+
+    validate(cluster)
+    (error,) = [r for r in cluster["results"] if r["result"] == "error"]
+    assert error["message"].startswith("deployments.apps not read: 403 Forbidden")
+    assert cluster["summary"]["error"] == 1
