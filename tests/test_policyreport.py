@@ -13,25 +13,29 @@ import pytest
 
 from tests.policyreports import CRDS, validate
 from webhook.commands import main
+from webhook.findings import INTERNAL_ERROR_CODE, INTERNAL_ERROR_NAME, Action, Finding
+from webhook.model import ObjectRef
+from webhook.output import Report, policyreport
 from webhook.output.policyreport import MAX_RESULTS_BYTES
+from webhook.rules import CATALOGUE
 
 SHOP = CRDS / "shop.yaml"
 ANNOTATIONS_LIMIT = 256 * 1024  # the API server's, and client-side apply copies the object into one
 
-Report = dict[str, Any]
+Doc = dict[str, Any]
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> list[Report]:
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> list[Doc]:
     assert main(["check", *args, "--format", "policyreport", "--fail-on", "never"]) == 0
     listed = orjson.loads(capsys.readouterr().out)
     assert (listed["apiVersion"], listed["kind"]) == ("v1", "List")
-    reports: list[Report] = listed["items"]
+    reports: list[Doc] = listed["items"]
     for report in reports:
         validate(report)
     return reports
 
 
-def outcomes(report: Report) -> list[tuple[str, str, str]]:
+def outcomes(report: Doc) -> list[tuple[str, str, str]]:
     return sorted((r["resources"][0]["name"], r["rule"], r["result"]) for r in report["results"])
 
 
@@ -127,3 +131,25 @@ def test_a_large_namespace_is_split_over_numbered_reports(
         "an object's results stay in one report"
     )
     assert sum(r["summary"]["warn"] for r in big) == count
+
+
+def test_a_rule_that_broke_is_an_error_and_no_pass() -> None:
+    ref = ObjectRef("v1", "Service", "shop", "reviews")
+    broken, fine = CATALOGUE.find("MW201"), CATALOGUE.find("MW104")
+    assert broken is not None and fine is not None
+    error = Finding(
+        code=INTERNAL_ERROR_CODE,
+        rule=INTERNAL_ERROR_NAME,
+        action=Action.WARN,
+        object=ref,
+        path="",
+        message="rule MW201 (service-port-protocol) failed on Service shop/reviews: KeyError",
+        fix="report it",
+        docs=broken.docs,
+    )
+    report = Report([error], [], [(ref, None, None)], rules_run={ref: [fine, broken]})
+
+    _, shop = policyreport.reports(report)
+
+    validate(shop)
+    assert [(r["rule"], r["result"]) for r in shop["results"]] == [("MW000", "error"), ("MW104", "pass")]

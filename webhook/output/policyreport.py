@@ -67,8 +67,8 @@ def _results_by_object(report: Report, stamp: dict[str, int]) -> Iterator[tuple[
     refs = dict.fromkeys([ref for ref, _, _ in report.objects] + list(findings))
     for ref in refs:
         own = findings.get(ref, [])
-        found = {f.code for f in own}
-        passed = [rule for rule in report.rules_run.get(ref, ()) if rule.code not in found]
+        found = {f.docs for f in own}  # a finding's docs name its rule, a broken rule's (MW000) too
+        passed = [rule for rule in report.rules_run.get(ref, ()) if rule.docs not in found]
         yield ref, [_finding(f, stamp) for f in own] + [_pass(rule, ref, stamp) for rule in passed]
 
 
