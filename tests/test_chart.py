@@ -376,3 +376,13 @@ def test_monitoring_renders_the_component_s_dashboard_and_rules() -> None:
     report = helm.lint(CHART, {"monitoring": values}, strict=True, namespace=NAMESPACE)
     assert report["errors"] == []
     assert [m for m in report["messages"] if m["severity"] >= 2] == []
+
+
+def test_the_audit_cron_job_matches_the_component() -> None:
+    objects = render_chart({"audit": {"cronJob": {"enabled": True, "schedule": "5 * * * *"}}})
+    job = one(objects, "CronJob")
+    assert job["spec"]["schedule"] == "5 * * * *"
+    component = manifests.render("audit-cronjob")
+    chart_role = next(o for o in objects if o["kind"] == "ClusterRole" and "audit" in o["metadata"]["name"])
+    assert chart_role["rules"] == one(component, "ClusterRole", "meshwarden-audit")["rules"]
+    assert "CronJob" not in {obj["kind"] for obj in render_chart({})}

@@ -22,7 +22,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from webhook.cluster.resources import INVENTORY_KINDS
+from webhook.cluster.resources import AUDIT_KINDS, INVENTORY_KINDS
 from webhook.model import GroupKind
 from webhook.policy import Profile, parse_policy
 from webhook.rules import CATALOGUE
@@ -41,6 +41,7 @@ KUSTOMIZATIONS = {
     "cert-manager-fail-closed": MANIFESTS / "overlays" / "cert-manager-fail-closed",
     "network-policy": MANIFESTS / "overlays" / "network-policy",
     "monitoring": MANIFESTS / "overlays" / "monitoring",
+    "audit-cronjob": MANIFESTS / "overlays" / "audit-cronjob",
 }
 
 # Oldest Kubernetes minor the manifests support, and the newest schema kubernetes-validate ships.
@@ -687,3 +688,72 @@ def test_service_monitor_scrapes_metrics_over_https_from_the_webhooks_service_on
         "serverName": f"{service['name']}.{service['namespace']}.svc",
         "insecureSkipVerify": True,
     }
+
+
+# --- the audit CronJob -----------------------------------------------------------------------------
+
+AUDIT_IDENTITY = {
+    ("ServiceAccount", NAMESPACE, "meshwarden-audit"),
+    ("ClusterRole", "", "meshwarden-audit"),
+    ("ClusterRoleBinding", "", "meshwarden-audit"),
+}
+
+
+def granted(role: Obj) -> dict[tuple[str, str], set[str]]:
+    verbs: dict[tuple[str, str], set[str]] = {}
+    for rule in role["rules"]:
+        assert set(rule) == {"apiGroups", "resources", "verbs"}, "no resourceNames, nonResourceURLs"
+        for group in rule["apiGroups"]:
+            for resource in rule["resources"]:
+                verbs.setdefault((group, resource), set()).update(rule["verbs"])
+    return verbs
+
+
+def test_audit_cronjob_adds_only_the_job_and_its_own_identity() -> None:
+    base, overlay = by_key(render("base")), by_key(render("audit-cronjob"))
+    assert set(overlay) - set(base) == {("CronJob", NAMESPACE, "meshwarden-audit"), *AUDIT_IDENTITY}
+    assert {k: overlay[k] for k in base} == base
+
+
+def test_audit_role_reads_what_the_audit_reads_and_writes_only_reports() -> None:
+    objects = render("audit-cronjob")
+    read = {"get", "list"}
+    audited = {(spec.group, spec.plural) for spec in [*AUDIT_KINDS.values(), *INVENTORY_KINDS]}
+    reports = {"get", "list", "create", "update", "patch", "delete"}
+    assert granted(one(objects, "ClusterRole", "meshwarden-audit")) == {
+        **{kind: read for kind in audited},
+        ("wgpolicyk8s.io", "policyreports"): reports,
+        ("wgpolicyk8s.io", "clusterpolicyreports"): reports,
+    }
+    assert not any(
+        group == "wgpolicyk8s.io" for group, _ in granted(one(objects, "ClusterRole", "meshwarden"))
+    )
+    binding = one(objects, "ClusterRoleBinding", "meshwarden-audit")
+    assert binding["roleRef"]["name"] == "meshwarden-audit"
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "meshwarden-audit", "namespace": NAMESPACE}
+    ]
+    pod = one(objects, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == "meshwarden-audit"
+
+
+def test_audit_job_applies_reports_with_the_webhooks_policy_in_a_hardened_pod() -> None:
+    objects = render("audit-cronjob")
+    cronjob = one(objects, "CronJob")["spec"]
+    assert cronjob["concurrencyPolicy"] == "Forbid"
+    template = cronjob["jobTemplate"]["spec"]["template"]
+    assert template["metadata"]["labels"]["sidecar.istio.io/inject"] == "false"
+    pod, webhook_pod = template["spec"], one(objects, "Deployment")["spec"]["template"]["spec"]
+    assert pod["restartPolicy"] == "Never"
+    assert pod["securityContext"] == webhook_pod["securityContext"]
+    (job,) = pod["containers"]
+    assert job["securityContext"] == container(objects)["securityContext"]
+    assert job["image"] == container(objects)["image"], "the kustomize images entry reaches the job"
+    args = job["args"]
+    assert args[:2] == ["audit", "--apply"]
+    assert args[args.index("--fail-on") + 1] == "never", "findings are in the reports, not a failed job"
+    config = Path(args[args.index("--config") + 1])
+    (mount,) = [m for m in job["volumeMounts"] if Path(m["mountPath"]) == config.parent]
+    (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+    assert volume["configMap"]["name"] == "meshwarden-policy"
+    assert config.name in one(objects, "ConfigMap", "meshwarden-policy")["data"]

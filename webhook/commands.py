@@ -21,11 +21,11 @@ from webhook.inputs import DEFAULT_MAX_INPUT_SIZE, format_size, parse_size, read
 from webhook.inventory import Inventory, World
 from webhook.loader import LoadOptions
 from webhook.model import ObjectRef, Resource
-from webhook.output import FORMATS, Report
+from webhook.output import FORMATS, PASSING_FORMATS, Report, policyreport
 from webhook.output.report import FailOn, Unread
 from webhook.policy import Policy, PolicyError, Profile, load_policy
 from webhook.replace import Replacement, changed_findings, latest
-from webhook.rules import CATALOGUE
+from webhook.rules import CATALOGUE, Rule
 from webhook.server.serve import add_serve_arguments, run_serve
 
 if TYPE_CHECKING:
@@ -116,6 +116,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_report_arguments(audit)
     add_cluster_arguments(audit)
+    audit.add_argument(
+        "--apply",
+        action="store_true",
+        help="also write the results to the cluster as PolicyReports (wgpolicyk8s.io/v1alpha2), "
+        "deleting the ones an earlier audit wrote that this one does not",
+    )
 
     rules = commands.add_parser("rules", help="list every rule")
     rules.add_argument("--format", choices=("text", "json"), default="text")
@@ -263,11 +269,26 @@ def run_audit(args: argparse.Namespace) -> int:
         for kind in unserved:
             print(f"audit: the cluster serves no {kind}", file=sys.stderr)
         objects = audit_objects(api, resources, unreadable=unreadable, progress=_progress("audit"))
-        return _leave_out_unread(
+        report = _leave_out_unread(
             check_resources(engine, objects, World(inventory), args), unreadable, "audit"
         )
+        if args.apply:
+            _apply_reports(api, report)
+        return report
 
     return emit(read_cluster(args, audit), args)
+
+
+def _apply_reports(api: KubeApi, report: Report) -> None:
+    from webhook.cluster import ApiError
+    from webhook.cluster.reports import apply_reports
+
+    try:
+        done = apply_reports(api, policyreport.reports(report), policyreport.LABELS)
+    except ApiError as exc:
+        hint = " (is the PolicyReport CRD, wgpolicyk8s.io/v1alpha2, installed?)" if exc.code == 404 else ""
+        raise UsageError(f"cannot write the PolicyReports: {exc}{hint}") from None
+    print(f"audit: {done.applied} PolicyReports applied, {done.deleted} stale ones deleted", file=sys.stderr)
 
 
 def read_cluster(args: argparse.Namespace, read: Callable[[KubeApi], T]) -> T:
@@ -349,6 +370,8 @@ def check_resources(
     found: list[tuple[Resource, list[Finding]]] = []
     skipped: Counter[str] = Counter()
     checked_names = {kind.kind for kind in engine.catalogue.kinds}
+    rules_run: dict[ObjectRef, list[Rule]] = {}
+    keep_rules_run = args.format in PASSING_FORMATS or getattr(args, "apply", False)
     total = len(resources) if isinstance(resources, Sized) else 0
     progress = sys.stderr.isatty() and total > PROGRESS_EVERY
     for count, resource in enumerate(resources, 1):
@@ -359,6 +382,8 @@ def check_resources(
         origin = resource.origin
         objects.append((resource.ref, origin.file if origin else None, origin.line if origin else None))
         own = engine.check(resource, world)
+        if keep_rules_run:
+            rules_run[resource.ref] = engine.rules_run(resource, world)
         findings.extend(own)
         if replacements:
             found.append((resource, own))
@@ -368,6 +393,7 @@ def check_resources(
         print(file=sys.stderr)
     findings.sort(key=lambda f: f.sort_key)
     report = Report(findings, [], objects, skipped, fail_on=args.fail_on, color=_use_color(args.color))
+    report.rules_run = rules_run
     if replacements and isinstance(world.inventory, Inventory):
         recheck = functools.partial(engine.check, world=world)
         report.finding_notes = changed_findings(recheck, world.inventory, found, replacements)

@@ -12,19 +12,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from webhook.findings import Action, Finding, Violation
+from webhook.findings import INTERNAL_ERROR_CODE, INTERNAL_ERROR_NAME, Action, Finding, Violation
 from webhook.inventory import InventoryView, World
 from webhook.istio.mesh import MeshFacts
 from webhook.kinds import POD
 from webhook.kube import is_controller_managed, pod_template
 from webhook.model import GroupKind, Resource
-from webhook.policy import Policy
+from webhook.policy import Policy, Resolved
 from webhook.rules import CATALOGUE, Catalogue, Rule
 
 SUPPRESS_ANNOTATION = "meshwarden.io/suppress"
 SUPPRESS_REASON_ANNOTATION = "meshwarden.io/suppress-reason"
-INTERNAL_ERROR_CODE = "MW000"
-INTERNAL_ERROR_NAME = "internal-error"
 
 
 @dataclass(frozen=True)
@@ -96,19 +94,14 @@ class Engine:
 
     def check(self, resource: Resource, world: World) -> list[Finding]:
         """Findings for one object. Cross rules run only when the world is complete."""
-        rules = self._dispatch.get(resource.group_kind, ())
-        if not rules or self.policy.is_exempt(resource.namespace):
+        runs = self._runs(resource, world)
+        if not runs:
             return []
         context = RuleContext(world.inventory, self.policy)
         suppressed = _annotation_suppressions(resource)
         managed = resource.group_kind == POD and is_controller_managed(resource)
         findings: list[Finding] = []
-        for rule in rules:
-            if rule.cross and not world.complete:
-                continue
-            resolved = self.policy.resolve(rule, resource.namespace)
-            if resolved.action is Action.OFF:
-                continue
+        for rule, resolved in runs:
             try:
                 violations = list(rule.check(resource, context))
             except Exception as exc:  # one broken rule must not take the others down
@@ -123,6 +116,24 @@ class Engine:
                     action = Action.WARN
                 findings.append(_finding(rule, resource, violation, action, is_suppressed, suppressed))
         return findings
+
+    def rules_run(self, resource: Resource, world: World) -> list[Rule]:
+        """The rules `check` runs on the object: those of its kind, unless its namespace is exempt,
+        the policy turns them off there, or they are cross rules and the world is incomplete."""
+        return [rule for rule, _ in self._runs(resource, world)]
+
+    def _runs(self, resource: Resource, world: World) -> list[tuple[Rule, Resolved]]:
+        rules = self._dispatch.get(resource.group_kind, ())
+        if not rules or self.policy.is_exempt(resource.namespace):
+            return []
+        runs = []
+        for rule in rules:
+            if rule.cross and not world.complete:
+                continue
+            resolved = self.policy.resolve(rule, resource.namespace)
+            if resolved.action is not Action.OFF:
+                runs.append((rule, resolved))
+        return runs
 
     def check_all(self, resources: Iterable[Resource], world: World) -> list[Finding]:
         return [f for r in resources for f in self.check(r, world)]

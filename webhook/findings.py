@@ -7,6 +7,10 @@ from enum import StrEnum
 
 from webhook.model import GroupKind, ObjectRef
 
+INTERNAL_ERROR_CODE = "MW000"
+"""The code of the finding the engine reports when a rule's check raises."""
+INTERNAL_ERROR_NAME = "internal-error"
+
 
 class Action(StrEnum):
     DENY = "deny"

@@ -14,8 +14,10 @@ What it serves, as kube-apiserver does:
 - the metadata-only representation: `Accept: application/json;as=PartialObjectMetadataList;
   g=meta.k8s.io;v=v1` for lists and `as=PartialObjectMetadata` for objects and watch events
   (406 NotAcceptable for the wrong one);
+- server-side apply (`PATCH` as `application/apply-patch+yaml` with a `fieldManager`; over etcd's
+  1.5 MiB request limit a 500 as etcd words it) and `DELETE`, and `labelSelector` (`k=v,...`) on lists;
 - bearer-token authentication (401 Unauthorized Status otherwise);
-- RBAC when given a ClusterRole's rules: a get, list or watch they do not allow is a 403
+- RBAC when given a ClusterRole's rules: a get, list, watch, patch or delete they do not allow is a 403
   Forbidden Status worded as kube-apiserver words it (discovery stays open to everyone).
 
 And what the tests need to break it: `pause_events()` (changes stored, watch delivery held back),
@@ -45,6 +47,7 @@ from urllib.parse import parse_qs, urlsplit
 import orjson
 
 TOKEN = "fake-token"
+REQUEST_LIMIT = 3 * 1024 * 1024 // 2  # etcd's default --max-request-bytes
 USER = "system:serviceaccount:meshwarden:meshwarden"
 ISTIO_VERSIONS = ("v1", "v1beta1", "v1alpha3")
 META_GROUP_VERSIONS = ("meta.k8s.io/v1", "meta.k8s.io/v1beta1")
@@ -67,7 +70,7 @@ class Kind:
 
     @property
     def builtin(self) -> bool:
-        return not self.group.endswith("istio.io")
+        return "." not in self.group or self.group.endswith(".k8s.io")
 
 
 def kinds(istio_versions: tuple[str, ...]) -> list[Kind]:
@@ -98,6 +101,10 @@ def kinds(istio_versions: tuple[str, ...]) -> list[Kind]:
             [Kind("PeerAuthentication", "security.istio.io", "peerauthentications", ("v1", "v1beta1"))]
             if istio_versions
             else []
+        ),
+        Kind("PolicyReport", "wgpolicyk8s.io", "policyreports", ("v1alpha2",)),
+        Kind(
+            "ClusterPolicyReport", "wgpolicyk8s.io", "clusterpolicyreports", ("v1alpha2",), namespaced=False
         ),
     ]
 
@@ -383,7 +390,13 @@ class FakeApi:
             if snapshot is None:
                 snapshot = [state.objects[kind][key] for key in sorted(state.objects[kind])]
                 state.snapshots[(kind, snapshot_rv)] = snapshot
-        matching = [o for o in snapshot if namespace is None or o["metadata"].get("namespace") == namespace]
+        labels = dict(term.split("=", 1) for term in query.get("labelSelector", "").split(",") if term)
+        matching = [
+            o
+            for o in snapshot
+            if (namespace is None or o["metadata"].get("namespace") == namespace)
+            and labels.items() <= (o["metadata"].get("labels") or {}).items()
+        ]
         end = start + limit if limit else len(matching)
         page = matching[start:end]
         meta: Body = {"resourceVersion": str(snapshot_rv)}
@@ -579,6 +592,62 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             kind_fields = {"kind": f"{kind.kind}List", "apiVersion": api_version(kind, version)}
         return self._json(200, {**kind_fields, "metadata": page["metadata"], "items": items})
+
+    def do_PATCH(self) -> None:
+        """Server-side apply (the only patch the tests send): creates or replaces the object."""
+        data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        route = self._write_route("patch")
+        if route is None:
+            return None
+        kind, version, namespace, name = route
+        if self.headers.get("Content-Type") != "application/apply-patch+yaml":
+            return self._json(
+                415, status(415, "UnsupportedMediaType", "the body of the request was in an unknown format")
+            )
+        if len(data) > REQUEST_LIMIT:
+            return self._json(500, status(500, "InternalError", "etcdserver: request is too large"))
+        if "fieldManager" not in parse_qs(urlsplit(self.path).query):
+            return self._json(422, status(422, "Invalid", "fieldManager is required for apply requests"))
+        body = orjson.loads(data)
+        meta = body.get("metadata", {})
+        if (body.get("apiVersion"), body.get("kind"), meta.get("name"), meta.get("namespace")) != (
+            api_version(kind, version),
+            kind.kind,
+            name,
+            namespace,
+        ):
+            return self._json(400, status(400, "BadRequest", "the object does not match the request's path"))
+        created = self.api.get(kind, namespace, name) is None
+        stored = self.api.put(body)
+        return self._json(201 if created else 200, self._shape(stored, kind, version, "json"))
+
+    def do_DELETE(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        route = self._write_route("delete")
+        if route is None:
+            return None
+        kind, _, namespace, name = route
+        if self.api.get(kind, namespace, name) is None:
+            return self._json(404, status(404, "NotFound", f'{kind.plural} "{name}" not found'))
+        self.api.delete(kind.kind, namespace or "", name)
+        return self._json(200, {**status(200, "", ""), "status": "Success"})
+
+    def _write_route(self, verb: str) -> tuple[Kind, str, str | None, str] | None:
+        """The object a write addresses (its body read already), or None once the error is answered."""
+        url = urlsplit(self.path)
+        self.api.requests.append(Request(url.path, {k: v[-1] for k, v in parse_qs(url.query).items()}, verb))
+        if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+            self._json(401, status(401, "Unauthorized", "Unauthorized"))
+            return None
+        route = self.api.route([p for p in url.path.split("/") if p])
+        if route is None or route[3] is None:
+            self._json(404, status(404, "NotFound", NO_RESOURCE))
+            return None
+        kind, version, namespace, name = route
+        if not self.api.allows(verb, kind):
+            self._json(403, forbidden(verb, kind, namespace))
+            return None
+        return kind, version, namespace, name
 
     def _shape(self, obj: Body, kind: Kind, version: str, shape: str, *, in_list: bool = False) -> Body:
         if shape == "metadata":

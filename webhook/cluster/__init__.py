@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from prometheus_client import REGISTRY, CollectorRegistry
 
-from webhook.cluster.api import ClusterError, KubeApi
+from webhook.cluster.api import ApiError, ClusterError, KubeApi
 from webhook.cluster.audit import audit_objects, audit_resources, unproven
 from webhook.cluster.config import api_client
 from webhook.cluster.live import LiveSettings, LiveSource
@@ -36,6 +36,7 @@ def connect(
 
 
 __all__ = [
+    "ApiError",
     "ClusterError",
     "KubeApi",
     "LiveSettings",

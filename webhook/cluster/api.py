@@ -27,6 +27,7 @@ JSON = "application/json"
 # with PartialObjectMetadataList, a single object or a watch event with PartialObjectMetadata.
 METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
 METADATA_OBJECT = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
+APPLY_PATCH = "application/apply-patch+yaml"
 
 Query = list[tuple[str, str]]
 Timeout = float | tuple[float, float] | None
@@ -87,6 +88,7 @@ class KubeApi:
         namespace: str | None = None,
         limit: int | None = None,
         continue_token: str | None = None,
+        label_selector: str | None = None,
         timeout: Timeout = None,
     ) -> Page:
         query: Query = []
@@ -94,6 +96,8 @@ class KubeApi:
             query.append(("limit", str(limit)))
         if continue_token:
             query.append(("continue", continue_token))
+        if label_selector:
+            query.append(("labelSelector", label_selector))
         accept = METADATA_LIST if resource.metadata_only else JSON
         body = self._read(self._send(resource.collection_path(namespace), query, accept, timeout))
         meta = as_dict(body.get("metadata"))
@@ -127,6 +131,26 @@ class KubeApi:
                 return None
             raise
 
+    def apply(
+        self, resource: ApiResource, body: Body, *, field_manager: str, timeout: Timeout = None
+    ) -> Body:
+        """Server-side apply: creates the object or makes its fields those of `body`, taking over
+        the fields another manager set (the object is ours)."""
+        meta = as_dict(body.get("metadata"))
+        path = resource.object_path(str(meta.get("namespace") or ""), str(meta["name"]))
+        query: Query = [("fieldManager", field_manager), ("force", "true")]
+        data = orjson.dumps(body)  # JSON is YAML: the apply patch's media type takes it
+        response = self._send(path, query, JSON, timeout, method="PATCH", body=(APPLY_PATCH, data))
+        return self._read(response)
+
+    def delete(self, resource: ApiResource, namespace: str, name: str, *, timeout: Timeout = None) -> None:
+        """Deletes the object; one already gone is no error."""
+        try:
+            self._read(self._send(resource.object_path(namespace, name), [], JSON, timeout, method="DELETE"))
+        except ApiError as error:
+            if error.code != 404:
+                raise
+
     def watch(self, resource: ApiResource, resource_version: str, *, server_timeout: int) -> Watch:
         """Changes after `resource_version`; the API ends the stream after `server_timeout` seconds."""
         query: Query = [
@@ -153,9 +177,26 @@ class KubeApi:
             raise
         return {str(as_dict(r).get("name")) for r in body.get("resources") or []}
 
-    def _send(self, path: str, query: Query, accept: str, timeout: Timeout) -> urllib3.BaseHTTPResponse:
+    def _send(
+        self,
+        path: str,
+        query: Query,
+        accept: str,
+        timeout: Timeout,
+        *,
+        method: str = "GET",
+        body: tuple[str, bytes] | None = None,
+    ) -> urllib3.BaseHTTPResponse:
+        headers = {"Accept": accept}
+        if body is not None:
+            headers["Content-Type"] = body[0]
         request = self._client.param_serialize(
-            "GET", path, query_params=query, header_params={"Accept": accept}, auth_settings=["BearerToken"]
+            method,
+            path,
+            query_params=query,
+            header_params=headers,
+            body=body[1] if body else None,
+            auth_settings=["BearerToken"],
         )
         try:
             answer = self._client.call_api(*request, _request_timeout=timeout)

@@ -9,6 +9,7 @@ from typing import NamedTuple
 from webhook.findings import Action, Finding
 from webhook.loader import InputError, Note
 from webhook.model import ObjectRef
+from webhook.rules import Rule
 
 
 class FailOn:
@@ -45,6 +46,8 @@ class Report:
     unread: list[Unread] = field(default_factory=list)
     dropped: int = 0
     """Findings left out because they rest on the absence of objects of a kind not read."""
+    rules_run: dict[ObjectRef, list[Rule]] = field(default_factory=dict)
+    """The rules that ran on each checked object, kept only for formats that report passes."""
 
     @property
     def skipped(self) -> int:
