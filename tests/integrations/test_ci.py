@@ -195,14 +195,8 @@ def test_the_gitlab_example_writes_a_junit_report_per_rendering(tmp_path: Path) 
     )
     assert result.returncode == 0, result.stdout + result.stderr
     reports = sorted(p.name for p in tmp_path.glob("meshwarden-*.xml"))
-    assert reports == [
-        "meshwarden-cert-manager-fail-closed.xml",
-        "meshwarden-cert-manager.xml",
-        "meshwarden-chart.xml",
-        "meshwarden-fail-closed.xml",
-        "meshwarden-monitoring.xml",
-        "meshwarden-network-policy.xml",
-    ]
+    overlays = (ROOT / "manifests" / "overlays").iterdir()
+    assert reports == sorted(["meshwarden-chart.xml", *(f"meshwarden-{o.name}.xml" for o in overlays)])
     chart_files = {c.get("file") for c in ET.parse(tmp_path / "meshwarden-chart.xml").iter("testcase")}
     assert chart_files == {"meshwarden/templates/service.yaml", "meshwarden/templates/deployment.yaml"}
     for report in reports:
