@@ -382,6 +382,10 @@ def run_rules(args: argparse.Namespace) -> int:
                 "inputs": [
                     {"kind": str(i.kind), "detail": str(i.detail), "optional": i.optional} for i in r.inputs
                 ],
+                "messages": [
+                    {"id": r.message_id(m), "description": description}
+                    for m, description in r.messages.items()
+                ],
                 "docs": r.docs,
             }
             for r in CATALOGUE

@@ -25,6 +25,11 @@ SUPPRESS_ANNOTATION = "meshwarden.io/suppress"
 SUPPRESS_REASON_ANNOTATION = "meshwarden.io/suppress-reason"
 INTERNAL_ERROR_CODE = "MW000"
 INTERNAL_ERROR_NAME = "internal-error"
+INTERNAL_ERROR_MESSAGE = "rule-failed"
+
+
+class UndeclaredMessageError(Exception):
+    """A rule said something its declaration does not list: a bug in the rule."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,7 @@ class Engine:
                 continue
             try:
                 violations = list(rule.check(resource, context))
+                _require_declared(rule, violations)
             except Exception as exc:  # one broken rule must not take the others down
                 findings.append(_internal_error(rule, resource, exc))
                 continue
@@ -132,6 +138,14 @@ class Engine:
         if "*" in names or rule.code.lower() in names or rule.name in names:
             return True
         return any(s.covers(rule, resource) for s in self.suppressions)
+
+
+def _require_declared(rule: Rule, violations: list[Violation]) -> None:
+    for violation in violations:
+        if violation.message_id not in rule.messages:
+            raise UndeclaredMessageError(
+                f"message {violation.message_id!r} is not one of {rule.code}'s ({', '.join(rule.messages)})"
+            )
 
 
 def _annotation_suppressions(resource: Resource) -> tuple[set[str], str]:
@@ -159,6 +173,7 @@ def _finding(
     origin = resource.origin
     return Finding(
         code=rule.code,
+        message_id=rule.message_id(violation.message_id),
         rule=rule.name,
         action=action,
         object=resource.ref,
@@ -179,6 +194,7 @@ def _internal_error(rule: Rule, resource: Resource, exc: Exception) -> Finding:
     origin = resource.origin
     return Finding(
         code=INTERNAL_ERROR_CODE,
+        message_id=f"{INTERNAL_ERROR_CODE}/{INTERNAL_ERROR_MESSAGE}",
         rule=INTERNAL_ERROR_NAME,
         action=Action.WARN,
         object=resource.ref,
