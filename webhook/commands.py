@@ -335,13 +335,12 @@ def check_resources(
     objects: list[tuple[ObjectRef, str | None, int | None]] = []
     found: list[tuple[Resource, list[Finding]]] = []
     skipped: Counter[str] = Counter()
-    checked_names = {kind.kind for kind in engine.catalogue.kinds}
     total = len(resources) if isinstance(resources, Sized) else 0
     progress = sys.stderr.isatty() and total > PROGRESS_EVERY
     for count, resource in enumerate(resources, 1):
         kind = resource.group_kind
         if not engine.covers(kind):
-            skipped[str(kind) if kind.kind in checked_names else kind.kind] += 1
+            skipped[engine.catalogue.name_of(kind)] += 1
             continue
         origin = resource.origin
         objects.append((resource.ref, origin.file if origin else None, origin.line if origin else None))

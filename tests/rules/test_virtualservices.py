@@ -1,11 +1,19 @@
 """MW301 vs-gateway-not-found, MW302 vs-gateway-reference-form, MW303 vs-host-not-in-gateway,
 MW304 vs-gateways-without-mesh."""
 
+from pathlib import Path
+
 import pytest
 
 from tests.helpers import only, run, said
 from webhook.findings import Lookup
-from webhook.kinds import GATEWAY
+from webhook.kinds import GATEWAY, GATEWAY_API_GATEWAY
+
+# Istio's analyzer case (Apache-2.0, see tests/conformance/istio/README.md): a Gateway API Gateway
+# default/my-gateway, and two VirtualServices bound to it, one of them with a host it does not listen on.
+KUBERNETES_GATEWAYS = (
+    Path(__file__).resolve().parents[1] / "conformance" / "istio" / "virtualservice_kubernetes_gateways.yaml"
+).read_text(encoding="utf-8")
 
 
 def vs(
@@ -46,7 +54,10 @@ def test_bare_name_of_a_gateway_in_istio_system_suggests_the_qualified_reference
     assert said(findings) == [("MW301/gateway-in-other-namespace", "spec.gateways[0]")]
     assert findings[0].action == "deny"
     assert findings[0].fix == 'use "istio-system/public"'
-    assert findings[0].missing == (Lookup(GATEWAY, "shop", "public"),)
+    assert findings[0].missing == (
+        Lookup(GATEWAY, "shop", "public"),
+        Lookup(GATEWAY_API_GATEWAY, "shop", "public"),
+    )
 
 
 def test_gateways_of_that_name_in_several_namespaces_are_all_offered() -> None:
@@ -84,6 +95,36 @@ def test_match_level_gateway_references_count_one_finding_each() -> None:
     )
     findings = only(run(manifest, context=gateway()), "MW301")
     assert said(findings) == [("MW301/gateway-not-found", "spec.http[0].match[0].gateways[1]")]
+
+
+def test_a_gateway_api_gateway_of_that_namespace_and_name_is_bound_to_as_istio_does() -> None:
+    findings = run(KUBERNETES_GATEWAYS)
+    assert said(findings, "MW301") == []
+    assert said(findings, "MW303") == [], "Istio rules never judge a Gateway API Gateway's hosts"
+
+
+def test_a_reference_to_a_gateway_api_gateway_in_another_namespace_is_not_found() -> None:
+    near_miss = KUBERNETES_GATEWAYS.replace("- default/my-gateway", "- shop/my-gateway")
+    findings = only(run(near_miss), "MW301")
+    assert said(findings) == [("MW301/gateway-in-other-namespace", "spec.gateways[0]")] * 2
+    assert {f.fix for f in findings} == {'use "default/my-gateway"'}
+
+
+def test_a_name_that_is_neither_kind_of_gateway_is_not_found() -> None:
+    near_miss = KUBERNETES_GATEWAYS.replace("- default/my-gateway", "- default/their-gateway")
+    findings = only(run(near_miss), "MW301")
+    assert said(findings) == [("MW301/gateway-not-found", "spec.gateways[0]")] * 2
+    assert {f.fix for f in findings} == {
+        'create Gateway "default/their-gateway" or correct the reference "default/their-gateway"'
+    }
+
+
+def test_an_istio_gateway_of_the_same_name_is_the_one_whose_hosts_are_judged() -> None:
+    istio = gateway("my-gateway", "default", hosts='["example.com"]')
+    findings = only(run(KUBERNETES_GATEWAYS, context=istio), "MW303")
+    assert [(f.object.name, *said([f])[0]) for f in findings] == [
+        ("my-vs-host-mismatch", "MW303/host-not-served", "spec.gateways[0]")
+    ]
 
 
 def test_gateway_lookup_is_skipped_when_the_inventory_is_partial() -> None:

@@ -13,7 +13,7 @@ from webhook.inventory import InventoryView
 from webhook.inventory.detail import Detail
 from webhook.istio.hosts import gateway_host_admits, gateway_host_matches, is_mesh_internal
 from webhook.istio.virtualservice import MESH, GatewayRef, RefForm, gateway_refs
-from webhook.kinds import GATEWAY, NAMESPACE, SERVICE, VIRTUAL_SERVICE
+from webhook.kinds import GATEWAY, GATEWAY_API_GATEWAY, NAMESPACE, SERVICE, VIRTUAL_SERVICE
 from webhook.kube import fqdn
 from webhook.model import Resource, as_dict, as_list
 from webhook.rules.registry import Context, Input, rule
@@ -52,13 +52,16 @@ def mesh_internal(host: str, vs: Resource, inventory: InventoryView, namespaces:
 
 # --- MW301 -------------------------------------------------------------------------------------------
 
+# What a VirtualService's gateway reference may name: Istio binds it to either kind.
+BINDABLE_GATEWAYS = (GATEWAY, GATEWAY_API_GATEWAY)
+
 
 @rule(
     code="MW301",
     name="vs-gateway-not-found",
     kinds=VS_KINDS,
     default=Action.DENY,
-    inputs=(Input(GATEWAY, Detail.METADATA),),
+    inputs=(Input(GATEWAY, Detail.METADATA), Input(GATEWAY_API_GATEWAY, Detail.METADATA)),
     messages={
         "gateway-not-found": "no Gateway of that name exists in any namespace",
         "gateway-in-other-namespace": "no Gateway of that name exists in the namespace the reference means, "
@@ -67,6 +70,8 @@ def mesh_internal(host: str, vs: Resource, inventory: InventoryView, namespaces:
     summary="""
         Checks that every gateway a VirtualService names (in `spec.gateways` or in a match's
         `gateways`) is an existing Gateway. A bare name means the VirtualService's own namespace.
+        A Gateway API Gateway (`gateway.networking.k8s.io`) of that namespace and name counts:
+        Istio binds the VirtualService to it, as Istio's own analyzer accepts.
     """,
     why="""
         A VirtualService bound to a Gateway that does not exist configures nothing: requests at
@@ -120,11 +125,15 @@ def mesh_internal(host: str, vs: Resource, inventory: InventoryView, namespaces:
 def vs_gateway_not_found(vs: Resource, context: Context) -> Iterator[Violation]:
     inventory = context.inventory
     for ref in gateway_refs(vs.spec, vs.namespace):
-        if ref.form is RefForm.MESH or inventory.get(GATEWAY, ref.namespace, ref.name) is not None:
+        if ref.form is RefForm.MESH or any(
+            inventory.get(kind, ref.namespace, ref.name) is not None for kind in BINDABLE_GATEWAYS
+        ):
             continue
-        elsewhere = sorted(g.namespace for g in inventory.named(GATEWAY, ref.name))
+        elsewhere = sorted(
+            {g.namespace for kind in BINDABLE_GATEWAYS for g in inventory.named(kind, ref.name)}
+        )
         message = f"gateway {q(ref.name)} not found in namespace {q(ref.namespace)}"
-        missing = (Lookup(GATEWAY, ref.namespace, ref.name),)
+        missing = tuple(Lookup(kind, ref.namespace, ref.name) for kind in BINDABLE_GATEWAYS)
         if not elsewhere:
             fix = f"create Gateway {q(ref.qualified)} or correct the reference {q(ref.text)}"
             if ref.form is RefForm.SHORT:
@@ -238,6 +247,7 @@ def server_hosts(gateway: Resource) -> list[str]:
         For every existing Gateway a VirtualService is bound to, checks that at least one of its
         hosts matches a server host of that Gateway (exactly, or by wildcard such as
         `*.example.com`), honouring the server host's namespace prefix (`./`, `ns/`, `*/`).
+        Gateway API Gateways are not judged: Istio rules never check Gateway API objects.
     """,
     why="""
         The gateway only builds routes for hosts its servers accept. When no host of the
