@@ -40,3 +40,9 @@ def codes(findings: list[Finding], code: str | None = None) -> list[str]:
 
 def only(findings: list[Finding], code: str) -> list[Finding]:
     return [f for f in findings if f.code == code]
+
+
+def said(findings: list[Finding], code: str | None = None) -> list[tuple[str, str]]:
+    """What each finding said and where: (message id, path), e.g. ("MW309/not-a-duration",
+    "spec.http[0].timeout")."""
+    return [(f.message_id, f.path) for f in findings if code is None or f.code == code]

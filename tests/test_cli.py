@@ -82,6 +82,7 @@ def test_json_report_shape_and_errors_beside_findings(
     finding = report["findings"][0]
     assert set(finding) == {
         "code",
+        "messageId",
         "rule",
         "action",
         "suppressed",
@@ -94,6 +95,7 @@ def test_json_report_shape_and_errors_beside_findings(
         "line",
         "notes",
     }
+    assert (finding["code"], finding["messageId"]) == ("MW201", "MW201/port-unnamed")
     assert finding["object"] == {"apiVersion": "v1", "kind": "Service", "namespace": "shop", "name": "web"}
     assert (finding["file"], finding["line"], finding["path"]) == (path, 8, "spec.ports[0]")
     assert finding["docs"].endswith("#mw201-service-port-protocol")
@@ -160,6 +162,7 @@ def test_sarif_and_junit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     run = sarif["runs"][0]
     result = run["results"][0]
     assert run["tool"]["driver"]["rules"][result["ruleIndex"]]["id"] == "MW201"
+    assert (result["ruleId"], result["properties"]["messageId"]) == ("MW201", "MW201/port-unnamed")
     assert result["level"] == "warning"
     assert result["locations"][0]["physicalLocation"]["region"]["startLine"] == 8
     _, out, _ = run_cli(capsys, "check", "--format", "junit", "--fail-on", "warn", path)
@@ -204,11 +207,24 @@ def test_rules_and_explain(capsys: pytest.CaptureFixture[str]) -> None:
         "### What it does",
         "### Why is this bad?",
         "### How to fix",
+        "### Messages",
+        "- `MW201/port-unnamed`: a port with neither a name nor an `appProtocol`",
         "### Example",
         "Use instead:",
     ):
         assert section in out
     assert run_cli(capsys, "explain", "MW999")[0] == 2
+
+
+def test_rules_as_json_list_each_rules_messages(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "rules", "--format", "json")
+    mw309 = next(r for r in json.loads(out) if r["code"] == "MW309")
+    assert code == 0 and len(mw309["messages"]) == 10
+    assert mw309["messages"][0] == {
+        "id": "MW309/not-a-duration",
+        "description": "a `timeout`, `retries.perTryTimeout` or `fault.delay.fixedDelay` that is not a "
+        "Go-style duration",
+    }
 
 
 def on_terminal(*args: str, env: dict[str, str] | None = None) -> str:

@@ -3,6 +3,8 @@
 from collections.abc import Iterator
 from textwrap import dedent
 
+import pytest
+
 from webhook.engine import Engine, RunSuppression
 from webhook.findings import Action, Violation
 from webhook.inventory import Inventory, World
@@ -17,14 +19,25 @@ from webhook.rules.registry import Context, Input, rule
 DOC = dict(summary="s", why="w", fix="f", bad="b", good="g")
 
 
-@rule(code="MW901", name="pod-has-label-x", kinds=POD_KINDS, default=Action.DENY, **DOC)
+@rule(
+    code="MW901",
+    name="pod-has-label-x",
+    kinds=POD_KINDS,
+    default=Action.DENY,
+    messages={"no-x": "the pod has no label x"},
+    **DOC,
+)
 def needs_label(resource: Resource, context: Context) -> Iterator[Violation]:
     yield Violation(
-        "metadata.labels", f"{resource.name} lacks x", "add label x", weak="weak" in resource.name
+        "metadata.labels",
+        f"{resource.name} lacks x",
+        "add label x",
+        message_id="no-x",
+        weak="weak" in resource.name,
     )
 
 
-@rule(code="MW902", name="explodes", kinds={POD}, default=Action.DENY, **DOC)
+@rule(code="MW902", name="explodes", kinds={POD}, default=Action.DENY, messages={"never": "never"}, **DOC)
 def explodes(resource: Resource, context: Context) -> Iterator[Violation]:
     raise KeyError("boom")
 
@@ -35,10 +48,17 @@ def explodes(resource: Resource, context: Context) -> Iterator[Violation]:
     kinds={POD},
     default=Action.WARN,
     inputs=(Input(SERVICE, Detail.SPEC),),
+    messages={"alone": "nothing around"},
     **DOC,
 )
 def needs_world(resource: Resource, context: Context) -> Iterator[Violation]:
-    yield Violation("spec", "nothing around", "add things")
+    yield Violation("spec", "nothing around", "add things", message_id="alone")
+
+
+@rule(code="MW904", name="says-too-much", kinds={POD}, default=Action.DENY, messages={"said": "said"}, **DOC)
+def says_too_much(resource: Resource, context: Context) -> Iterator[Violation]:
+    yield Violation("spec", "said", "unsay it", message_id="said")
+    yield Violation("spec", "not declared", "declare it", message_id="unsaid")
 
 
 CATALOGUE = Catalogue([needs_label, explodes, needs_world])
@@ -84,6 +104,27 @@ def test_a_broken_rule_becomes_an_internal_error_and_the_others_still_run() -> N
         ("MW903", Action.WARN),
     ]
     assert "rule MW902 (explodes) failed on Pod shop/web: KeyError" in findings[1].message
+    assert [f.message_id for f in findings] == ["MW901/no-x", "MW000/rule-failed", "MW903/alone"]
+
+
+def test_a_rule_that_says_what_it_did_not_declare_is_an_internal_error() -> None:
+    resources, _ = load_text(dedent(pod()), "t.yaml")
+    engine = Engine(Policy(), Catalogue([says_too_much, needs_world]))
+    findings = engine.check(resources[0], World(Inventory(resources)))
+    assert [f.message_id for f in findings] == ["MW903/alone", "MW000/rule-failed"]
+    assert (
+        "rule MW904 (says-too-much) failed on Pod shop/web: UndeclaredMessageError: " in findings[1].message
+    )
+    assert "message 'unsaid' is not one of MW904's (said)" in findings[1].message
+
+
+@pytest.mark.parametrize(
+    "messages",
+    [{}, {"Not-Lowercase": "x"}, {"trailing-": "x"}, {"two words": "x"}, {"empty": " "}, {"lines": "a\nb"}],
+)
+def test_a_rule_declares_messages_with_readable_ids_and_one_line_each(messages: dict[str, str]) -> None:
+    with pytest.raises(ValueError, match="MW905"):
+        rule(code="MW905", name="bad", kinds={POD}, default=Action.DENY, messages=messages, **DOC)
 
 
 def test_cross_rules_are_skipped_when_the_inventory_is_incomplete() -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from tests.policyreports import CRDS, validate
 from webhook.commands import main
-from webhook.findings import INTERNAL_ERROR_CODE, INTERNAL_ERROR_NAME, Action, Finding
+from webhook.findings import INTERNAL_ERROR_CODE, INTERNAL_ERROR_MESSAGE, INTERNAL_ERROR_NAME, Action, Finding
 from webhook.model import ObjectRef
 from webhook.output import Report, policyreport
 from webhook.output.policyreport import MAX_RESULTS_BYTES
@@ -139,6 +139,7 @@ def test_a_rule_that_broke_is_an_error_and_no_pass() -> None:
     assert broken is not None and fine is not None
     error = Finding(
         code=INTERNAL_ERROR_CODE,
+        message_id=f"{INTERNAL_ERROR_CODE}/{INTERNAL_ERROR_MESSAGE}",
         rule=INTERNAL_ERROR_NAME,
         action=Action.WARN,
         object=ref,

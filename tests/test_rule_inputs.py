@@ -264,7 +264,7 @@ def test_the_samples_exercise_the_lookups() -> None:
 
 # --- the recorder itself ---------------------------------------------------------------------------
 
-DOC = dict(summary="s", why="w", fix="f", bad="b", good="g")
+DOC = dict(summary="s", why="w", fix="f", bad="b", good="g", messages={"m": "m"})
 GATEWAY_WITH_POD = """
 apiVersion: networking.istio.io/v1
 kind: Gateway

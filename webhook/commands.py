@@ -369,7 +369,6 @@ def check_resources(
     objects: list[tuple[ObjectRef, str | None, int | None]] = []
     found: list[tuple[Resource, list[Finding]]] = []
     skipped: Counter[str] = Counter()
-    checked_names = {kind.kind for kind in engine.catalogue.kinds}
     rules_run: dict[ObjectRef, list[Rule]] = {}
     keep_rules_run = args.format in PASSING_FORMATS or getattr(args, "apply", False)
     total = len(resources) if isinstance(resources, Sized) else 0
@@ -377,7 +376,7 @@ def check_resources(
     for count, resource in enumerate(resources, 1):
         kind = resource.group_kind
         if not engine.covers(kind):
-            skipped[str(kind) if kind.kind in checked_names else kind.kind] += 1
+            skipped[engine.catalogue.name_of(kind)] += 1
             continue
         origin = resource.origin
         objects.append((resource.ref, origin.file if origin else None, origin.line if origin else None))
@@ -420,6 +419,10 @@ def run_rules(args: argparse.Namespace) -> int:
                 "kinds": sorted(map(str, r.kinds)),
                 "inputs": [
                     {"kind": str(i.kind), "detail": str(i.detail), "optional": i.optional} for i in r.inputs
+                ],
+                "messages": [
+                    {"id": r.message_id(m), "description": description}
+                    for m, description in r.messages.items()
                 ],
                 "docs": r.docs,
             }

@@ -18,6 +18,13 @@ Each rule has a stable code and name; both work in the policy file, in `--suppre
 `strict` makes every rule `deny`, `audit` makes every rule `warn`. Cross rules look at other
 objects (the input files and `--context` files in the CLI, the cluster in the server).
 
+Each rule lists the messages it can give. A finding carries its message's id next to the code, as
+`MW309/not-a-duration` (JSON `messageId`, SARIF `properties.messageId`): it names what was said,
+whatever the concrete values in the text, and is as stable as the code. A finding that reports
+several problems of one part (an MW403 server) carries the id of the first, where its path points.
+A rule that fails on an object is reported as `MW000/rule-failed` (a warning naming the rule); the
+other rules still run.
+
 """
 
 
@@ -35,6 +42,10 @@ def _inputs(rule: Rule) -> str:
     return ", ".join(str(i) for i in rule.inputs) or "nothing"
 
 
+def _messages(rule: Rule) -> str:
+    return "\n".join(f"- `{rule.message_id(m)}`: {said_when}" for m, said_when in rule.messages.items())
+
+
 def rule_section(rule: Rule, heading: str = "##") -> str:
     cross = "yes" if rule.cross else "no"
     options = ", ".join(f"`{k}` (default `{v!r}`)" for k, v in rule.options.items()) or "none"
@@ -46,6 +57,7 @@ def rule_section(rule: Rule, heading: str = "##") -> str:
         f"### What it does\n\n{rule.summary}\n\n"
         f"### Why is this bad?\n\n{rule.why}\n\n"
         f"### How to fix\n\n{rule.fix}\n\n"
+        f"### Messages\n\n{_messages(rule)}\n\n"
         f"### Example\n\n```yaml\n{rule.bad}```\n\n"
         f"Use instead:\n\n```yaml\n{rule.good}```\n"
     )

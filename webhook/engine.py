@@ -12,7 +12,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from webhook.findings import INTERNAL_ERROR_CODE, INTERNAL_ERROR_NAME, Action, Finding, Violation
+from webhook.findings import (
+    INTERNAL_ERROR_CODE,
+    INTERNAL_ERROR_MESSAGE,
+    INTERNAL_ERROR_NAME,
+    Action,
+    Finding,
+    Violation,
+)
 from webhook.inventory import InventoryView, World
 from webhook.istio.mesh import MeshFacts
 from webhook.kinds import POD
@@ -23,6 +30,10 @@ from webhook.rules import CATALOGUE, Catalogue, Rule
 
 SUPPRESS_ANNOTATION = "meshwarden.io/suppress"
 SUPPRESS_REASON_ANNOTATION = "meshwarden.io/suppress-reason"
+
+
+class UndeclaredMessageError(Exception):
+    """A rule said something its declaration does not list: a bug in the rule."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +115,7 @@ class Engine:
         for rule, resolved in runs:
             try:
                 violations = list(rule.check(resource, context))
+                _require_declared(rule, violations)
             except Exception as exc:  # one broken rule must not take the others down
                 findings.append(_internal_error(rule, resource, exc))
                 continue
@@ -145,6 +157,14 @@ class Engine:
         return any(s.covers(rule, resource) for s in self.suppressions)
 
 
+def _require_declared(rule: Rule, violations: list[Violation]) -> None:
+    for violation in violations:
+        if violation.message_id not in rule.messages:
+            raise UndeclaredMessageError(
+                f"message {violation.message_id!r} is not one of {rule.code}'s ({', '.join(rule.messages)})"
+            )
+
+
 def _annotation_suppressions(resource: Resource) -> tuple[set[str], str]:
     """Codes or names in `meshwarden.io/suppress`, on the object or (for a workload) its template."""
     sources = [resource.annotations]
@@ -170,6 +190,7 @@ def _finding(
     origin = resource.origin
     return Finding(
         code=rule.code,
+        message_id=rule.message_id(violation.message_id),
         rule=rule.name,
         action=action,
         object=resource.ref,
@@ -190,6 +211,7 @@ def _internal_error(rule: Rule, resource: Resource, exc: Exception) -> Finding:
     origin = resource.origin
     return Finding(
         code=INTERNAL_ERROR_CODE,
+        message_id=f"{INTERNAL_ERROR_CODE}/{INTERNAL_ERROR_MESSAGE}",
         rule=INTERNAL_ERROR_NAME,
         action=Action.WARN,
         object=resource.ref,

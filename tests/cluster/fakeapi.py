@@ -2,7 +2,7 @@
 
 What it serves, as kube-apiserver does:
 - discovery: `/api`, `/api/v1`, `/apis`, `/apis/{group}`, `/apis/{group}/{version}` (the Istio
-  groups in the versions the test chooses; an unserved version is a 404);
+  groups in the versions the test chooses, the Gateway API's Gateway; an unserved version is a 404);
 - lists at `/api/v1/{plural}`, `/api/v1/namespaces/{ns}/{plural}` and the `/apis/...` forms, with
   `resourceVersion` in the list metadata, `limit` and `continue` (every page from one snapshot;
   a token older than the last compaction is a 410 Expired Status), items of built-in kinds without
@@ -51,6 +51,7 @@ REQUEST_LIMIT = 3 * 1024 * 1024 // 2  # etcd's default --max-request-bytes
 USER = "system:serviceaccount:meshwarden:meshwarden"
 ISTIO_VERSIONS = ("v1", "v1beta1", "v1alpha3")
 META_GROUP_VERSIONS = ("meta.k8s.io/v1", "meta.k8s.io/v1beta1")
+BUILTIN_GROUPS = frozenset({"", "apps", "batch", "networking.k8s.io"})
 NO_RESOURCE = "the server could not find the requested resource"
 CONTINUE_EXPIRED = (
     "The provided continue parameter is too old to display a consistent list result. "
@@ -70,7 +71,17 @@ class Kind:
 
     @property
     def builtin(self) -> bool:
-        return "." not in self.group or self.group.endswith(".k8s.io")
+        return self.group in BUILTIN_GROUPS
+
+    @property
+    def name(self) -> str:
+        """`Kind.group` (`Gateway.gateway.networking.k8s.io`), or `Kind` in the core group."""
+        return f"{self.kind}.{self.group}" if self.group else self.kind
+
+    @property
+    def resource(self) -> str:
+        """As RBAC and `kubectl get` name it: `gateways.networking.istio.io`, `services`."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
 
 
 def kinds(istio_versions: tuple[str, ...]) -> list[Kind]:
@@ -102,6 +113,7 @@ def kinds(istio_versions: tuple[str, ...]) -> list[Kind]:
             if istio_versions
             else []
         ),
+        Kind("Gateway", "gateway.networking.k8s.io", "gateways", ("v1", "v1beta1")),
         Kind("PolicyReport", "wgpolicyk8s.io", "policyreports", ("v1alpha2",)),
         Kind(
             "ClusterPolicyReport", "wgpolicyk8s.io", "clusterpolicyreports", ("v1alpha2",), namespaced=False
@@ -150,7 +162,11 @@ class FakeApi:
         """`role`: the rules of the ClusterRole the test's user is bound to (None: cluster-admin)."""
         self.kinds = kinds(istio_versions)
         self.role = role
-        self._by_kind = {k.kind: k for k in self.kinds}
+        # By `Kind.group`, and by bare kind name for the first kind of that name (Istio's Gateway).
+        self._by_name: dict[str, Kind] = {}
+        for k in self.kinds:
+            self._by_name.setdefault(k.kind, k)
+            self._by_name[k.name] = k
         self._state = _State(objects={k: {} for k in self.kinds})
         self._cond = threading.Condition()
         self.delay = 0.0
@@ -216,7 +232,8 @@ class FakeApi:
 
     def put(self, body: Body) -> Body:
         """Creates or replaces an object (ADDED or MODIFIED); returns it as stored."""
-        kind = self._by_kind[body["kind"]]
+        group = body["apiVersion"].rpartition("/")[0]
+        kind = self._by_name[f"{body['kind']}.{group}" if group else body["kind"]]
         stored: Body = orjson.loads(orjson.dumps(body))
         meta = stored.setdefault("metadata", {})
         if kind.namespaced:
@@ -233,7 +250,8 @@ class FakeApi:
         return stored
 
     def delete(self, kind_name: str, namespace: str, name: str) -> None:
-        kind = self._by_kind[kind_name]
+        """`kind_name`: `Kind.group`, or a bare kind name (`Gateway` is Istio's)."""
+        kind = self._by_name[kind_name]
         key = (namespace if kind.namespaced else "", name)
         with self._cond:
             existing = self._state.objects[kind][key]
@@ -418,17 +436,17 @@ class FakeApi:
         deadline = time.monotonic() + timeout
         with self._cond:
             bookmarks, drops = self._state.bookmarks, self._state.drops
-            self._state.watching[kind.plural] += 1
+            self._state.watching[kind.resource] += 1
         try:
             yield from self._events_after(kind, namespace, since, bookmarks, drops, deadline)
         finally:
             with self._cond:
-                self._state.watching[kind.plural] -= 1
+                self._state.watching[kind.resource] -= 1
 
-    def watching(self, plural: str) -> int:
-        """How many watches of `plural` are open."""
+    def watching(self, resource: str) -> int:
+        """How many watches of `resource` (`services`, `gateways.networking.istio.io`) are open."""
         with self._cond:
-            return self._state.watching[plural]
+            return self._state.watching[resource]
 
     def _events_after(
         self, kind: Kind, namespace: str | None, cursor: int, bookmarks: int, drops: int, deadline: float

@@ -45,3 +45,25 @@ def test_stopping_unregisters_the_metrics(live: LiveSource, registry: CollectorR
     assert value(registry, "meshwarden_inventory_objects", kind="Namespace") is not None
     live.stop()
     assert value(registry, "meshwarden_inventory_objects", kind="Namespace") is None
+
+
+def test_the_gateway_apis_gateways_are_counted_apart_from_istios(
+    fake: FakeApi, live: LiveSource, registry: CollectorRegistry
+) -> None:
+    gateway_api = {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "Gateway",
+        "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {
+            "gatewayClassName": "istio",
+            "listeners": [{"name": "http", "port": 80, "protocol": "HTTP"}],
+        },
+    }
+    fake.put(gateway_api)
+    fake.put(o.gateway("web", "shop"))
+    fake.put(o.gateway("api", "shop"))
+    objects = "meshwarden_inventory_objects"
+    wait_for(lambda: value(registry, objects, kind="Gateway") == 2, "the Istio Gateways")
+    wait_for(lambda: value(registry, objects, kind="Gateway.gateway.networking.k8s.io") == 1, "the other")
+    samples = [s for m in registry.collect() if m.name == objects for s in m.samples]
+    assert len(samples) == len({tuple(sorted(s.labels.items())) for s in samples}), "one series per kind"

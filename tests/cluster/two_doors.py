@@ -234,8 +234,14 @@ def controller_pod(workload: Body) -> Body | None:
 
 
 def _key(body: Body) -> tuple[str, str, str]:
+    """(`Kind.group`, namespace, name), as the fake API's `delete` takes it."""
     metadata = body["metadata"]
-    return body["kind"], metadata.get("namespace", ""), metadata["name"]
+    group = _group(body["apiVersion"])
+    return (
+        f"{body['kind']}.{group}" if group else body["kind"],
+        metadata.get("namespace", ""),
+        metadata["name"],
+    )
 
 
 def admission_review(body: Body, kind: Kind) -> Body:

@@ -249,13 +249,15 @@ def test_decision_log_names_the_object_and_codes_but_not_its_contents(server: Se
     sent = example("review-pod-deny.json")
     server.review(sent)
     logged = server.decision(sent["request"]["uid"])
-    assert {k: logged[k] for k in ("kind", "namespace", "name", "operation", "decision", "codes")} == {
+    fields = ("kind", "namespace", "name", "operation", "decision", "codes", "messageIds")
+    assert {k: logged[k] for k in fields} == {
         "kind": "Pod",
         "namespace": "bookinfo",
         "name": "productpage",
         "operation": "CREATE",
         "decision": "deny",
         "codes": ["MW101"],
+        "messageIds": ["MW101/no-version-label"],
     }
     assert logged["duration_ms"] > 0
     line = next(line for line in server.log.read_text().splitlines() if sent["request"]["uid"] in line)

@@ -180,7 +180,7 @@ def test_a_watch_broken_by_410_gone_relists_without_losing_an_object(fake: FakeA
     fake.put(o.gateway("bookinfo-gateway", "istio-system"))
     fake.put(o.gateway("retired-gateway", "istio-system"))
     wait_for(lambda: gateways(server) == 2, "the server to see both Gateways")
-    wait_for(lambda: fake.watching("gateways") == 1, "the server's Gateway watch")
+    wait_for(lambda: fake.watching("gateways.networking.istio.io") == 1, "the server's Gateway watch")
 
     with fake.pause_events():  # changes the open watches never deliver
         fake.put(o.gateway("late-gateway", "istio-system"))

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from tests.fuzz.bodies import NOT_JSON, Case
-from webhook.engine import INTERNAL_ERROR_CODE
+from webhook.findings import INTERNAL_ERROR_CODE
 from webhook.server.app import INTERNAL_ERROR_WARNING
 from webhook.server.messages import MAX_WARNING_CHARS
 

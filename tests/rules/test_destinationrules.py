@@ -4,7 +4,7 @@ from textwrap import dedent
 
 import pytest
 
-from tests.helpers import only, run
+from tests.helpers import only, run, said
 from webhook.findings import Lookup
 from webhook.kinds import POD
 
@@ -76,7 +76,7 @@ def test_host_resolves_to_the_service(host: str) -> None:
     findings = only(
         run(destination_rule("[{name: v2, labels: {version: v2}}]", host), context=REVIEWS), "MW501"
     )
-    assert len(findings) == 1
+    assert said(findings) == [("MW501/no-pod-with-labels", "spec.subsets[0].labels")]
 
 
 def test_subset_without_pods_is_found_per_subset() -> None:
@@ -85,12 +85,16 @@ def test_subset_without_pods_is_found_per_subset() -> None:
         " {name: v3, labels: {version: v3}}]"
     )
     findings = only(run(destination_rule(subsets), context=REVIEWS), "MW501")
-    assert [f.path for f in findings] == ["spec.subsets[1].labels", "spec.subsets[2].labels"]
+    assert said(findings) == [
+        ("MW501/no-pod-with-labels", "spec.subsets[1].labels"),
+        ("MW501/no-pod-with-labels", "spec.subsets[2].labels"),
+    ]
     first = findings[0]
     assert '"v2"' in first.message and "version=v2" in first.message and "app=reviews" in first.message
-    assert "no VirtualService routes to it" in first.message
     assert "version=v2" in first.fix and "version=v1" in first.fix  # what the Service's pods do carry
     assert first.action == "warn"
+    unrouted = only(run(destination_rule(subsets), context=REVIEWS, policy="rules: {MW501: deny}"), "MW501")
+    assert [f.action for f in unrouted] == ["warn", "warn"], "no VirtualService routes to them yet"
     assert first.missing == (Lookup(POD, "shop"),)
 
 
@@ -107,9 +111,12 @@ def test_subset_a_virtual_service_routes_to_means_503_now() -> None:
     """
     manifests = destination_rule("[{name: v2, labels: {version: v2}}]")
     findings = only(run(manifests, context=stream(REVIEWS, virtual_service)), "MW501")
-    assert len(findings) == 1
-    assert "VirtualService shop/reviews routes to it" in findings[0].message
-    assert "503" in findings[0].message
+    assert said(findings) == [("MW501/no-pod-with-labels", "spec.subsets[0].labels")]
+    assert "VirtualService shop/reviews routes to it, so those requests get 503 now" in findings[0].message
+    routed = only(
+        run(manifests, context=stream(REVIEWS, virtual_service), policy="rules: {MW501: deny}"), "MW501"
+    )
+    assert [f.action for f in routed] == ["deny"]
 
 
 def test_mirror_destinations_count_as_routing() -> None:
@@ -132,7 +139,10 @@ def test_mirror_destinations_count_as_routing() -> None:
 def test_pods_of_other_services_or_namespaces_do_not_count() -> None:
     # ratings-v2 has version v2 but not app=reviews; reviews-v3 is in another namespace
     subsets = "[{name: v2, labels: {version: v2}}, {name: v3, labels: {version: v3}}]"
-    assert len(only(run(destination_rule(subsets), context=REVIEWS), "MW501")) == 2
+    assert said(run(destination_rule(subsets), context=REVIEWS), "MW501") == [
+        ("MW501/no-pod-with-labels", "spec.subsets[0].labels"),
+        ("MW501/no-pod-with-labels", "spec.subsets[1].labels"),
+    ]
 
 
 def test_host_without_service_is_left_to_mw308() -> None:
@@ -143,15 +153,26 @@ def test_host_without_service_is_left_to_mw308() -> None:
 def test_empty_topology_label_matches_nothing() -> None:
     subsets = '[{name: nowhere, labels: {topology.kubernetes.io/region: ""}}]'
     findings = only(run(destination_rule(subsets), context=REVIEWS), "MW501")
-    assert len(findings) == 1
-    assert "topology.kubernetes.io/region" in findings[0].fix
+    assert said(findings) == [("MW501/topology-label-empty", "spec.subsets[0].labels")]
+    assert "give topology.kubernetes.io/region the node value" in findings[0].fix
 
 
 def test_subset_contradicting_the_service_selector() -> None:
     findings = only(run(destination_rule("[{name: x, labels: {app: ratings}}]"), context=REVIEWS), "MW501")
-    assert len(findings) == 1
-    assert "contradicts" in findings[0].message
+    assert said(findings) == [("MW501/contradicts-selector", "spec.subsets[0].labels")]
     assert 'remove app from subset "x"' in findings[0].fix
+
+
+@pytest.mark.parametrize(
+    ("selector", "text"),
+    [("{app: reviews}", "no pod matches the Service's selector at all"), ("{}", "the namespace has no pod")],
+)
+def test_a_service_without_pods_asks_for_its_workload(selector: str, text: str) -> None:
+    service = REVIEWS.split("---")[0].replace("selector: {app: reviews}", f"selector: {selector}")
+    findings = only(run(destination_rule("[{name: v1, labels: {version: v1}}]"), context=service), "MW501")
+    assert said(findings) == [("MW501/service-has-no-pods", "spec.subsets[0].labels")]
+    assert text in findings[0].message
+    assert findings[0].fix.startswith("deploy the workload behind Service shop/reviews with pod labels ")
 
 
 def test_subset_check_needs_a_complete_inventory() -> None:
@@ -213,7 +234,7 @@ def test_verified_or_mesh_tls_passes(traffic_policy: str) -> None:
 )
 def test_unverified_tls_is_found_per_setting(traffic_policy: str, subsets: str, paths: list[str]) -> None:
     findings = only(run(tls_rule(traffic_policy, subsets)), "MW502")
-    assert [f.path for f in findings] == paths
+    assert said(findings) == [("MW502/os-trust-store-only", path) for path in paths]
     assert all("db.example.com" in f.message and "caCertificates" in f.fix for f in findings)
     assert all(f.action == "warn" for f in findings)
 
@@ -228,11 +249,10 @@ def test_port_and_subset_are_named() -> None:
 
 def test_reason_follows_the_istio_version() -> None:
     current = only(run(tls_rule("{tls: {mode: SIMPLE}}")), "MW502")[0]
-    assert "OS trust store" in current.message and "publicly trusted" in current.message
-    assert "not verified" not in current.message
+    assert current.message_id == "MW502/os-trust-store-only"
     old = only(run(tls_rule("{tls: {mode: SIMPLE}}"), policy="mesh: {istioVersion: '1.19'}"), "MW502")[0]
-    assert "is not verified" in old.message and "1.19" in old.message
-    assert "OS trust store" not in old.message
+    assert old.message_id == "MW502/not-verified"
+    assert "with Istio 1.19 (mesh.istioVersion)" in old.message
 
 
 @pytest.mark.parametrize(
@@ -252,8 +272,7 @@ def test_reason_follows_the_istio_version() -> None:
 )
 def test_insecure_skip_verify_is_found(traffic_policy: str, path: str) -> None:
     findings = only(run(tls_rule(traffic_policy)), "MW502")
-    assert [f.path for f in findings] == [path]
-    assert "insecureSkipVerify: true" in findings[0].message and "nothing" in findings[0].message
+    assert said(findings) == [("MW502/insecure-skip-verify", path)]
     assert "remove insecureSkipVerify" in findings[0].fix
 
 
@@ -270,4 +289,5 @@ def test_insecure_skip_verify_off_or_outside_simple_and_mutual_passes(traffic_po
 
 
 def test_tls_check_needs_no_inventory() -> None:
-    assert len(only(run(tls_rule("{tls: {mode: SIMPLE}}"), complete=False), "MW502")) == 1
+    findings = run(tls_rule("{tls: {mode: SIMPLE}}"), complete=False)
+    assert said(findings, "MW502") == [("MW502/os-trust-store-only", "spec.trafficPolicy.tls")]

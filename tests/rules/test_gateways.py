@@ -5,7 +5,7 @@ from textwrap import dedent
 
 import pytest
 
-from tests.helpers import only, run
+from tests.helpers import only, run, said
 from webhook.engine import Engine
 from webhook.findings import Lookup
 from webhook.inventory import Inventory, World
@@ -99,7 +99,7 @@ def test_selector_matching_a_workload_template_passes() -> None:
 
 def test_selector_matching_no_pod_is_found() -> None:
     findings = only(run(gateway(f"[{server()}]", "istio: ingresgateway"), context=INGRESS), "MW401")
-    assert [f.path for f in findings] == ["spec.selector"]
+    assert said(findings) == [("MW401/no-matching-pods", "spec.selector")]
     assert "istio=ingresgateway" in findings[0].message
     assert "istio: ingressgateway" in findings[0].fix
     assert findings[0].action == "warn"
@@ -111,7 +111,7 @@ def test_selector_matching_no_pod_is_found() -> None:
 )
 def test_istios_own_gateway_missing_from_the_inputs_says_so(selector: str) -> None:
     findings = only(run(gateway(f"[{server()}]", selector)), "MW401")
-    assert len(findings) == 1
+    assert said(findings) == [("MW401/no-matching-pods", "spec.selector")]
     fix = findings[0].fix
     assert "not in the inputs" in fix and "--context" in fix and "--partial" in fix
     assert "set spec.selector" not in fix
@@ -120,6 +120,7 @@ def test_istios_own_gateway_missing_from_the_inputs_says_so(selector: str) -> No
 @pytest.mark.parametrize("selector", ["istio: ingresgateway", "app: shop-gateway"])
 def test_other_selectors_matching_nothing_suggest_the_default_gateway_labels(selector: str) -> None:
     findings = only(run(gateway(f"[{server()}]", selector)), "MW401")
+    assert said(findings) == [("MW401/no-matching-pods", "spec.selector")]
     assert "set spec.selector" in findings[0].fix and "istio: ingressgateway" in findings[0].fix
 
 
@@ -127,15 +128,15 @@ def test_every_label_of_the_selector_must_be_on_one_pod() -> None:
     findings = only(
         run(gateway(f"[{server()}]", "istio: ingressgateway, team: shop"), context=INGRESS), "MW401"
     )
-    assert len(findings) == 1
-    assert "team=shop" in findings[0].message
+    assert said(findings) == [("MW401/no-matching-pods", "spec.selector")]
+    assert "no pod has team=shop" in findings[0].message
 
 
 def test_namespace_scoped_gateways_only_see_their_own_namespace() -> None:
     policy = "gateways: {namespaceScoped: true}"
     findings = only(run(gateway(f"[{server()}]"), context=INGRESS, policy=policy), "MW401")
-    assert len(findings) == 1
-    assert "istio-system" in findings[0].fix
+    assert said(findings) == [("MW401/no-matching-pods", "spec.selector")]
+    assert "pods matching it run in istio-system" in findings[0].fix
     assert findings[0].missing == (Lookup(POD, "default"),)
     in_place = gateway(f"[{server()}]", namespace="istio-system")
     assert only(run(in_place, context=INGRESS, policy=policy), "MW401") == []
@@ -190,7 +191,10 @@ def test_service_port_without_protocol_counts_as_tcp() -> None:
 def test_port_not_exposed_is_found_per_server() -> None:
     servers = f"[{server(80)}, {server(8004, name='http-a')}, {server(8005, name='http-b')}]"
     findings = only(run(gateway(servers), context=INGRESS), "MW402")
-    assert [f.path for f in findings] == ["spec.servers[1].port.number", "spec.servers[2].port.number"]
+    assert said(findings) == [
+        ("MW402/port-not-exposed", "spec.servers[1].port.number"),
+        ("MW402/port-not-exposed", "spec.servers[2].port.number"),
+    ]
     assert "8004" in findings[0].message and "istio-system/istio-ingressgateway" in findings[0].message
     assert "add a TCP port 8004" in findings[0].fix
     assert findings[0].missing == (Lookup(SERVICE, "istio-system"),)
@@ -198,8 +202,7 @@ def test_port_not_exposed_is_found_per_server() -> None:
 
 def test_udp_service_ports_do_not_count() -> None:
     findings = only(run(gateway(f"[{server(53, name='tcp-dns', protocol='TCP')}]"), context=INGRESS), "MW402")
-    assert len(findings) == 1
-    assert "only over UDP" in findings[0].message
+    assert said(findings) == [("MW402/port-udp-only", "spec.servers[0].port.number")]
 
 
 def test_services_in_other_namespaces_or_for_other_pods_do_not_count() -> None:
@@ -218,7 +221,8 @@ def test_services_in_other_namespaces_or_for_other_pods_do_not_count() -> None:
           selector: {istio: other}
           ports: [{name: http, port: 8004}]
     """
-    assert len(only(run(gateway(f"[{server(8004)}]"), context=stream(INGRESS, others)), "MW402")) == 1
+    findings = run(gateway(f"[{server(8004)}]"), context=stream(INGRESS, others))
+    assert said(findings, "MW402") == [("MW402/port-not-exposed", "spec.servers[0].port.number")]
 
 
 def test_gateway_pods_without_any_service() -> None:
@@ -229,8 +233,7 @@ def test_gateway_pods_without_any_service() -> None:
         spec: {containers: [{name: istio-proxy}]}
     """
     findings = only(run(gateway(f"[{server()}]", "app: edge"), context=pod), "MW402")
-    assert len(findings) == 1
-    assert "no Service selects" in findings[0].message
+    assert said(findings) == [("MW402/no-service", "spec.servers[0].port.number")]
     assert "create a Service in namespace default" in findings[0].fix
 
 
@@ -270,38 +273,61 @@ def test_valid_servers_pass(servers: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("servers", "path", "text"),
+    ("servers", "message_id", "path"),
     [
-        ("[{port: {number: 80, name: http, protocol: HTTP}}]", "spec.servers[0].hosts", "no hosts"),
-        (f"[{server(host='reviews')}]", "spec.servers[0].hosts[0]", "short name"),
-        (f"[{server(host='*foo.com')}]", "spec.servers[0].hosts[0]", "partial wildcard"),
-        (f"[{server(host='Bad_NS/foo.com')}]", "spec.servers[0].hosts[0]", "namespace prefix"),
-        (f"[{server(host='a/b/foo.com')}]", "spec.servers[0].hosts[0]", "more than one"),
-        ("[{hosts: [foo.com]}]", "spec.servers[0].port", "no port"),
-        ("[{port: {name: http, protocol: HTTP}, hosts: [foo.com]}]", "spec.servers[0].port.number", "number"),
-        ("[{port: {number: 80, protocol: HTTP}, hosts: [foo.com]}]", "spec.servers[0].port.name", "no name"),
+        ("[{port: {number: 80, name: http, protocol: HTTP}}]", "no-hosts", "spec.servers[0].hosts"),
+        (f"[{server(host='reviews')}]", "host-short-name", "spec.servers[0].hosts[0]"),
+        (f"[{server(host='*foo.com')}]", "host-partial-wildcard", "spec.servers[0].hosts[0]"),
+        (f"[{server(host='Bad_NS/foo.com')}]", "host-namespace-invalid", "spec.servers[0].hosts[0]"),
+        (f"[{server(host='a/b/foo.com')}]", "host-several-slashes", "spec.servers[0].hosts[0]"),
+        (f"[{server(host='')}]", "host-empty", "spec.servers[0].hosts[0]"),
+        ("[{hosts: [foo.com]}]", "port-missing", "spec.servers[0].port"),
+        (
+            "[{port: {name: http, protocol: HTTP}, hosts: [foo.com]}]",
+            "port-number-invalid",
+            "spec.servers[0].port.number",
+        ),
+        (
+            "[{port: {number: 80, protocol: HTTP}, hosts: [foo.com]}]",
+            "port-name-missing",
+            "spec.servers[0].port.name",
+        ),
         (
             "[{port: {number: 80, name: http}, hosts: [foo.com]}]",
+            "port-protocol-missing",
             "spec.servers[0].port.protocol",
-            "no protocol",
         ),
-        (f"[{server(protocol='HTTPX')}]", "spec.servers[0].port.protocol", '"HTTPX"'),
-        (f"[{server(443, name='https', protocol='HTTPS')}]", "spec.servers[0].port.protocol", "no tls block"),
-        (f"[{tls_server('{httpsRedirect: true}')}]", "spec.servers[0].tls.httpsRedirect", "plain HTTP"),
+        (f"[{server(protocol='HTTPX')}]", "port-protocol-unknown", "spec.servers[0].port.protocol"),
+        (f"[{server(443, name='https', protocol='HTTPS')}]", "tls-missing", "spec.servers[0].port.protocol"),
+        (
+            f"[{tls_server('{httpsRedirect: true}')}]",
+            "https-redirect-not-http",
+            "spec.servers[0].tls.httpsRedirect",
+        ),
         (
             f"[{tls_server('{httpsRedirect: true}', 'TCP')}]",
+            "https-redirect-not-http",
             "spec.servers[0].tls.httpsRedirect",
-            "TCP server",
         ),
-        (f"[{tls_server('{mode: SIMPLE}')}]", "spec.servers[0].tls", "neither credentialName"),
-        (f"[{tls_server('{mode: MUTUAL, serverCertificate: /c.pem}')}]", "spec.servers[0].tls", "neither"),
+        (f"[{tls_server('{mode: SIMPLE}')}]", "credential-missing", "spec.servers[0].tls"),
+        (
+            f"[{tls_server('{mode: MUTUAL, serverCertificate: /c.pem}')}]",
+            "credential-missing",
+            "spec.servers[0].tls",
+        ),
     ],
 )
-def test_invalid_servers_are_found(servers: str, path: str, text: str) -> None:
+def test_invalid_servers_are_found(servers: str, message_id: str, path: str) -> None:
     findings = only(run(gateway(servers)), "MW403")
-    assert [f.path for f in findings] == [path]
-    assert text in findings[0].message
+    assert said(findings) == [(f"MW403/{message_id}", path)]
     assert findings[0].action == "deny"
+
+
+def test_an_unknown_protocol_and_the_server_it_redirects_are_named() -> None:
+    unknown = only(run(gateway(f"[{server(protocol='HTTPX')}]")), "MW403")
+    assert 'port protocol "HTTPX"' in unknown[0].message
+    redirect = only(run(gateway(f"[{tls_server('{httpsRedirect: true}', 'TCP')}]")), "MW403")
+    assert "on a TCP server" in redirect[0].message
 
 
 def test_gateway_without_servers_is_one_finding() -> None:
@@ -313,27 +339,28 @@ def test_gateway_without_servers_is_one_finding() -> None:
           selector: {istio: ingressgateway}
     """
     findings = only(run(manifest), "MW403")
-    assert [f.path for f in findings] == ["spec.servers"]
+    assert said(findings) == [("MW403/no-servers", "spec.servers")]
 
 
 def test_duplicate_port_name_counts_on_the_later_server_only() -> None:
     servers = f"[{server()}, {server(8080, host='api.example.com')}, {server(8081, name='http-b')}]"
     findings = only(run(gateway(servers)), "MW403")
-    assert [f.path for f in findings] == ["spec.servers[1].port.name"]
-    assert "spec.servers[0]" in findings[0].message
+    assert said(findings) == [("MW403/port-name-duplicate", "spec.servers[1].port.name")]
+    assert "already used by spec.servers[0]" in findings[0].message
     assert '"http-8080"' in findings[0].fix
 
 
 def test_several_problems_of_one_server_are_one_finding() -> None:
     findings = only(run(gateway("[{port: {number: 443, protocol: HTTPS}, hosts: [shop]}]")), "MW403")
-    assert len(findings) == 1
-    assert findings[0].path == "spec.servers[0].hosts[0]"
+    assert said(findings) == [("MW403/host-short-name", "spec.servers[0].hosts[0]")], "the first problem's"
+    # the id names the first problem; the message lists all three
     assert "short name" in findings[0].message and "no name" in findings[0].message
     assert "no tls block" in findings[0].message
 
 
 def test_server_validation_needs_no_inventory() -> None:
-    assert len(only(run(gateway(f"[{server(host='reviews')}]"), complete=False), "MW403")) == 1
+    findings = run(gateway(f"[{server(host='reviews')}]"), complete=False)
+    assert said(findings, "MW403") == [("MW403/host-short-name", "spec.servers[0].hosts[0]")]
 
 
 # --- MW404 ---------------------------------------------------------------------------------------
@@ -352,9 +379,9 @@ def two_gateways(
 
 def test_same_port_and_host_on_the_same_pods_conflict() -> None:
     findings = only(run(two_gateways(server(), server(protocol="TCP", name="tcp")), context=INGRESS), "MW404")
-    assert sorted((f.object.name, f.path) for f in findings) == [
-        ("alpha", "spec.servers[0].hosts[0]"),
-        ("beta", "spec.servers[0].hosts[0]"),
+    assert sorted((f.object.name, f.message_id, f.path) for f in findings) == [
+        ("alpha", "MW404/host-served-twice", "spec.servers[0].hosts[0]"),
+        ("beta", "MW404/host-served-twice", "spec.servers[0].hosts[0]"),
     ]
     alpha = next(f for f in findings if f.object.name == "alpha")
     assert "default/beta" in alpha.message and "shop.example.com" in alpha.message
@@ -362,9 +389,12 @@ def test_same_port_and_host_on_the_same_pods_conflict() -> None:
     assert alpha.action == "deny"
 
 
+TWICE = [("MW404/host-served-twice", "spec.servers[0].hosts[0]")] * 2
+
+
 def test_any_namespace_prefix_is_the_same_host() -> None:
     manifests = two_gateways(server(host="*/shop.example.com"), server(host="shop.example.com"))
-    assert len(only(run(manifests, context=INGRESS), "MW404")) == 2
+    assert said(run(manifests, context=INGRESS), "MW404") == TWICE
 
 
 @pytest.mark.parametrize(
@@ -386,7 +416,7 @@ def test_near_misses_do_not_conflict(first: str, second: str) -> None:
 
 def test_same_bind_conflicts() -> None:
     manifests = two_gateways(server(extra=", bind: 10.0.0.1"), server(extra=", bind: 10.0.0.1"))
-    assert len(only(run(manifests, context=INGRESS), "MW404")) == 2
+    assert said(run(manifests, context=INGRESS), "MW404") == TWICE
 
 
 def test_selectors_of_disjoint_pods_do_not_conflict() -> None:
@@ -408,19 +438,19 @@ def test_different_selectors_that_select_a_common_pod_conflict() -> None:
         spec: {containers: [{name: istio-proxy}]}
     """
     manifests = two_gateways(server(), server(), second_selector="istio: ingressgateway, tier: edge")
-    assert len(only(run(manifests, context=both), "MW404")) == 2
+    assert said(run(manifests, context=both), "MW404") == TWICE
 
 
 def test_identical_selectors_conflict_without_pods() -> None:
     manifests = two_gateways(server(), server(), "app: edge", "app: edge")
-    assert len(only(run(manifests), "MW404")) == 2
+    assert said(run(manifests), "MW404") == TWICE
 
 
 def test_namespace_scoped_gateways_in_different_namespaces_do_not_conflict() -> None:
     manifests = stream(
         gateway(f"[{server()}]", name="alpha"), gateway(f"[{server()}]", name="beta", namespace="web")
     )
-    assert len(only(run(manifests), "MW404")) == 2
+    assert said(run(manifests), "MW404") == TWICE
     assert only(run(manifests, policy="gateways: {namespaceScoped: true}"), "MW404") == []
 
 
@@ -428,7 +458,7 @@ def test_one_finding_per_server_names_every_other_gateway() -> None:
     third = gateway(f"[{server()}, {tls_server('{mode: PASSTHROUGH}')}]", name="gamma")
     findings = only(run(stream(two_gateways(server(), server()), third), context=INGRESS), "MW404")
     on_gamma = [f for f in findings if f.object.name == "gamma"]
-    assert len(on_gamma) == 1
+    assert said(on_gamma) == [("MW404/host-served-twice", "spec.servers[0].hosts[0]")]
     assert "default/alpha" in on_gamma[0].message and "default/beta" in on_gamma[0].message
 
 

@@ -77,7 +77,7 @@ def virtual_service(timeout: str) -> dict[str, Any]:
 
 
 def evaluate() -> None:
-    """In the child process: every object through the engine, its finding codes on stdout."""
+    """In the child process: every object through the engine, the message ids it gave on stdout."""
     from webhook.engine import Engine
     from webhook.inventory import Inventory, World
     from webhook.model import Resource
@@ -89,7 +89,7 @@ def evaluate() -> None:
     found = {}
     for name, body in objects.items():
         resource = Resource(body)
-        found[name] = sorted({f.code for f in engine.check(resource, World(Inventory([resource])))})
+        found[name] = sorted({f.message_id for f in engine.check(resource, World(Inventory([resource])))})
     sys.stdout.buffer.write(orjson.dumps(found))
 
 
@@ -102,9 +102,9 @@ def test_hostile_values_are_parsed_in_linear_time() -> None:
         check=True,
     )
     found = orjson.loads(child.stdout)
-    assert {name: codes for name, codes in found.items() if name in ANNOTATIONS} == {
-        name: ["MW103"] for name in ANNOTATIONS
+    assert {name: said for name, said in found.items() if name in ANNOTATIONS} == {
+        name: ["MW103/invalid-annotation"] for name in ANNOTATIONS
     }
-    assert {name: codes for name, codes in found.items() if name in DURATIONS} == {
-        name: ["MW309"] for name in DURATIONS
+    assert {name: said for name, said in found.items() if name in DURATIONS} == {
+        name: ["MW309/not-a-duration"] for name in DURATIONS
     }

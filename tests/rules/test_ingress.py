@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.helpers import only, run
+from tests.helpers import only, run, said
 
 MESHED = "ingressNginx: {meshed: true}"
 SERVICE_UPSTREAM = "nginx.ingress.kubernetes.io/service-upstream"
@@ -50,9 +50,8 @@ def test_mesh_ready_ingress_passes() -> None:
 
 def test_missing_annotations_are_one_finding() -> None:
     findings = only(run(ingress(), policy=MESHED), "MW601")
-    assert len(findings) == 1
+    assert said(findings) == [("MW601/upstream-and-vhost-wrong", f"metadata.annotations.{SERVICE_UPSTREAM}")]
     finding = findings[0]
-    assert finding.path == f"metadata.annotations.{SERVICE_UPSTREAM}"
     assert "service-upstream is not set" in finding.message and "upstream-vhost is not set" in finding.message
     assert f'{SERVICE_UPSTREAM}: "true"' in finding.fix
     assert f"{UPSTREAM_VHOST}: frontend.web.svc.cluster.local" in finding.fix
@@ -60,29 +59,37 @@ def test_missing_annotations_are_one_finding() -> None:
 
 
 @pytest.mark.parametrize(
-    ("annotations", "path", "text"),
+    ("annotations", "message_id", "path", "text"),
     [
         (
             f'{{{SERVICE_UPSTREAM}: "false", {UPSTREAM_VHOST}: frontend.web.svc.cluster.local}}',
+            "service-upstream-off",
             SERVICE_UPSTREAM,
-            '"false"',
+            'service-upstream is "false"',
         ),
         (
             f'{{{SERVICE_UPSTREAM}: "true", {UPSTREAM_VHOST}: shop.example.com}}',
+            "upstream-vhost-wrong",
             UPSTREAM_VHOST,
-            "shop.example.com",
+            'upstream-vhost is "shop.example.com"',
         ),
         (
             f'{{{SERVICE_UPSTREAM}: "true", {UPSTREAM_VHOST}: frontend.default.svc.cluster.local}}',
+            "upstream-vhost-wrong",
             UPSTREAM_VHOST,
-            "",
+            "not frontend.web.svc.cluster.local",
         ),
-        (f'{{{SERVICE_UPSTREAM}: "true"}}', UPSTREAM_VHOST, "not set"),
+        (
+            f'{{{SERVICE_UPSTREAM}: "true"}}',
+            "upstream-vhost-wrong",
+            UPSTREAM_VHOST,
+            "upstream-vhost is not set",
+        ),
     ],
 )
-def test_wrong_annotations_are_found(annotations: str, path: str, text: str) -> None:
+def test_wrong_annotations_are_found(annotations: str, message_id: str, path: str, text: str) -> None:
     findings = only(run(ingress(annotations), policy=MESHED), "MW601")
-    assert [f.path for f in findings] == [f"metadata.annotations.{path}"]
+    assert said(findings) == [(f"MW601/{message_id}", f"metadata.annotations.{path}")]
     assert text in findings[0].message
 
 
@@ -98,7 +105,7 @@ def test_class_by_annotation_and_old_backend_form() -> None:
           backend: {serviceName: catalog, servicePort: 80}
     """
     findings = only(run(manifest, policy=MESHED), "MW601")
-    assert len(findings) == 1
+    assert said(findings) == [("MW601/upstream-and-vhost-wrong", f"metadata.annotations.{SERVICE_UPSTREAM}")]
     assert "catalog.web.svc.cluster.local" in findings[0].fix
 
 
@@ -106,7 +113,7 @@ def test_several_backends_need_the_variable_form() -> None:
     findings = only(
         run(ingress(f'{{{SERVICE_UPSTREAM}: "true"}}', backends=("a", "b")), policy=MESHED), "MW601"
     )
-    assert len(findings) == 1
+    assert said(findings) == [("MW601/upstream-vhost-wrong", f"metadata.annotations.{UPSTREAM_VHOST}")]
     assert "$service_name.$namespace.svc.cluster.local" in findings[0].fix
     templated = (
         f'{{{SERVICE_UPSTREAM}: "true", {UPSTREAM_VHOST}: $service_name.$namespace.svc.cluster.local}}'
@@ -126,5 +133,6 @@ def test_ingress_class_of_the_nginx_controller_counts() -> None:
         metadata: {name: public}
         spec: {controller: k8s.io/ingress-nginx}
     """
-    assert len(only(run(ingress(class_name="public"), context=ingress_class, policy=MESHED), "MW601")) == 1
+    findings = run(ingress(class_name="public"), context=ingress_class, policy=MESHED)
+    assert [f.message_id for f in findings if f.code == "MW601"] == ["MW601/upstream-and-vhost-wrong"]
     assert only(run(ingress(class_name="public"), policy=MESHED), "MW601") == []

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from webhook.engine import INTERNAL_ERROR_CODE, Engine
+from webhook.engine import Engine
+from webhook.findings import INTERNAL_ERROR_CODE
 from webhook.inventory import Inventory, World
 from webhook.model import Resource
 from webhook.policy import Policy

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.helpers import only, run
+from tests.helpers import only, run, said
 from webhook.istio.annotations import ANNOTATIONS, LABELS
 from webhook.rules import CATALOGUE
 
@@ -74,8 +74,8 @@ def pod_with(annotations: str = "{}", labels: str = "{app: web, version: v1}") -
 )
 def test_refused_annotation_values(key: str, value: str, corrected: str | None) -> None:
     findings = only(run(template_with(f"{{{key}: '{value}'}}")), "MW103")
-    assert [(f.path, f.action) for f in findings] == [(f"spec.template.metadata.annotations.{key}", "deny")]
-    assert key in findings[0].message and "refuses the pod" in findings[0].message
+    assert said(findings) == [("MW103/invalid-annotation", f"spec.template.metadata.annotations.{key}")]
+    assert findings[0].action == "deny"
     if corrected is not None:
         assert findings[0].fix == f'set annotation {key}: "{corrected}" in spec.template.metadata.annotations'
     else:
@@ -108,7 +108,7 @@ def test_accepted_annotation_values(key: str, value: str) -> None:
 
 def test_huge_numbers_are_refused_without_crashing() -> None:
     findings = run(pod_with("{readiness.status.sidecar.istio.io/periodSeconds: '" + "9" * 5000 + "'}"))
-    assert [f.code for f in findings if f.code in ("MW103", "MW000")] == ["MW103"]
+    assert [f.message_id for f in findings if f.code in ("MW103", "MW000")] == ["MW103/invalid-annotation"]
     assert len(findings[0].message) < 256
 
 
@@ -117,21 +117,27 @@ def test_inject_label_must_be_exactly_true_or_false(value: str, corrected: str) 
     findings = only(
         run(pod_with(labels=f"{{app: web, version: v1, sidecar.istio.io/inject: '{value}'}}")), "MW103"
     )
-    assert [f.path for f in findings] == ["metadata.labels.sidecar.istio.io/inject"]
+    assert said(findings) == [("MW103/invalid-label", "metadata.labels.sidecar.istio.io/inject")]
     assert findings[0].fix == f'set label sidecar.istio.io/inject: "{corrected}" in metadata.labels'
 
 
 def test_one_finding_per_invalid_key_on_a_pod() -> None:
     keys = ["sidecar.istio.io/interceptionMode", "status.sidecar.istio.io/port", "sidecar.istio.io/proxyCPU"]
     annotations = "{" + ", ".join(f"{key}: x" for key in keys) + "}"
-    paths = [f.path for f in only(run(pod_with(annotations)), "MW103")]
-    assert paths == [f"metadata.annotations.{key}" for key in keys]
+    assert said(run(pod_with(annotations)), "MW103") == [
+        ("MW103/invalid-annotation", f"metadata.annotations.{key}") for key in keys
+    ]
 
 
 def test_annotations_on_the_workloads_own_metadata_are_not_validated_as_pod_annotations() -> None:
     findings = run(template_with(own="{traffic.sidecar.istio.io/excludeInboundPorts: 'a-b'}"))
     assert only(findings, "MW103") == []
-    assert len(only(findings, "MW104")) == 1
+    assert said(findings, "MW104") == [
+        (
+            "MW104/pod-annotation-on-workload",
+            "metadata.annotations.traffic.sidecar.istio.io/excludeInboundPorts",
+        )
+    ]
 
 
 # --- MW104 ---------------------------------------------------------------------------------------
@@ -139,9 +145,10 @@ def test_annotations_on_the_workloads_own_metadata_are_not_validated_as_pod_anno
 
 def test_pod_annotation_on_workload_metadata_is_misplaced() -> None:
     findings = only(run(template_with(own="{sidecar.istio.io/proxyCPU: 500m}")), "MW104")
-    assert [(f.path, f.action) for f in findings] == [
-        ("metadata.annotations.sidecar.istio.io/proxyCPU", "warn")
+    assert said(findings) == [
+        ("MW104/pod-annotation-on-workload", "metadata.annotations.sidecar.istio.io/proxyCPU")
     ]
+    assert findings[0].action == "warn"
     assert (
         findings[0].fix
         == 'move annotation sidecar.istio.io/proxyCPU: "500m" to spec.template.metadata.annotations'
@@ -168,52 +175,60 @@ def test_cronjob_misplaced_annotation_points_at_its_template() -> None:
         """),
         "MW104",
     )
-    assert len(findings) == 1
+    assert said(findings) == [
+        ("MW104/pod-annotation-on-workload", "metadata.annotations.proxy.istio.io/config")
+    ]
     assert findings[0].fix.endswith("to spec.jobTemplate.spec.template.metadata.annotations")
 
 
 def test_inject_annotation_on_workload_metadata_moves_to_template_labels() -> None:
     findings = only(run(template_with(own="{sidecar.istio.io/inject: 'false'}")), "MW104")
-    assert len(findings) == 1
+    assert said(findings) == [
+        ("MW104/pod-annotation-on-workload", "metadata.annotations.sidecar.istio.io/inject")
+    ]
     assert (
         findings[0].fix
         == 'move it to spec.template.metadata.labels as the label sidecar.istio.io/inject: "false"'
     )
 
 
+CANNOT_OPT_IN = "MW104/inject-annotation-cannot-opt-in"
+DEPRECATED = "MW104/inject-annotation-deprecated"
+OVERRIDDEN = "MW104/inject-annotation-overridden"
+
+
 @pytest.mark.parametrize(
-    ("value", "labels", "message", "fix"),
+    ("value", "labels", "message_id", "fix"),
     [
         (
             "true",
             "{app: web, version: v1}",
-            "cannot opt the pod in",
+            CANNOT_OPT_IN,
             'replace the annotation with the label sidecar.istio.io/inject: "true" in spec.template',
         ),
         (
             "false",
             "{app: web, version: v1}",
-            "deprecated",
+            DEPRECATED,
             'replace the annotation with the label sidecar.istio.io/inject: "false" in spec.template',
         ),
         (
             "false",
             "{app: web, version: v1, sidecar.istio.io/inject: 'false'}",
-            "deprecated",
+            DEPRECATED,
             "remove the annotation: spec.template.metadata.labels already has the label",
         ),
         (
             "true",
             "{app: web, version: v1, sidecar.istio.io/inject: 'false'}",
-            "cannot opt the pod in",
+            CANNOT_OPT_IN,
             'remove the annotation: Istio reads only the label sidecar.istio.io/inject: "false"',
         ),
     ],
 )
-def test_inject_annotation_in_template(value: str, labels: str, message: str, fix: str) -> None:
+def test_inject_annotation_in_template(value: str, labels: str, message_id: str, fix: str) -> None:
     findings = only(run(template_with(f"{{sidecar.istio.io/inject: '{value}'}}", labels=labels)), "MW104")
-    assert [f.path for f in findings] == ["spec.template.metadata.annotations.sidecar.istio.io/inject"]
-    assert message in findings[0].message
+    assert said(findings) == [(message_id, "spec.template.metadata.annotations.sidecar.istio.io/inject")]
     assert findings[0].fix.startswith(fix)
 
 
@@ -223,28 +238,28 @@ OLD_ISTIO = "mesh: {istioVersion: '1.14'}"
 def test_inject_annotation_false_is_not_deprecated_before_istio_1_15() -> None:
     manifest = template_with("{sidecar.istio.io/inject: 'false'}")
     assert only(run(manifest, policy=OLD_ISTIO), "MW104") == []
-    assert len(only(run(manifest, policy="mesh: {istioVersion: '1.15'}"), "MW104")) == 1
+    findings = run(manifest, policy="mesh: {istioVersion: '1.15'}")
+    assert [f.message_id for f in findings if f.code == "MW104"] == [DEPRECATED]
 
 
 @pytest.mark.parametrize(
-    ("value", "labels", "message"),
+    ("value", "labels", "message_id"),
     [
-        ("true", "{app: web, version: v1}", "cannot opt the pod in"),
-        ("false", "{app: web, version: v1, sidecar.istio.io/inject: 'true'}", "the label decides"),
+        ("true", "{app: web, version: v1}", CANNOT_OPT_IN),
+        ("false", "{app: web, version: v1, sidecar.istio.io/inject: 'true'}", OVERRIDDEN),
     ],
 )
 def test_inject_annotation_before_istio_1_15_still_found_when_it_misleads(
-    value: str, labels: str, message: str
+    value: str, labels: str, message_id: str
 ) -> None:
     manifest = template_with(f"{{sidecar.istio.io/inject: '{value}'}}", labels=labels)
     findings = only(run(manifest, policy=OLD_ISTIO), "MW104")
-    assert len(findings) == 1
-    assert message in findings[0].message and "deprecated" not in findings[0].message
+    assert said(findings) == [(message_id, "spec.template.metadata.annotations.sidecar.istio.io/inject")]
 
 
 def test_inject_annotation_on_a_pod() -> None:
     findings = only(run(pod_with("{sidecar.istio.io/inject: 'true'}")), "MW104")
-    assert [f.path for f in findings] == ["metadata.annotations.sidecar.istio.io/inject"]
+    assert said(findings) == [(CANNOT_OPT_IN, "metadata.annotations.sidecar.istio.io/inject")]
     assert findings[0].fix.endswith("in metadata.labels")
 
 
@@ -263,9 +278,12 @@ def test_namespace_annotations() -> None:
         """),
         "MW104",
     )
-    assert [f.path for f in findings] == [
-        "metadata.annotations.sidecar.istio.io/inject",
-        "metadata.annotations.traffic.sidecar.istio.io/excludeOutboundPorts",
+    assert said(findings) == [
+        ("MW104/pod-annotation-on-namespace", "metadata.annotations.sidecar.istio.io/inject"),
+        (
+            "MW104/pod-annotation-on-namespace",
+            "metadata.annotations.traffic.sidecar.istio.io/excludeOutboundPorts",
+        ),
     ]
     assert findings[0].fix == "remove the annotation and label Namespace shop istio-injection=enabled"
 
@@ -280,29 +298,42 @@ API_VERSIONS = {
 
 
 @pytest.mark.parametrize(
-    ("kind", "key", "fix"),
+    ("kind", "key", "message_id", "fix"),
     [
         (
             "Service",
             "networking.istio.io/exportThree",
+            "misspelt-annotation",
             "rename annotation networking.istio.io/exportThree to networking.istio.io/exportTo",
         ),
         (
             "Ingress",
             "istio.io/ingress.class",
+            "misspelt-annotation",
             "rename annotation istio.io/ingress.class to kubernetes.io/ingress.class",
         ),
-        ("VirtualService", "networking.istio.io/exportto", "to networking.istio.io/exportTo"),
+        (
+            "VirtualService",
+            "networking.istio.io/exportto",
+            "misspelt-annotation",
+            "to networking.istio.io/exportTo",
+        ),
         (
             "Service",
             "networking.istio.io/gatewayPort",
+            "label-as-annotation",
             "move networking.istio.io/gatewayPort from metadata.annotations to metadata.labels",
         ),
-        ("Gateway", "zzz.istio.io/qqq", "remove annotation zzz.istio.io/qqq from metadata.annotations"),
-        ("PeerAuthentication", "security.istio.io/tlsmode", "security.istio.io"),
+        (
+            "Gateway",
+            "zzz.istio.io/qqq",
+            "unknown-annotation",
+            "remove annotation zzz.istio.io/qqq from metadata.annotations",
+        ),
+        ("PeerAuthentication", "security.istio.io/tlsmode", "unknown-annotation", "security.istio.io"),
     ],
 )
-def test_unknown_istio_keys_on_any_object(kind: str, key: str, fix: str) -> None:
+def test_unknown_istio_keys_on_any_object(kind: str, key: str, message_id: str, fix: str) -> None:
     manifest = f"""
         apiVersion: {API_VERSIONS[kind]}
         kind: {kind}
@@ -312,18 +343,21 @@ def test_unknown_istio_keys_on_any_object(kind: str, key: str, fix: str) -> None
         spec: {{}}
     """
     findings = only(run(manifest), "MW104")
-    assert [f.path for f in findings] == [f"metadata.annotations.{key}"]
+    assert said(findings) == [(f"MW104/{message_id}", f"metadata.annotations.{key}")]
     assert fix in findings[0].fix
 
 
 def test_unknown_key_in_a_pod_template() -> None:
     findings = only(run(template_with("{sidecar.istio.io/proxyCpu: 500m}")), "MW104")
-    assert [f.path for f in findings] == ["spec.template.metadata.annotations.sidecar.istio.io/proxyCpu"]
+    assert said(findings) == [
+        ("MW104/misspelt-annotation", "spec.template.metadata.annotations.sidecar.istio.io/proxyCpu")
+    ]
     assert findings[0].fix == "rename annotation sidecar.istio.io/proxyCpu to sidecar.istio.io/proxyCPU"
 
 
 def test_unknown_key_on_workload_metadata_is_also_told_to_move() -> None:
     findings = only(run(template_with(own="{sidecar.istio.io/proxyCpu: 500m}")), "MW104")
+    assert said(findings) == [("MW104/misspelt-annotation", "metadata.annotations.sidecar.istio.io/proxyCpu")]
     assert findings[0].fix.endswith("and move it to spec.template.metadata.annotations")
 
 

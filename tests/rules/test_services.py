@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.helpers import only, run
+from tests.helpers import only, run, said
 
 
 def service(ports: str, labels: str = "app: web") -> str:
@@ -37,19 +37,44 @@ def test_declared_protocols_pass(ports: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("ports", "path", "fix_part"),
+    ("ports", "message_id", "path", "fix_part"),
     [
-        ("[{port: 9080}]", "spec.ports[0]", "add name: http to the port"),
-        ("[{name: web, port: 443}]", "spec.ports[0]", 'rename port "web" to "https-web"'),
-        ("[{name: http2foo, port: 8080}]", "spec.ports[0]", 'rename port "http2foo"'),
-        ("[{name: http, port: 80}, {name: db, port: 3306}]", "spec.ports[1]", '"mysql-db"'),
-        ("[{name: http, port: 80, appProtocol: tcp}]", "spec.ports[0].appProtocol", "make them agree"),
-        ("[{name: web, port: 80, appProtocol: hbone}]", "spec.ports[0].appProtocol", "set appProtocol"),
+        ("[{port: 9080}]", "port-unnamed", "spec.ports[0]", "add name: http to the port"),
+        (
+            "[{name: web, port: 443}]",
+            "name-without-protocol",
+            "spec.ports[0]",
+            'rename port "web" to "https-web"',
+        ),
+        (
+            "[{name: http2foo, port: 8080}]",
+            "name-without-protocol",
+            "spec.ports[0]",
+            'rename port "http2foo"',
+        ),
+        (
+            "[{name: http, port: 80}, {name: db, port: 3306}]",
+            "name-without-protocol",
+            "spec.ports[1]",
+            '"mysql-db"',
+        ),
+        (
+            "[{name: http, port: 80, appProtocol: tcp}]",
+            "name-contradicts-app-protocol",
+            "spec.ports[0].appProtocol",
+            'rename the port to "tcp-http" or set appProtocol to "http"',
+        ),
+        (
+            "[{name: web, port: 80, appProtocol: hbone}]",
+            "app-protocol-unknown",
+            "spec.ports[0].appProtocol",
+            "set appProtocol",
+        ),
     ],
 )
-def test_undeclared_protocols_are_found(ports: str, path: str, fix_part: str) -> None:
+def test_undeclared_protocols_are_found(ports: str, message_id: str, path: str, fix_part: str) -> None:
     findings = only(run(service(ports)), "MW201")
-    assert [f.path for f in findings] == [path]
+    assert said(findings) == [(f"MW201/{message_id}", path)]
     assert fix_part in findings[0].fix
     assert findings[0].action == "warn"
 
@@ -95,4 +120,6 @@ def test_istio_managed_services_are_exempt(labels: str) -> None:
 
 
 def test_release_other_than_istio_is_not_exempt() -> None:
-    assert len(only(run(service("[{port: 80}]", "release: shop")), "MW201")) == 1
+    assert said(run(service("[{port: 80}]", "release: shop")), "MW201") == [
+        ("MW201/port-unnamed", "spec.ports[0]")
+    ]

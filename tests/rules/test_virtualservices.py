@@ -1,11 +1,19 @@
 """MW301 vs-gateway-not-found, MW302 vs-gateway-reference-form, MW303 vs-host-not-in-gateway,
 MW304 vs-gateways-without-mesh."""
 
+from pathlib import Path
+
 import pytest
 
-from tests.helpers import only, run
+from tests.helpers import only, run, said
 from webhook.findings import Lookup
-from webhook.kinds import GATEWAY
+from webhook.kinds import GATEWAY, GATEWAY_API_GATEWAY
+
+# Istio's analyzer case (Apache-2.0, see tests/conformance/istio/README.md): a Gateway API Gateway
+# default/my-gateway, and two VirtualServices bound to it, one of them with a host it does not listen on.
+KUBERNETES_GATEWAYS = (
+    Path(__file__).resolve().parents[1] / "conformance" / "istio" / "virtualservice_kubernetes_gateways.yaml"
+).read_text(encoding="utf-8")
 
 
 def vs(
@@ -43,17 +51,25 @@ def gateway(name: str = "public", namespace: str = "istio-system", hosts: str = 
 
 def test_bare_name_of_a_gateway_in_istio_system_suggests_the_qualified_reference() -> None:
     findings = only(run(vs('["public"]'), context=gateway()), "MW301")
-    assert [f.path for f in findings] == ["spec.gateways[0]"]
+    assert said(findings) == [("MW301/gateway-in-other-namespace", "spec.gateways[0]")]
     assert findings[0].action == "deny"
-    assert 'gateway "public" not found in namespace "shop"' in findings[0].message
-    assert 'exists in "istio-system"' in findings[0].message
     assert findings[0].fix == 'use "istio-system/public"'
-    assert findings[0].missing == (Lookup(GATEWAY, "shop", "public"),)
+    assert findings[0].missing == (
+        Lookup(GATEWAY, "shop", "public"),
+        Lookup(GATEWAY_API_GATEWAY, "shop", "public"),
+    )
+
+
+def test_gateways_of_that_name_in_several_namespaces_are_all_offered() -> None:
+    world = gateway() + "\n---\n" + gateway(namespace="edge")
+    findings = only(run(vs('["public"]'), context=world), "MW301")
+    assert said(findings) == [("MW301/gateway-in-other-namespace", "spec.gateways[0]")]
+    assert findings[0].fix == 'use "edge/public" or "istio-system/public"'
 
 
 def test_missing_gateway_without_namesake_asks_to_create_it() -> None:
     findings = only(run(vs('["istio-system/nope"]'), context=gateway()), "MW301")
-    assert len(findings) == 1
+    assert said(findings) == [("MW301/gateway-not-found", "spec.gateways[0]")]
     assert 'create Gateway "istio-system/nope"' in findings[0].fix
 
 
@@ -78,7 +94,37 @@ def test_match_level_gateway_references_count_one_finding_each() -> None:
         "          http:\n", "          http:\n" + extra.strip("\n") + "\n"
     )
     findings = only(run(manifest, context=gateway()), "MW301")
-    assert [f.path for f in findings] == ["spec.http[0].match[0].gateways[1]"]
+    assert said(findings) == [("MW301/gateway-not-found", "spec.http[0].match[0].gateways[1]")]
+
+
+def test_a_gateway_api_gateway_of_that_namespace_and_name_is_bound_to_as_istio_does() -> None:
+    findings = run(KUBERNETES_GATEWAYS)
+    assert said(findings, "MW301") == []
+    assert said(findings, "MW303") == [], "Istio rules never judge a Gateway API Gateway's hosts"
+
+
+def test_a_reference_to_a_gateway_api_gateway_in_another_namespace_is_not_found() -> None:
+    near_miss = KUBERNETES_GATEWAYS.replace("- default/my-gateway", "- shop/my-gateway")
+    findings = only(run(near_miss), "MW301")
+    assert said(findings) == [("MW301/gateway-in-other-namespace", "spec.gateways[0]")] * 2
+    assert {f.fix for f in findings} == {'use "default/my-gateway"'}
+
+
+def test_a_name_that_is_neither_kind_of_gateway_is_not_found() -> None:
+    near_miss = KUBERNETES_GATEWAYS.replace("- default/my-gateway", "- default/their-gateway")
+    findings = only(run(near_miss), "MW301")
+    assert said(findings) == [("MW301/gateway-not-found", "spec.gateways[0]")] * 2
+    assert {f.fix for f in findings} == {
+        'create Gateway "default/their-gateway" or correct the reference "default/their-gateway"'
+    }
+
+
+def test_an_istio_gateway_of_the_same_name_is_the_one_whose_hosts_are_judged() -> None:
+    istio = gateway("my-gateway", "default", hosts='["example.com"]')
+    findings = only(run(KUBERNETES_GATEWAYS, context=istio), "MW303")
+    assert [(f.object.name, *said([f])[0]) for f in findings] == [
+        ("my-vs-host-mismatch", "MW303/host-not-served", "spec.gateways[0]")
+    ]
 
 
 def test_gateway_lookup_is_skipped_when_the_inventory_is_partial() -> None:
@@ -90,12 +136,14 @@ def test_gateway_lookup_is_skipped_when_the_inventory_is_partial() -> None:
 
 def test_relative_reference_is_denied_with_the_namespace_spelled_out() -> None:
     findings = only(run(vs('["./own"]')), "MW302")
-    assert [(f.path, f.action, f.fix) for f in findings] == [("spec.gateways[0]", "deny", 'write "shop/own"')]
+    assert said(findings) == [("MW302/relative-form", "spec.gateways[0]")]
+    assert [(f.action, f.fix) for f in findings] == [("deny", 'write "shop/own"')]
 
 
 def test_dotted_reference_is_a_warning_in_the_default_profile_and_denied_in_strict() -> None:
     manifest = vs('["public.istio-system.svc.cluster.local"]')
     findings = only(run(manifest), "MW302")
+    assert said(findings) == [("MW302/dotted-form", "spec.gateways[0]")]
     assert [(f.action, f.fix) for f in findings] == [("warn", 'write "istio-system/public"')]
     assert [f.action for f in only(run(manifest, policy="profile: strict"), "MW302")] == ["deny"]
 
@@ -126,18 +174,19 @@ def test_hosts_served_by_the_gateway_pass(hosts: str, server_hosts: str) -> None
 
 
 @pytest.mark.parametrize(
-    ("hosts", "server_hosts"),
+    ("hosts", "server_hosts", "message_id"),
     [
-        ('["example.com"]', '["*.example.com"]'),
-        ('["shop.example.org"]', '["*.example.com"]'),
-        ('["shop.example.com"]', '["./shop.example.com"]'),
-        ('["shop.example.com"]', '["payments/shop.example.com"]'),
+        ('["example.com"]', '["*.example.com"]', "MW303/host-not-served"),
+        ('["shop.example.org"]', '["*.example.com"]', "MW303/host-not-served"),
+        ('["shop.example.com"]', '["./shop.example.com"]', "MW303/host-for-other-namespace"),
+        ('["shop.example.com"]', '["payments/shop.example.com"]', "MW303/host-for-other-namespace"),
     ],
 )
-def test_hosts_the_gateway_does_not_serve_are_found(hosts: str, server_hosts: str) -> None:
+def test_hosts_the_gateway_does_not_serve_are_found(hosts: str, server_hosts: str, message_id: str) -> None:
     manifest = vs('["istio-system/public"]', hosts)
     findings = only(run(manifest, context=gateway(hosts=server_hosts)), "MW303")
-    assert [(f.path, f.action) for f in findings] == [("spec.gateways[0]", "deny")]
+    assert said(findings) == [(message_id, "spec.gateways[0]")]
+    assert findings[0].action == "deny"
     assert '"istio-system/public"' in findings[0].message
 
 
@@ -147,6 +196,7 @@ def test_dot_slash_server_host_admits_virtual_services_in_the_gateway_namespace(
     findings = only(
         run(vs('["istio-system/public"]'), context=gateway(hosts='["./shop.example.com"]')), "MW303"
     )
+    assert said(findings) == [("MW303/host-for-other-namespace", "spec.gateways[0]")]
     assert 'move the VirtualService to namespace "istio-system"' in findings[0].fix
 
 
@@ -158,7 +208,7 @@ def test_one_finding_per_gateway_reference_that_serves_no_host() -> None:
     )
     manifest = vs('["istio-system/api", "istio-system/www"]', '["user.api.example.com"]')
     findings = only(run(manifest, context=world), "MW303")
-    assert [f.path for f in findings] == ["spec.gateways[1]"]
+    assert said(findings) == [("MW303/host-not-served", "spec.gateways[1]")]
 
 
 def test_gateway_without_servers_serves_nothing_and_missing_gateways_are_left_to_mw301() -> None:
@@ -170,8 +220,13 @@ def test_gateway_without_servers_serves_nothing_and_missing_gateways_are_left_to
           selector: {istio: ingressgateway}
     """
     findings = only(run(vs('["empty", "ghost", "mesh"]', '["*"]'), context=world), "MW303")
-    assert [f.path for f in findings] == ["spec.gateways[0]"]
-    assert "has no servers" in findings[0].message
+    assert said(findings) == [("MW303/gateway-has-no-servers", "spec.gateways[0]")]
+
+
+def test_servers_without_hosts_serve_nothing() -> None:
+    world = gateway("hostless", "shop").replace('            hosts: ["*.example.com"]\n', "")
+    findings = only(run(vs('["hostless"]', '["*"]'), context=world), "MW303")
+    assert said(findings) == [("MW303/gateway-has-no-hosts", "spec.gateways[0]")]
 
 
 # --- MW304 ---------------------------------------------------------------------------------------
@@ -183,9 +238,10 @@ def test_gateway_without_servers_serves_nothing_and_missing_gateways_are_left_to
 )
 def test_gateway_only_virtual_service_for_a_mesh_host_is_found(host: str) -> None:
     findings = only(run(vs('["istio-system/public"]', f'["{host}"]')), "MW304")
-    assert [(f.path, f.action) for f in findings] == [("spec.gateways", "warn")]
+    assert said(findings) == [("MW304/mesh-not-listed", "spec.gateways")]
+    assert findings[0].action == "warn"
     assert f'"{host}"' in findings[0].message
-    assert 'add "mesh"' in findings[0].fix
+    assert 'add "mesh" to spec.gateways ("istio-system/public", "mesh")' in findings[0].fix
 
 
 @pytest.mark.parametrize(
@@ -206,7 +262,7 @@ def test_mesh_bound_or_external_hosts_pass(gateways: str, host: str) -> None:
 def test_host_with_a_known_namespace_as_last_label_is_mesh_internal() -> None:
     namespace = "apiVersion: v1\nkind: Namespace\nmetadata: {name: com}\n"
     findings = only(run(vs('["istio-system/public"]', '["example.com"]'), context=namespace), "MW304")
-    assert len(findings) == 1
+    assert said(findings) == [("MW304/mesh-not-listed", "spec.gateways")]
 
 
 def test_fqdn_of_a_known_service_is_mesh_internal() -> None:
@@ -218,4 +274,4 @@ def test_fqdn_of_a_known_service_is_mesh_internal() -> None:
           ports: [{name: http, port: 80}]
     """
     manifest = vs('["istio-system/public"]', '["api.shop.svc.cluster.local"]')
-    assert len(only(run(manifest, context=service), "MW304")) == 1
+    assert said(run(manifest, context=service), "MW304") == [("MW304/mesh-not-listed", "spec.gateways")]

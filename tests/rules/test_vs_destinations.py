@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.helpers import only, run
+from tests.helpers import only, run, said
 from webhook.findings import Lookup
 from webhook.kinds import DESTINATION_RULE, SERVICE
 
@@ -95,7 +95,8 @@ def test_subsets_defined_by_a_visible_destination_rule_pass(host: str, world: st
 
 def test_undefined_subset_names_the_defined_ones() -> None:
     findings = only(run(vs(to("reviews", "v2")), context=destination_rule()), "MW305")
-    assert [(f.path, f.action) for f in findings] == [("spec.http[0].route[0].destination.subset", "deny")]
+    assert said(findings) == [("MW305/subset-not-in-rule", "spec.http[0].route[0].destination.subset")]
+    assert findings[0].action == "deny"
     assert 'DestinationRule "shop/reviews" defines "v1"' in findings[0].message
     assert findings[0].fix == 'add subset "v2" to DestinationRule "shop/reviews", or route to one of "v1"'
     assert findings[0].missing == ()  # the DestinationRule is present: nothing rests on an absence
@@ -103,18 +104,25 @@ def test_undefined_subset_names_the_defined_ones() -> None:
 
 def test_undefined_subset_without_any_destination_rule_rests_on_its_absence() -> None:
     (finding,) = only(run(vs(to("reviews", "v2"))), "MW305")
+    assert said([finding]) == [("MW305/no-destination-rule", "spec.http[0].route[0].destination.subset")]
+    assert (
+        finding.fix
+        == 'create a DestinationRule with host "reviews.shop.svc.cluster.local" and a subset named "v2"'
+    )
     assert finding.missing == (Lookup(DESTINATION_RULE, "", None),)
 
 
 def test_subset_of_a_destination_rule_hidden_by_export_to_is_undefined() -> None:
     world = destination_rule("reviews.shop.svc.cluster.local", "other", export='["."]')
     findings = only(run(vs(to("reviews", "v1")), context=world), "MW305")
-    assert 'not exported to "shop"' in findings[0].message
+    assert said(findings) == [("MW305/subset-not-exported", "spec.http[0].route[0].destination.subset")]
     assert 'add "shop" to spec.exportTo of DestinationRule "other/reviews"' in findings[0].fix
 
 
 def test_short_host_resolves_in_the_virtual_service_namespace() -> None:
-    assert len(only(run(vs(to("reviews", "v1"), namespace="web"), context=destination_rule()), "MW305")) == 1
+    findings = only(run(vs(to("reviews", "v1"), namespace="web"), context=destination_rule()), "MW305")
+    assert said(findings) == [("MW305/no-destination-rule", "spec.http[0].route[0].destination.subset")]
+    assert "reviews.web.svc.cluster.local" in findings[0].message
 
 
 def test_every_subset_reference_counts_mirrors_and_tcp_routes_included() -> None:
@@ -126,11 +134,11 @@ def test_every_subset_reference_counts_mirrors_and_tcp_routes_included() -> None
           - route: [{destination: {host: reviews, subset: v6}}]
     """
     findings = only(run(vs("\n" + http), context=destination_rule()), "MW305")
-    assert [f.path for f in findings] == [
-        "spec.http[0].route[1].destination.subset",
-        "spec.http[0].mirror.subset",
-        "spec.http[0].mirrors[0].destination.subset",
-        "spec.tcp[0].route[0].destination.subset",
+    assert said(findings) == [
+        ("MW305/subset-not-in-rule", "spec.http[0].route[1].destination.subset"),
+        ("MW305/subset-not-in-rule", "spec.http[0].mirror.subset"),
+        ("MW305/subset-not-in-rule", "spec.http[0].mirrors[0].destination.subset"),
+        ("MW305/subset-not-in-rule", "spec.tcp[0].route[0].destination.subset"),
     ]
 
 
@@ -162,7 +170,8 @@ def test_resolvable_or_external_destinations_pass(host: str, world: str) -> None
 
 def test_short_name_without_service_suggests_the_namespace_that_has_it() -> None:
     findings = only(run(vs(to("ratings")), context=service("ratings", "bookinfo")), "MW308")
-    assert [(f.path, f.action) for f in findings] == [("spec.http[0].route[0].destination.host", "warn")]
+    assert said(findings) == [("MW308/host-unknown", "spec.http[0].route[0].destination.host")]
+    assert findings[0].action == "warn"
     assert 'host "ratings" (ratings.shop.svc.cluster.local)' in findings[0].message
     assert findings[0].fix == 'use "ratings.bookinfo.svc.cluster.local"'
     assert findings[0].missing == (Lookup(SERVICE, "shop", "ratings"),)
@@ -171,48 +180,59 @@ def test_short_name_without_service_suggests_the_namespace_that_has_it() -> None
 def test_service_hidden_by_its_export_annotation_is_found() -> None:
     world = service("details", "default", annotations='{networking.istio.io/exportTo: "banana"}')
     findings = only(run(vs(to("details.default.svc.cluster.local")), context=world), "MW308")
-    assert 'not exported to namespace "shop"' in findings[0].message
-    assert 'add "shop" to the networking.istio.io/exportTo annotation' in findings[0].fix
+    assert said(findings) == [("MW308/service-not-exported", "spec.http[0].route[0].destination.host")]
+    assert (
+        'add "shop" to the networking.istio.io/exportTo annotation of Service "default/details"'
+        in findings[0].fix
+    )
 
 
 def test_service_entry_hidden_by_export_to_does_not_resolve() -> None:
     world = service_entry("*", "infra", export='["."]')
-    assert len(only(run(vs(to("reviews")), context=world), "MW308")) == 1
+    assert said(run(vs(to("reviews")), context=world), "MW308") == [
+        ("MW308/host-unknown", "spec.http[0].route[0].destination.host")
+    ]
 
 
 def test_dotted_short_form_is_not_expanded_by_istio() -> None:
     findings = only(run(vs(to("reviews.shop")), context=service()), "MW308")
+    assert said(findings) == [("MW308/host-not-fqdn", "spec.http[0].route[0].destination.host")]
     assert findings[0].fix == 'use "reviews.shop.svc.cluster.local"'
 
 
 def test_host_like_example_com_is_external_unless_com_is_a_known_namespace() -> None:
     assert only(run(vs(to("example.com"))), "MW308") == []
     namespace = "apiVersion: v1\nkind: Namespace\nmetadata: {name: com}\n"
-    assert len(only(run(vs(to("example.com")), context=namespace), "MW308")) == 1
+    assert said(run(vs(to("example.com")), context=namespace), "MW308") == [
+        ("MW308/host-unknown", "spec.http[0].route[0].destination.host")
+    ]
 
 
 @pytest.mark.parametrize(
-    ("port", "ports", "path", "fix"),
+    ("port", "ports", "message_id", "path", "fix"),
     [
         (
             "999",
             "[{name: tcp, port: 42}]",
+            "MW308/port-not-in-service",
             "spec.http[0].route[0].destination.port.number",
             "set port.number to 42",
         ),
         (
             "",
             "[{name: http, port: 80}, {name: https, port: 443}]",
+            "MW308/port-unspecified",
             "spec.http[0].route[0].destination",
             "set port.number to one of 80, 443",
         ),
     ],
 )
 def test_destination_port_must_select_a_port_of_the_service(
-    port: str, ports: str, path: str, fix: str
+    port: str, ports: str, message_id: str, path: str, fix: str
 ) -> None:
     findings = only(run(vs(to("reviews", port=port)), context=service(ports=ports)), "MW308")
-    assert [(f.path, f.fix) for f in findings] == [(path, fix)]
+    assert said(findings) == [(message_id, path)]
+    assert [f.fix for f in findings] == [fix]
 
 
 def test_several_ports_with_a_port_selected_pass() -> None:
@@ -228,13 +248,12 @@ def test_destinations_without_host_and_every_mirror_count() -> None:
             route: [{destination: {host: ghost}}]
     """
     findings = only(run(vs("\n" + http)), "MW308")
-    assert [f.path for f in findings] == [
-        "spec.http[0].route[0].destination.host",
-        "spec.http[0].route[1].destination",
-        "spec.http[0].mirror.host",
-        "spec.http[1].route[0].destination.host",
+    assert said(findings) == [
+        ("MW308/host-unknown", "spec.http[0].route[0].destination.host"),
+        ("MW308/no-host", "spec.http[0].route[1].destination"),
+        ("MW308/host-unknown", "spec.http[0].mirror.host"),
+        ("MW308/host-unknown", "spec.http[1].route[0].destination.host"),
     ]
-    assert "has no host" in findings[1].message
 
 
 # --- MW310 ---------------------------------------------------------------------------------------
@@ -247,9 +266,9 @@ def mesh_vs(name: str, namespace: str, host: str, extra: str = "") -> str:
 def test_two_mesh_virtual_services_for_one_host_conflict_both_ways() -> None:
     first, second = mesh_vs("a", "shop", "reviews"), mesh_vs("b", "other", "reviews.shop.svc.cluster.local")
     findings = only(run(join(first, second)), "MW310")
-    assert [(f.object.name, f.path, f.action) for f in findings] == [
-        ("a", "spec.hosts[0]", "deny"),
-        ("b", "spec.hosts[0]", "deny"),
+    assert [(f.object.name, f.message_id, f.path, f.action) for f in findings] == [
+        ("a", "MW310/host-conflict", "spec.hosts[0]", "deny"),
+        ("b", "MW310/host-conflict", "spec.hosts[0]", "deny"),
     ]
     assert '"other/b"' in findings[0].message and '"shop/a"' in findings[1].message
 
@@ -261,7 +280,8 @@ def test_one_finding_per_other_virtual_service() -> None:
         mesh_vs("c", "shop", "reviews"),
     )
     findings = [f for f in only(run(manifests), "MW310") if f.object.name == "a"]
-    assert len(findings) == 2
+    assert said(findings) == [("MW310/host-conflict", "spec.hosts[0]")] * 2
+    assert ['"shop/b"' in findings[0].message, '"shop/c"' in findings[1].message] == [True, True]
 
 
 @pytest.mark.parametrize(
@@ -284,5 +304,5 @@ def test_separate_scopes_gateways_or_hosts_do_not_conflict(first: str, second: s
 def test_export_to_a_namespace_meets_export_to_everywhere() -> None:
     manifests = join(mesh_vs("a", "foo", "'*.x.com'", "exportTo: [foo]"), mesh_vs("b", "bar", "'*.x.com'"))
     findings = only(run(manifests), "MW310")
-    assert len(findings) == 2
+    assert said(findings) == [("MW310/host-conflict", "spec.hosts[0]")] * 2
     assert 'visible in namespace "foo"' in findings[0].message

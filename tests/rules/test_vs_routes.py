@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.helpers import only, run
+from tests.helpers import only, run, said
 from webhook.kinds import SERVICE
 
 
@@ -30,32 +30,46 @@ def http(*matches: str, section: str = "http", extra: str = "") -> str:
     return "\n".join(lines)
 
 
-def paths(manifest: str, code: str) -> list[str]:
-    return [f.path for f in only(run(manifest), code)]
+def says(manifest: str, code: str) -> list[tuple[str, str]]:
+    return said(run(manifest), code)
 
 
 # --- MW306 ---------------------------------------------------------------------------------------
 
 
+AFTER_CATCH_ALL = "MW306/after-catch-all"
+COVERED = "MW306/match-covered"
+
+
 @pytest.mark.parametrize(
-    "matches",
+    ("matches", "message_id"),
     [
-        ("", "[{uri: {prefix: /api}}]"),
-        ("[{}]", "[{uri: {prefix: /api}}]"),
-        ("[{name: everything}]", "[{uri: {prefix: /api}}]"),
-        ("[{uri: {prefix: /}}]", "[{headers: {x-user: {exact: a}}}]"),
-        ("[{uri: {prefix: /api}}]", "[{uri: {prefix: /api}}]"),
-        ("[{name: a, uri: {prefix: /api}}]", "[{name: b, uri: {prefix: /api}}]"),
-        ("[{uri: {prefix: /api}}]", "[{uri: {prefix: /api/v2}}]"),
-        ("[{uri: {prefix: /api}}]", "[{uri: {exact: /api/v2}}]"),
-        ("[{uri: {prefix: /api}, method: {exact: GET}}]", "[{uri: {prefix: /api/v2}, method: {exact: GET}}]"),
-        ("[{uri: {prefix: /a}}, {uri: {prefix: /b}}]", "[{uri: {prefix: /b/c}}, {uri: {exact: /a}}]"),
-        ("[{port: 8080, uri: {prefix: /a}}]", "[{uri: {exact: /a/b}, port: 8080}]"),
+        (("", "[{uri: {prefix: /api}}]"), AFTER_CATCH_ALL),
+        (("[{}]", "[{uri: {prefix: /api}}]"), AFTER_CATCH_ALL),
+        (("[{name: everything}]", "[{uri: {prefix: /api}}]"), AFTER_CATCH_ALL),
+        (("[{uri: {prefix: /}}]", "[{headers: {x-user: {exact: a}}}]"), AFTER_CATCH_ALL),
+        (("[{uri: {prefix: /api}}]", "[{uri: {prefix: /api}}]"), COVERED),
+        (("[{name: a, uri: {prefix: /api}}]", "[{name: b, uri: {prefix: /api}}]"), COVERED),
+        (("[{uri: {prefix: /api}}]", "[{uri: {prefix: /api/v2}}]"), COVERED),
+        (("[{uri: {prefix: /api}}]", "[{uri: {exact: /api/v2}}]"), COVERED),
+        (
+            (
+                "[{uri: {prefix: /api}, method: {exact: GET}}]",
+                "[{uri: {prefix: /api/v2}, method: {exact: GET}}]",
+            ),
+            COVERED,
+        ),
+        (
+            ("[{uri: {prefix: /a}}, {uri: {prefix: /b}}]", "[{uri: {prefix: /b/c}}, {uri: {exact: /a}}]"),
+            COVERED,
+        ),
+        (("[{port: 8080, uri: {prefix: /a}}]", "[{uri: {exact: /a/b}, port: 8080}]"), COVERED),
     ],
 )
-def test_routes_that_can_never_match_are_found_once_each(matches: tuple[str, str]) -> None:
+def test_routes_that_can_never_match_are_found_once_each(matches: tuple[str, str], message_id: str) -> None:
     findings = only(run(vs(http(*matches))), "MW306")
-    assert [(f.path, f.action) for f in findings] == [("spec.http[1]", "warn")]
+    assert said(findings) == [(message_id, "spec.http[1]")]
+    assert findings[0].action == "warn"
 
 
 @pytest.mark.parametrize(
@@ -85,8 +99,20 @@ def test_reachable_routes_pass(matches: tuple[str, str]) -> None:
 
 def test_every_route_after_a_catch_all_is_unreachable_and_the_message_names_them() -> None:
     findings = only(run(vs(http("", "", "[{uri: {prefix: /x}}]"))), "MW306")
-    assert [f.path for f in findings] == ["spec.http[1]", "spec.http[2]"]
-    assert "spec.http[0] before it has no match condition" in findings[0].message
+    assert said(findings) == [(AFTER_CATCH_ALL, "spec.http[1]"), (AFTER_CATCH_ALL, "spec.http[2]")]
+    assert "spec.http[0] before it" in findings[1].message
+    assert [f.fix for f in findings] == [
+        "move spec.http[1] above spec.http[0], or delete it",
+        "move spec.http[2] above spec.http[0], or delete it",
+    ]
+
+
+def test_a_covered_route_names_the_routes_that_cover_it() -> None:
+    findings = only(
+        run(vs(http("[{uri: {prefix: /a}}]", "[{uri: {prefix: /b}}]", "[{uri: {exact: /b/c}}]"))), "MW306"
+    )
+    assert said(findings) == [(COVERED, "spec.http[2]")]
+    assert findings[0].fix == "move spec.http[2] above spec.http[1], narrow the earlier match, or delete it"
 
 
 def test_match_gateways_narrow_a_route() -> None:
@@ -94,18 +120,18 @@ def test_match_gateways_narrow_a_route() -> None:
     narrowed = vs(http("[{gateways: [mesh]}]", ""), head)
     assert only(run(narrowed), "MW306") == []
     all_gateways = vs(http("[{gateways: [mesh, istio-system/public]}]", ""), head)
-    assert paths(all_gateways, "MW306") == ["spec.http[1]"]
+    assert says(all_gateways, "MW306") == [(AFTER_CATCH_ALL, "spec.http[1]")]
 
 
 @pytest.mark.parametrize("section", ["tcp", "tls"])
 def test_tcp_and_tls_routes_are_checked_too(section: str) -> None:
     duplicate = vs(http("[{port: 31400}]", "[{port: 31400}]", section=section))
-    assert paths(duplicate, "MW306") == [f"spec.{section}[1]"]
+    assert says(duplicate, "MW306") == [(COVERED, f"spec.{section}[1]")]
     almost = vs(http("[{port: 31400}]", "[{port: 31400}, {port: 31401}]", section=section))
-    assert paths(almost, "MW306") == []
+    assert says(almost, "MW306") == []
     sni = "[{port: 443, sniHosts: [a.example.com, b.example.com]}]"
     covered = vs(http(sni, "[{port: 443, sniHosts: [a.example.com]}]", section=section))
-    assert paths(covered, "MW306") == [f"spec.{section}[1]"]
+    assert says(covered, "MW306") == [(COVERED, f"spec.{section}[1]")]
 
 
 # --- MW307 ---------------------------------------------------------------------------------------
@@ -138,14 +164,17 @@ def test_virtual_services_with_a_default_route_or_not_for_the_mesh_pass(routes: 
 def test_mesh_virtual_service_whose_routes_all_match_is_found(head: str) -> None:
     routes = http("[{uri: {prefix: /api}}]", "[{headers: {x-user: {exact: jason}}}]")
     findings = only(run(vs(routes, head)), "MW307")
-    assert [(f.path, f.action) for f in findings] == [("spec.http", "warn")]
+    assert said(findings) == [("MW307/no-default-route", "spec.http")]
+    assert findings[0].action == "warn"
     assert "all 2 http routes have a match" in findings[0].message
     assert "host: reviews" in findings[0].fix
 
 
 def test_match_restricted_to_another_gateway_is_no_default_for_the_mesh() -> None:
     head = "hosts: [reviews]\n          gateways: [mesh, istio-system/public]"
-    assert paths(vs(http("[{gateways: [istio-system/public]}]"), head), "MW307") == ["spec.http"]
+    assert says(vs(http("[{gateways: [istio-system/public]}]"), head), "MW307") == [
+        ("MW307/no-default-route", "spec.http")
+    ]
 
 
 def service(ports: str, name: str = "reviews", namespace: str = "shop") -> str:
@@ -213,33 +242,48 @@ def test_port_match_covering_the_service_entrys_only_http_port_counts_as_no_matc
 
 
 @pytest.mark.parametrize(
-    ("routes", "world", "message"),
+    ("routes", "world", "message_id", "left_out"),
     [
         (
             http("[{port: 9080}]"),
             service("[{name: http, port: 9080}, {name: http-admin, port: 9081}]"),
+            "MW307/http-port-left-out",
             "9081",
         ),
-        (http("[{port: 9080, headers: {x-user: {exact: a}}}]"), service("[{name: http, port: 9080}]"), ""),
-        (http("[{port: 9080}]"), "", "no Service or ServiceEntry"),
+        (
+            http("[{port: 9080, headers: {x-user: {exact: a}}}]"),
+            service("[{name: http, port: 9080}]"),
+            "MW307/no-default-route",
+            "",
+        ),
+        (http("[{port: 9080}]"), "", "MW307/ports-unknown", ""),
         (
             http("[{port: 8080}]"),
             service("[{name: http, port: 8080}, {name: tcp-x, port: 81, appProtocol: http}]"),
+            "MW307/http-port-left-out",
             "81",
         ),
-        (http("[{port: 8080}]"), service("[{name: http, port: 8080}, {name: grpc-web, port: 81}]"), "81"),
+        (
+            http("[{port: 8080}]"),
+            service("[{name: http, port: 8080}, {name: grpc-web, port: 81}]"),
+            "MW307/http-port-left-out",
+            "81",
+        ),
         (
             http("[{port: 9080}]"),
             service("[{name: http, port: 9080}]", name="ratings"),
-            "no Service or ServiceEntry",
+            "MW307/ports-unknown",
+            "",
         ),
     ],
     ids=["port-left-out", "port-and-header", "no-service", "app-protocol-http", "grpc-web", "other-service"],
 )
-def test_port_matches_that_leave_an_http_port_out_are_found(routes: str, world: str, message: str) -> None:
+def test_port_matches_that_leave_an_http_port_out_are_found(
+    routes: str, world: str, message_id: str, left_out: str
+) -> None:
     findings = only(run(vs(routes), context=world), "MW307")
-    assert [f.path for f in findings] == ["spec.http"]
-    assert message in findings[0].message
+    assert said(findings) == [(message_id, "spec.http")]
+    assert findings[0].fix.endswith(f", or match port {left_out} too") == bool(left_out)
 
 
 def test_port_matches_of_an_unknown_host_rest_on_its_absence() -> None:
@@ -271,44 +315,72 @@ def test_valid_http_policies_pass(policy: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("policy", "path", "fix_part"),
+    ("policy", "message_id", "path", "fix_part"),
     [
-        ("timeout: 10", "spec.http[0].timeout", '"10s"'),
-        ('timeout: "10"', "spec.http[0].timeout", '"10s"'),
-        ("timeout: 0s", "spec.http[0].timeout", "at least 1ms"),
-        ("timeout: 500us", "spec.http[0].timeout", "at least 1ms"),
-        ("timeout: 10 s", "spec.http[0].timeout", "with a unit"),
-        ("retries: {attempts: 2, perTryTimeout: 1d}", "spec.http[0].retries.perTryTimeout", "at least 1ms"),
-        ("retries: {attempts: -1}", "spec.http[0].retries.attempts", "0 (no retries)"),
-        ("retries: {attempts: 0, perTryTimeout: 2s}", "spec.http[0].retries.attempts", "e.g. 3"),
-        ("retries: {retryOn: 5xx}", "spec.http[0].retries", "e.g. 3"),
-        ("fault: {}", "spec.http[0].fault", "fault.delay"),
-        ("fault: {delay: {fixedDelay: 0.5ms}}", "spec.http[0].fault.delay.fixedDelay", "at least 1ms"),
+        ("timeout: 10", "not-a-duration", "spec.http[0].timeout", '"10s"'),
+        ('timeout: "10"', "not-a-duration", "spec.http[0].timeout", '"10s"'),
+        ("timeout: 0s", "duration-below-1ms", "spec.http[0].timeout", '"10s"'),
+        ("timeout: 500us", "duration-below-1ms", "spec.http[0].timeout", '"10s"'),
+        ("timeout: 10 s", "not-a-duration", "spec.http[0].timeout", '"10s"'),
+        (
+            "retries: {attempts: 2, perTryTimeout: 1d}",
+            "not-a-duration",
+            "spec.http[0].retries.perTryTimeout",
+            "set retries.perTryTimeout",
+        ),
+        ("retries: {attempts: -1}", "attempts-negative", "spec.http[0].retries.attempts", "0 (no retries)"),
+        (
+            "retries: {attempts: 0, perTryTimeout: 2s}",
+            "retries-disabled-but-configured",
+            "spec.http[0].retries.attempts",
+            "e.g. 3",
+        ),
+        ("retries: {retryOn: 5xx}", "retries-disabled-but-configured", "spec.http[0].retries", "e.g. 3"),
+        ("fault: {}", "fault-injects-nothing", "spec.http[0].fault", "fault.delay"),
+        (
+            "fault: {delay: {fixedDelay: 0.5ms}}",
+            "duration-below-1ms",
+            "spec.http[0].fault.delay.fixedDelay",
+            "set fault.delay.fixedDelay",
+        ),
         (
             "fault: {delay: {fixedDelay: 1s, percentage: {value: 0}}}",
+            "percentage-out-of-range",
             "spec.http[0].fault.delay.percentage.value",
-            "above 0",
+            "set fault.delay.percentage",
         ),
         (
             "fault: {abort: {httpStatus: 503, percentage: {value: 150}}}",
+            "percentage-out-of-range",
             "spec.http[0].fault.abort.percentage.value",
-            "at most 100",
+            "set fault.abort.percentage",
         ),
-        ("fault: {abort: {httpStatus: 600}}", "spec.http[0].fault.abort.httpStatus", "e.g. 503"),
-        ("fault: {abort: {httpStatus: 199}}", "spec.http[0].fault.abort.httpStatus", "e.g. 503"),
+        (
+            "fault: {abort: {httpStatus: 600}}",
+            "abort-status-invalid",
+            "spec.http[0].fault.abort.httpStatus",
+            "e.g. 503",
+        ),
+        (
+            "fault: {abort: {httpStatus: 199}}",
+            "abort-status-invalid",
+            "spec.http[0].fault.abort.httpStatus",
+            "e.g. 503",
+        ),
     ],
 )
-def test_invalid_http_policies_are_denied(policy: str, path: str, fix_part: str) -> None:
+def test_invalid_http_policies_are_denied(policy: str, message_id: str, path: str, fix_part: str) -> None:
     findings = only(run(vs(http("", extra=policy))), "MW309")
-    assert [(f.path, f.action) for f in findings] == [(path, "deny")]
+    assert said(findings) == [(f"MW309/{message_id}", path)]
+    assert findings[0].action == "deny"
     assert fix_part in findings[0].fix
 
 
 def test_retries_that_the_timeout_cuts_short_are_a_warning() -> None:
     manifest = vs(http("", extra="retries: {attempts: 3, perTryTimeout: 2s}\n            timeout: 5s"))
     findings = only(run(manifest), "MW309")
-    assert [(f.path, f.action) for f in findings] == [("spec.http[0].retries", "warn")]
-    assert "3 attempts × perTryTimeout" in findings[0].message
+    assert said(findings) == [("MW309/retries-exceed-timeout", "spec.http[0].retries")]
+    assert findings[0].action == "warn"
     assert '"1666ms"' in findings[0].fix
     assert [f.action for f in only(run(manifest, policy="profile: strict"), "MW309")] == ["deny"]
 
@@ -316,7 +388,12 @@ def test_retries_that_the_timeout_cuts_short_are_a_warning() -> None:
 def test_one_finding_per_offending_field() -> None:
     fault = "fault: {delay: {fixedDelay: 0s, percentage: {value: 0}}, abort: {httpStatus: 42}}"
     policy = f"timeout: 0s\n            {fault}"
-    assert len(only(run(vs(http("", extra=policy))), "MW309")) == 4
+    assert said(run(vs(http("", extra=policy))), "MW309") == [
+        ("MW309/duration-below-1ms", "spec.http[0].timeout"),
+        ("MW309/duration-below-1ms", "spec.http[0].fault.delay.fixedDelay"),
+        ("MW309/percentage-out-of-range", "spec.http[0].fault.delay.percentage.value"),
+        ("MW309/abort-status-invalid", "spec.http[0].fault.abort.httpStatus"),
+    ]
 
 
 @pytest.mark.parametrize("section", ["http", "tcp", "tls"])
@@ -327,11 +404,14 @@ def test_weights(section: str) -> None:
         )
         return vs(f"          {section}:\n          - route: [{targets}]")
 
-    assert paths(weighted(", weight: 0", ", weight: 0"), "MW309") == [f"spec.{section}[0].route"]
-    assert paths(weighted("", ""), "MW309") == [f"spec.{section}[0].route"]
-    assert paths(weighted(", weight: -5", ", weight: 10"), "MW309") == [f"spec.{section}[0].route[0].weight"]
-    assert paths(weighted(", weight: 0", ""), "MW309") == [f"spec.{section}[0].route"]
-    assert paths(weighted(", weight: 90", ", weight: 10"), "MW309") == []
-    assert paths(weighted(", weight: 1", ""), "MW309") == []
-    assert paths(weighted(""), "MW309") == []
-    assert paths(weighted(", weight: 0"), "MW309") == []
+    all_zero = [("MW309/weights-all-zero", f"spec.{section}[0].route")]
+    assert says(weighted(", weight: 0", ", weight: 0"), "MW309") == all_zero
+    assert says(weighted("", ""), "MW309") == all_zero
+    assert says(weighted(", weight: -5", ", weight: 10"), "MW309") == [
+        ("MW309/weight-negative", f"spec.{section}[0].route[0].weight")
+    ]
+    assert says(weighted(", weight: 0", ""), "MW309") == all_zero
+    assert says(weighted(", weight: 90", ", weight: 10"), "MW309") == []
+    assert says(weighted(", weight: 1", ""), "MW309") == []
+    assert says(weighted(""), "MW309") == []
+    assert says(weighted(", weight: 0"), "MW309") == []

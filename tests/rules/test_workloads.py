@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.helpers import only, run
+from tests.helpers import only, run, said
 from webhook.kinds import GATEWAY
 from webhook.rules import CATALOGUE
 
@@ -52,19 +52,24 @@ def namespace(labels: str, name: str = "default") -> str:
 
 
 @pytest.mark.parametrize(
-    ("labels", "identity", "fix"),
+    ("labels", "message_id", "fix"),
     [
-        ("{version: v1}", "no app identity label", "add label app: web to spec.template.metadata.labels"),
-        ("{app: web}", "no version identity label", "add label version: v1 to spec.template.metadata.labels"),
-        ("{tier: front}", "no app and no version", "add labels app: web and version: v1"),
-        ("{app: web, version: ''}", "no version identity label", "version: v1"),
+        ("{version: v1}", "no-app-label", "add label app: web to spec.template.metadata.labels"),
+        ("{app: web}", "no-version-label", "add label version: v1 to spec.template.metadata.labels"),
+        ("{tier: front}", "no-app-or-version-label", "add labels app: web and version: v1"),
+        ("{app: web, version: ''}", "no-version-label", "version: v1"),
     ],
 )
-def test_template_without_identity_is_denied(labels: str, identity: str, fix: str) -> None:
+def test_template_without_identity_is_denied(labels: str, message_id: str, fix: str) -> None:
     findings = only(run(deployment(labels)), "MW101")
-    assert [(f.path, f.action) for f in findings] == [("spec.template.metadata.labels", "deny")]
-    assert identity in findings[0].message
+    assert said(findings) == [(f"MW101/{message_id}", "spec.template.metadata.labels")]
+    assert findings[0].action == "deny"
     assert fix in findings[0].fix
+
+
+def test_the_message_names_what_istio_reports_instead() -> None:
+    (finding,) = only(run(deployment("{tier: front}")), "MW101")
+    assert 'Istio reports it as app "web", version "latest"' in finding.message
 
 
 @pytest.mark.parametrize(
@@ -103,7 +108,7 @@ def test_require_literal_wants_app_and_version_and_reuses_values() -> None:
     findings = only(
         run(deployment(labels), policy="rules: {MW101: {options: {requireLiteral: true}}}"), "MW101"
     )
-    assert len(findings) == 1
+    assert said(findings) == [("MW101/no-app-or-version-label", "spec.template.metadata.labels")]
     assert "requireLiteral" in findings[0].message
     assert "app.kubernetes.io/name, app.kubernetes.io/version do not count" in findings[0].message
     assert findings[0].fix == 'add labels app: shop and version: "1.2" to spec.template.metadata.labels'
@@ -134,16 +139,15 @@ def test_cronjob_template_is_checked_where_written() -> None:
         """),
         "MW101",
     )
-    assert [f.path for f in findings] == ["spec.jobTemplate.spec.template.metadata.labels"]
+    assert said(findings) == [("MW101/no-version-label", "spec.jobTemplate.spec.template.metadata.labels")]
     assert findings[0].fix == "add label version: v1 to spec.jobTemplate.spec.template.metadata.labels"
     assert findings[0].line == 12
 
 
 def test_bare_pod_is_checked_at_its_own_labels() -> None:
     findings = only(run(pod(labels="{app: web}")), "MW101")
-    assert [(f.path, f.fix) for f in findings] == [
-        ("metadata.labels", "add label version: v1 to metadata.labels")
-    ]
+    assert said(findings) == [("MW101/no-version-label", "metadata.labels")]
+    assert [f.fix for f in findings] == ["add label version: v1 to metadata.labels"]
 
 
 def test_pod_owned_by_a_controller_is_only_warned() -> None:
@@ -201,7 +205,9 @@ def test_pods_outside_the_mesh_are_not_checked(manifest: str, world: str) -> Non
     ids=["assumed", "ns-enabled", "ns-revision", "inject-label-true", "proxy", "native-proxy", "status"],
 )
 def test_pods_in_the_mesh_are_checked(manifest: str, world: str) -> None:
-    assert len(only(run(manifest, context=world), "MW101")) == 1
+    assert said(run(manifest, context=world), "MW101") == [
+        ("MW101/no-app-or-version-label", "metadata.labels")
+    ]
 
 
 def test_assume_injected_false_leaves_unknown_namespaces_out() -> None:
@@ -210,7 +216,8 @@ def test_assume_injected_false_leaves_unknown_namespaces_out() -> None:
 
 def test_assume_injected_false_still_counts_a_pod_that_opts_in() -> None:
     manifest = pod(labels="{tier: x, sidecar.istio.io/inject: 'true'}")
-    assert len(only(run(manifest, policy="mesh: {assumeInjected: false}"), "MW101")) == 1
+    findings = run(manifest, policy="mesh: {assumeInjected: false}")
+    assert said(findings, "MW101") == [("MW101/no-app-or-version-label", "metadata.labels")]
 
 
 # Mesh membership as Istio's injector decides it (`injectRequired` and the webhook's selectors).
@@ -367,10 +374,11 @@ def test_http_probe_without_rewrite_under_strict_mtls_is_denied() -> None:
         run(deployment(annotations=OFF, containers=HTTP_READINESS), context=peer_authentication("STRICT")),
         "MW102",
     )
-    assert [(f.path, f.action) for f in findings] == [
-        ("spec.template.spec.containers[0].readinessProbe", "deny")
+    assert said(findings) == [
+        ("MW102/probe-fails-under-strict", "spec.template.spec.containers[0].readinessProbe")
     ]
-    assert "STRICT" in findings[0].message and "PeerAuthentication default/mtls" in findings[0].message
+    assert findings[0].action == "deny"
+    assert "PeerAuthentication default/mtls" in findings[0].message
     assert "httpGet port 8080 path /ready" in findings[0].message
     assert 'sidecar.istio.io/rewriteAppHTTPProbers: "false"' in findings[0].fix
     assert "spec.template.metadata.annotations" in findings[0].fix
@@ -378,18 +386,22 @@ def test_http_probe_without_rewrite_under_strict_mtls_is_denied() -> None:
 
 def test_unknown_mtls_is_a_warning() -> None:
     findings = only(run(deployment(annotations=OFF, containers=HTTP_READINESS)), "MW102")
-    assert [f.action for f in findings] == ["warn"]
+    assert [(f.message_id, f.action) for f in findings] == [("MW102/probe-fails-once-strict", "warn")]
     assert "mTLS is unknown" in findings[0].message
 
 
 def test_strict_from_config_is_denied() -> None:
     findings = run(deployment(annotations=OFF, containers=HTTP_READINESS), policy="mesh: {mtls: STRICT}")
-    assert [f.action for f in only(findings, "MW102")] == ["deny"]
+    assert [(f.message_id, f.action) for f in only(findings, "MW102")] == [
+        ("MW102/probe-fails-under-strict", "deny")
+    ]
 
 
 def test_strict_profile_denies_the_warning_too() -> None:
     findings = run(deployment(annotations=OFF, containers=HTTP_READINESS), policy="profile: strict")
-    assert [f.action for f in only(findings, "MW102")] == ["deny"]
+    assert [(f.message_id, f.action) for f in only(findings, "MW102")] == [
+        ("MW102/probe-fails-once-strict", "deny")
+    ]
 
 
 @pytest.mark.parametrize(
@@ -473,12 +485,12 @@ def test_one_finding_per_probe_including_grpc_and_tcp() -> None:
     findings = only(
         run(deployment(annotations=OFF, containers=containers), policy="mesh: {mtls: STRICT}"), "MW102"
     )
-    assert [(f.path, f.action) for f in findings] == [
-        ("spec.template.spec.containers[0].livenessProbe", "deny"),
-        ("spec.template.spec.containers[0].readinessProbe", "warn"),
-        ("spec.template.spec.containers[1].startupProbe", "deny"),
+    assert said(findings) == [
+        ("MW102/probe-fails-under-strict", "spec.template.spec.containers[0].livenessProbe"),
+        ("MW102/tcp-probe-always-succeeds", "spec.template.spec.containers[0].readinessProbe"),
+        ("MW102/probe-fails-under-strict", "spec.template.spec.containers[1].startupProbe"),
     ]
-    assert "always succeeds" in findings[1].message
+    assert [f.action for f in findings] == ["deny", "warn", "deny"]
 
 
 @pytest.mark.parametrize(

@@ -91,7 +91,10 @@ def test_a_missing_object_confirmed_absent_denies() -> None:
     verdict = admit(request_for(VIRTUAL_SERVICE), Engine(Policy()), source)
     assert verdict.decision is Decision.DENY
     assert verdict.confirmation is Confirmation.ABSENT
-    assert source.asked == [Lookup(kinds.GATEWAY, "bookinfo", "bookinfo-gateway")]
+    assert source.asked == [
+        Lookup(kinds.GATEWAY, "bookinfo", "bookinfo-gateway"),
+        Lookup(kinds.GATEWAY_API_GATEWAY, "bookinfo", "bookinfo-gateway"),
+    ]
     assert "MW301" in verdict.message
 
 
@@ -103,6 +106,21 @@ def test_an_object_the_cache_had_not_seen_yet_is_found_and_the_review_is_re_eval
     assert verdict.allowed
 
 
+def test_a_gateway_api_gateway_the_cache_had_not_seen_yet_is_found_too() -> None:
+    gateway_api_gateway = {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "Gateway",
+        "metadata": {"name": "bookinfo-gateway", "namespace": "bookinfo"},
+        "spec": {
+            "gatewayClassName": "istio",
+            "listeners": [{"name": "http", "port": 80, "protocol": "HTTP"}],
+        },
+    }
+    verdict = admit(request_for(VIRTUAL_SERVICE), Engine(Policy()), ClusterStandIn([gateway_api_gateway]))
+    assert verdict.confirmation is Confirmation.FOUND
+    assert "MW301" not in {r.finding.code for r in verdict.reported}
+
+
 def test_when_absence_cannot_be_confirmed_the_denial_becomes_a_warning_that_says_so() -> None:
     source = ClusterStandIn([GATEWAY], reachable=False)
     verdict = admit(request_for(VIRTUAL_SERVICE), Engine(Policy()), source)
@@ -112,10 +130,12 @@ def test_when_absence_cannot_be_confirmed_the_denial_becomes_a_warning_that_says
     assert [(r.finding.action, r.action) for r in downgraded] == [(Action.DENY, Action.WARN)]
     assert any(
         w.startswith("MW301 spec.gateways[0]: ")
-        and "could not confirm" in w
-        and "Gateway bookinfo/bookinfo-gateway" in w
+        and w.endswith(
+            "[not denied: could not confirm with the API server that there is no Gateway "
+            "bookinfo/bookinfo-gateway]"
+        )
         for w in verdict.warnings
-    )
+    ), verdict.warnings
 
 
 def test_no_lookup_is_made_when_nothing_would_be_denied() -> None:

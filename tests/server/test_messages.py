@@ -16,6 +16,7 @@ def finding(
 ) -> Finding:
     return Finding(
         code=code,
+        message_id=f"{code}/port-unnamed",
         rule="service-port-protocol",
         action=action,
         object=REF,

@@ -15,6 +15,7 @@ from prometheus_client.registry import Collector
 
 from webhook.cluster.reflector import Reflector
 from webhook.inventory import InventoryView
+from webhook.rules import CATALOGUE
 
 
 class Watched(Protocol):
@@ -38,7 +39,9 @@ class InventoryCollector(Collector):
         source = self._source
         now = source.clock()
         objects = GaugeMetricFamily(
-            "meshwarden_inventory_objects", "Objects in the live inventory, by kind.", labels=["kind"]
+            "meshwarden_inventory_objects",
+            "Objects in the live inventory, by kind (`Kind.group` beside a checked kind of that name).",
+            labels=["kind"],
         )
         age = GaugeMetricFamily(
             "meshwarden_inventory_last_event_age_seconds",
@@ -51,7 +54,7 @@ class InventoryCollector(Collector):
             labels=["kind", "reason"],
         )
         for reflector in list(source.reflectors):
-            kind = reflector.resource.kind
+            kind = CATALOGUE.name_of(reflector.resource.group_kind)
             objects.add_metric([kind], len(source.inventory.of_kind(reflector.resource.group_kind)))
             if reflector.last_event is not None:
                 age.add_metric([kind], now - reflector.last_event)

@@ -15,6 +15,7 @@ from webhook.rules import CATALOGUE
 
 ISTIO_NETWORKING_VERSIONS = ("v1", "v1beta1", "v1alpha3")
 ISTIO_SECURITY_VERSIONS = ("v1", "v1beta1")
+GATEWAY_API_VERSIONS = ("v1", "v1beta1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +105,7 @@ API_RESOURCES: dict[GroupKind, KindSpec] = {
         _istio("DestinationRule", "destinationrules"),
         _istio("ServiceEntry", "serviceentries"),
         KindSpec("PeerAuthentication", "security.istio.io", ISTIO_SECURITY_VERSIONS, "peerauthentications"),
+        KindSpec("Gateway", "gateway.networking.k8s.io", GATEWAY_API_VERSIONS, "gateways"),
     )
 }
 

@@ -16,6 +16,7 @@ def finding_dict(finding: Finding, notes: Sequence[Note] = ()) -> dict[str, Any]
     ref = finding.object
     return {
         "code": finding.code,
+        "messageId": finding.message_id,
         "rule": finding.rule,
         "action": str(finding.action),
         "suppressed": finding.suppressed,

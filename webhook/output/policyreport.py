@@ -79,7 +79,12 @@ def _finding(finding: Finding, stamp: dict[str, int]) -> Result:
         outcome = "skip"
     else:
         outcome = _RESULTS[finding.action]
-    properties = {"path": finding.path, "fix": finding.fix, "docs": finding.docs}
+    properties = {
+        "messageId": finding.message_id,
+        "path": finding.path,
+        "fix": finding.fix,
+        "docs": finding.docs,
+    }
     if finding.suppress_reason:
         properties["suppressReason"] = finding.suppress_reason
     result = _result(finding.rule, finding.code, outcome, finding.message, finding.object, stamp)

@@ -45,7 +45,12 @@ def _result(finding: Finding, index: dict[str, int], notes: Sequence[Note]) -> d
         "ruleId": finding.code,
         "level": _LEVELS.get(finding.action, "warning"),
         "message": {"text": f"{ref} {finding.path}: {finding.message}. Fix: {finding.fix}"},
-        "properties": {"object": str(ref), "path": finding.path, "action": str(finding.action)},
+        "properties": {
+            "messageId": finding.message_id,
+            "object": str(ref),
+            "path": finding.path,
+            "action": str(finding.action),
+        },
     }
     if finding.code in index:
         result["ruleIndex"] = index[finding.code]

@@ -40,6 +40,7 @@ class Catalogue:
         self.rules = tuple(sorted(rules, key=lambda r: r.code))
         self._lookup = {key.lower(): r for r in self.rules for key in (r.code, r.name)}
         self.kinds = frozenset(k for r in self.rules for k in r.kinds)
+        self._checked_names = frozenset(k.kind for k in self.kinds)
         self.inputs: dict[GroupKind, Detail] = {}
         """Every kind a rule reads from the inventory, at the highest detail any rule reads it."""
         for read in sorted((i for r in self.rules for i in r.inputs), key=lambda i: (i.kind, i.detail)):
@@ -53,6 +54,12 @@ class Catalogue:
 
     def for_kind(self, kind: GroupKind) -> tuple[Rule, ...]:
         return tuple(r for r in self.rules if kind in r.kinds)
+
+    def name_of(self, kind: GroupKind) -> str:
+        """How reports and metrics name a kind: its name, or `Kind.group` for a kind no rule checks
+        that has the name of one a rule checks (`Gateway.gateway.networking.k8s.io` beside Istio's
+        `Gateway`)."""
+        return str(kind) if kind not in self.kinds and kind.kind in self._checked_names else kind.kind
 
 
 def _rules_of(module: ModuleType) -> list[Rule]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from webhook.findings import Action, Lookup, Violation
 from webhook.inventory.detail import Detail
@@ -31,40 +31,51 @@ def _existing_values(pods_labels: list[dict[str, str]], keys: list[str]) -> str:
     return ", ".join(values[:5])
 
 
-def _reason_and_fix(
+class _Reason(NamedTuple):
+    message_id: str
+    text: str
+    fix: str
+
+
+def _reason(
     name: str,
     labels: dict[str, str],
     selector: dict[str, str],
     service: Resource,
     service_pods: list[dict[str, str]],
-) -> tuple[str, str]:
+) -> _Reason:
     """Why the subset selects nothing, and what to change."""
     empty = sorted(k for k, v in labels.items() if k.startswith(TOPOLOGY_PREFIXES) and not v)
     if empty:
-        return (
-            f"topology label {', '.join(empty)} is empty, which matches no endpoint",
-            f"give {empty[0]} the node value it should match (a region or zone name), "
+        return _Reason(
+            message_id="topology-label-empty",
+            text=f"topology label {', '.join(empty)} is empty, which matches no endpoint",
+            fix=f"give {empty[0]} the node value it should match (a region or zone name), "
             f'or remove it from subset "{name}"',
         )
     contradicting = _contradictions(selector, labels)
     if contradicting:
         key = contradicting[0]
-        return (
-            f"its {key}={labels[key]} contradicts the selector's {key}={selector[key]}",
-            f'remove {key} from subset "{name}" (the Service already selects {key}={selector[key]})',
+        return _Reason(
+            message_id="contradicts-selector",
+            text=f"its {key}={labels[key]} contradicts the selector's {key}={selector[key]}",
+            fix=f'remove {key} from subset "{name}" (the Service already selects {key}={selector[key]})',
         )
     pod_labels = {k: v for k, v in labels.items() if not k.startswith(TOPOLOGY_PREFIXES)}
     if not service_pods:
         workload = f"Service {service.namespace}/{service.name}"
-        return (
-            "no pod matches the Service's selector at all" if selector else "the namespace has no pod",
-            f"deploy the workload behind {workload} with pod labels {_show({**selector, **pod_labels})}",
+        return _Reason(
+            message_id="service-has-no-pods",
+            text="no pod matches the Service's selector at all" if selector else "the namespace has no pod",
+            fix=f"deploy the workload behind {workload} with pod labels {_show({**selector, **pod_labels})}",
         )
     fix = f'label the pod template of the workload for subset "{name}" with {_show(pod_labels)}'
     existing = _existing_values(service_pods, sorted(pod_labels))
     if existing:
         fix += f", or change the subset's labels to ones the Service's pods carry ({existing})"
-    return f"no pod of the Service has {_show(pod_labels)}", fix
+    return _Reason(
+        message_id="no-pod-with-labels", text=f"no pod of the Service has {_show(pod_labels)}", fix=fix
+    )
 
 
 @rule(
@@ -73,6 +84,14 @@ def _reason_and_fix(
     kinds={DESTINATION_RULE},
     default=Action.WARN,
     inputs=(Input(SERVICE, Detail.SPEC), Input(POD, Detail.METADATA), Input(VIRTUAL_SERVICE, Detail.SPEC)),
+    messages={
+        "topology-label-empty": "a topology label of the subset with an empty value, which matches no "
+        "endpoint",
+        "contradicts-selector": "a label of the subset contradicts the Service's selector",
+        "service-has-no-pods": "no pod matches the Service's selector at all (no pod in the namespace, for "
+        "a Service without one)",
+        "no-pod-with-labels": "the Service has pods, but none with the subset's labels",
+    },
     summary="""
         Checks that each subset's labels, together with the selector of the host's Service, match
         at least one pod or workload pod template in the Service's namespace. Hosts without a
@@ -168,7 +187,7 @@ def dr_subset_selects_nothing(destination_rule: Resource, context: Context) -> I
                 pod.labels for pod in context.inventory.pods_matching(selector, service.namespace)
             ]
         name = scalar_text(subset.get("name") or f"#{index}")
-        reason, fix = _reason_and_fix(name, labels, selector, service, service_pods)
+        reason = _reason(name, labels, selector, service, service_pods)
         routed = context.inventory.virtual_services_routing_to(host_fqdn, name)
         if routed:
             users = ", ".join(f"{vs.namespace}/{vs.name}" for vs in routed[:3])
@@ -178,8 +197,9 @@ def dr_subset_selects_nothing(destination_rule: Resource, context: Context) -> I
         yield Violation(
             f"spec.subsets[{index}].labels" if labels else f"spec.subsets[{index}]",
             f'subset "{name}" ({_show(labels)}) with the selector of Service {where} ({selector_text}) '
-            f"matches no pod in namespace {service.namespace}: {reason}; {effect}",
-            fix,
+            f"matches no pod in namespace {service.namespace}: {reason.text}; {effect}",
+            reason.fix,
+            message_id=reason.message_id,
             weak=not routed,
             missing=(Lookup(POD, service.namespace),),
         )
@@ -211,6 +231,13 @@ def _tls_settings(spec: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], s
     name="dr-tls-without-ca",
     kinds={DESTINATION_RULE},
     default=Action.WARN,
+    messages={
+        "insecure-skip-verify": "a SIMPLE or MUTUAL tls setting with `insecureSkipVerify: true`",
+        "os-trust-store-only": "a SIMPLE or MUTUAL tls setting without a CA: verified against the OS trust "
+        "store only (Istio 1.20 and later)",
+        "not-verified": "a SIMPLE or MUTUAL tls setting without a CA: not verified at all (Istio before "
+        "1.20)",
+    },
     summary="""
         Checks that every `SIMPLE` or `MUTUAL` tls setting of a DestinationRule (top level, per
         port, and inside subsets) names the CA to verify the upstream with, by `caCertificates`
@@ -274,6 +301,7 @@ def dr_tls_without_ca(destination_rule: Resource, context: Context) -> Iterator[
                 f"{setting} sets insecureSkipVerify: true, so nothing about the upstream's certificate "
                 f"is verified{ignored}: anyone who can intercept the traffic can impersonate {host}",
                 f"remove insecureSkipVerify from {path}" + ("" if pinned else f", and {pin}"),
+                message_id="insecure-skip-verify",
             )
         elif pinned:
             continue
@@ -284,6 +312,7 @@ def dr_tls_without_ca(destination_rule: Resource, context: Context) -> Iterator[
                 f"against the OS trust store only: any publicly trusted certificate for {host} is "
                 "accepted, and an upstream with a private CA fails",
                 f"pin the CA: {pin}",
+                message_id="os-trust-store-only",
             )
         else:
             yield Violation(
@@ -291,4 +320,5 @@ def dr_tls_without_ca(destination_rule: Resource, context: Context) -> Iterator[
                 f"{setting} has neither caCertificates nor credentialName, so with Istio "
                 f"{version[0]}.{version[1]} (mesh.istioVersion) the upstream's certificate is not verified",
                 pin,
+                message_id="not-verified",
             )

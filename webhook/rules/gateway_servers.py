@@ -36,6 +36,7 @@ class _Problem:
     path: str
     message: str
     fix: str
+    message_id: str
 
 
 def _host_problem(path: str, host: str) -> _Problem | None:
@@ -45,6 +46,7 @@ def _host_problem(path: str, host: str) -> _Problem | None:
             path,
             f"host \"{host}\" has more than one '/'",
             f"write it as <namespace>/<host>, e.g. '*/{parts[-1]}'",
+            message_id="host-several-slashes",
         )
     name = parts[-1]
     if len(parts) == 2:
@@ -54,12 +56,16 @@ def _host_problem(path: str, host: str) -> _Problem | None:
                 path,
                 f'host "{host}" has an invalid namespace prefix "{namespace}"',
                 f"use '*/{name}' (any namespace), './{name}' (the Gateway's) or '<namespace>/{name}'",
+                message_id="host-namespace-invalid",
             )
     if name == "*":
         return None
     if not name:
         return _Problem(
-            path, f'host "{host}" is empty', "name a host such as 'shop.example.com', or '*' for any host"
+            path,
+            f'host "{host}" is empty',
+            "name a host such as 'shop.example.com', or '*' for any host",
+            message_id="host-empty",
         )
     if "*" in name and not (name.startswith("*.") and "*" not in name[1:]):
         domain = name.replace("*", "").lstrip(".")
@@ -67,12 +73,14 @@ def _host_problem(path: str, host: str) -> _Problem | None:
             path,
             f"host \"{host}\" is a partial wildcard; only a whole first label may be '*'",
             f"use '*.{domain}' for its subdomains or '{domain}' for the domain itself",
+            message_id="host-partial-wildcard",
         )
     if "." not in name:
         return _Problem(
             path,
             f'host "{host}" is a short name; Gateway hosts must be fully qualified domain names',
             f"use the domain clients send in the Host header, e.g. '{name}.example.com', or '*'",
+            message_id="host-short-name",
         )
     return None
 
@@ -81,7 +89,12 @@ def _port_problems(path: str, server: dict[str, Any], names: dict[str, int]) -> 
     port = server.get("port")
     if not isinstance(port, dict):
         return [
-            _Problem(path, "the server has no port", "add port: {number: 80, name: http, protocol: HTTP}")
+            _Problem(
+                path,
+                "the server has no port",
+                "add port: {number: 80, name: http, protocol: HTTP}",
+                message_id="port-missing",
+            )
         ]
     problems = []
     number = port_number(server)
@@ -93,11 +106,19 @@ def _port_problems(path: str, server: dict[str, Any], names: dict[str, int]) -> 
                 f"{path}.number",
                 f'port number "{scalar_text(port.get("number"))}" is missing or invalid',
                 "set port.number to the port the gateway listens on (1-65535), e.g. 80",
+                message_id="port-number-invalid",
             )
         )
     if not name:
         suggestion = f"{protocol.lower() or 'http'}-{number}" if number else protocol.lower() or "http"
-        problems.append(_Problem(f"{path}.name", "the port has no name", f"set port.name: {suggestion}"))
+        problems.append(
+            _Problem(
+                f"{path}.name",
+                "the port has no name",
+                f"set port.name: {suggestion}",
+                message_id="port-name-missing",
+            )
+        )
     elif name in names:
         unique = f"{name}-{number}" if number else f"{name}-2"
         problems.append(
@@ -106,6 +127,7 @@ def _port_problems(path: str, server: dict[str, Any], names: dict[str, int]) -> 
                 f'port name "{name}" is already used by spec.servers[{names[name]}]; '
                 "Envoy drops this server (404)",
                 f'give this server a unique port name, e.g. "{unique}"',
+                message_id="port-name-duplicate",
             )
         )
     if protocol.upper() not in GATEWAY_PROTOCOLS:
@@ -116,6 +138,7 @@ def _port_problems(path: str, server: dict[str, Any], names: dict[str, int]) -> 
                 if protocol
                 else "the port has no protocol",
                 "set port.protocol to one of HTTP, HTTPS, HTTP2, GRPC, TCP, TLS",
+                message_id="port-protocol-unknown" if protocol else "port-protocol-missing",
             )
         )
     return problems
@@ -133,6 +156,7 @@ def _tls_problems(path: str, server: dict[str, Any]) -> list[_Problem]:
                 f"the {protocol} server has no tls block",
                 "add tls: {mode: SIMPLE, credentialName: <TLS Secret in the gateway's namespace>}, "
                 "or tls: {mode: PASSTHROUGH} to pass TLS through to the backend",
+                message_id="tls-missing",
             )
         )
     if tls.get("httpsRedirect") is True and protocol in GATEWAY_PROTOCOLS and protocol not in HTTP_PROTOCOLS:
@@ -141,6 +165,7 @@ def _tls_problems(path: str, server: dict[str, Any]) -> list[_Problem]:
                 f"{path}.tls.httpsRedirect",
                 f"tls.httpsRedirect is set on a {protocol} server; it only applies to plain HTTP servers",
                 "remove httpsRedirect here and set it on the port-80 HTTP server for the same hosts",
+                message_id="https-redirect-not-http",
             )
         )
     mode = scalar_text(tls.get("mode") or "").upper()
@@ -154,6 +179,7 @@ def _tls_problems(path: str, server: dict[str, Any]) -> list[_Problem]:
                 f"{path}.tls",
                 f"tls mode {mode} has neither credentialName nor serverCertificate and privateKey files",
                 "set tls.credentialName to the TLS Secret with the certificate (in the gateway's namespace)",
+                message_id="credential-missing",
             )
         )
     return problems
@@ -169,6 +195,7 @@ def _server_problems(index: int, server: dict[str, Any], names: dict[str, int]) 
                 f"{path}.hosts",
                 "the server has no hosts",
                 "add hosts: the domains it serves, e.g. ['shop.example.com'], or ['*']",
+                message_id="no-hosts",
             )
         )
     for h, host in enumerate(hosts):
@@ -185,12 +212,33 @@ def _server_problems(index: int, server: dict[str, Any], names: dict[str, int]) 
     name="gateway-server-invalid",
     kinds={GATEWAY},
     default=Action.DENY,
+    messages={
+        "no-servers": "the Gateway has no servers",
+        "no-hosts": "a server without hosts",
+        "host-several-slashes": "a server host with more than one `/`",
+        "host-namespace-invalid": "a server host whose namespace prefix is not `*`, `.` or a namespace name",
+        "host-empty": "an empty server host",
+        "host-partial-wildcard": "a server host with a wildcard that is not a whole first label",
+        "host-short-name": "a server host that is a short name, not a fully qualified domain name",
+        "port-missing": "a server without a port",
+        "port-number-invalid": "a server port number that is missing or outside 1–65535",
+        "port-name-missing": "a server port without a name",
+        "port-name-duplicate": "a server port name that an earlier server of the Gateway uses",
+        "port-protocol-missing": "a server port without a protocol",
+        "port-protocol-unknown": "a server port protocol Istio does not know",
+        "tls-missing": "an HTTPS or TLS server without a `tls` block",
+        "https-redirect-not-http": "`tls.httpsRedirect` on a server that is not plain HTTP",
+        "credential-missing": "tls mode SIMPLE, MUTUAL or OPTIONAL_MUTUAL with neither `credentialName` nor "
+        "certificate files",
+    },
     summary="""
         Checks each Gateway server the way Istio's validation does: the Gateway has servers, each
         has hosts that are fully qualified names or wildcards (`*`, `*.example.com`) with an
         optional `*/`, `./` or `<namespace>/` prefix, a port with number, name and a known protocol,
         a port name no earlier server uses, a `tls` block on HTTPS/TLS servers, certificates for
-        SIMPLE/MUTUAL TLS, and `httpsRedirect` only on HTTP servers.
+        SIMPLE/MUTUAL TLS, and `httpsRedirect` only on HTTP servers. A server with several
+        problems is one finding whose message lists them all; its path and message id are the
+        first problem's.
     """,
     why="""
         istiod rejects most of these, and the rest fail silently at runtime: when two servers share
@@ -240,6 +288,7 @@ def gateway_server_invalid(gateway: Resource, context: Context) -> Iterator[Viol
             "the Gateway has no servers, so it opens no port and routes nothing",
             "add a server, e.g. servers: "
             "[{port: {number: 80, name: http, protocol: HTTP}, hosts: ['shop.example.com']}]",
+            message_id="no-servers",
         )
         return
     names: dict[str, int] = {}
@@ -254,6 +303,7 @@ def gateway_server_invalid(gateway: Resource, context: Context) -> Iterator[Viol
                 problems[0].path,
                 f"{label}: " + "; ".join(p.message for p in problems),
                 "; ".join(p.fix for p in problems),
+                message_id=problems[0].message_id,
             )
 
 
@@ -298,6 +348,10 @@ def _conflicts(
     kinds={GATEWAY},
     default=Action.DENY,
     inputs=(Input(GATEWAY, Detail.SPEC), Input(POD, Detail.METADATA)),
+    messages={
+        "host-served-twice": "another Gateway on the same gateway pods serves the same host on the same "
+        "port and bind",
+    },
     summary="""
         Checks that no other Gateway whose selector is identical or selects a common pod has a
         server with the same port number, the same `bind` and an identical host (a `*/` prefix
@@ -373,4 +427,5 @@ def gateway_conflict(gateway: Resource, context: Context) -> Iterator[Violation]
             f"pods ({show_labels(selector_of(gateway))}); Istio merges them in no defined order",
             f"serve {shared} on port {number} from one Gateway only: remove it from "
             f"spec.servers[{index}] here or from Gateway {names}, or merge the Gateways",
+            message_id="host-served-twice",
         )

@@ -38,6 +38,10 @@ ISTIO_GATEWAY_SELECTORS = (
     kinds={GATEWAY},
     default=Action.WARN,
     inputs=(Input(POD, Detail.METADATA),),
+    messages={
+        "no-matching-pods": "the selector matches no pod or workload template (in the Gateway's namespace, "
+        "when gateways are namespace-scoped)",
+    },
     summary="""
         Checks that a Gateway's `spec.selector` matches at least one pod or workload pod template
         (in any namespace, or only in the Gateway's own namespace when the policy says gateways
@@ -140,7 +144,9 @@ def gateway_selector_no_workload(gateway: Resource, context: Context) -> Iterato
             else "istio: ingressgateway for the default one"
         )
         fix = f"set spec.selector to the labels of the gateway deployment's pods (e.g. {example})"
-    yield Violation("spec.selector", message, fix, missing=(Lookup(POD, scope or ""),))
+    yield Violation(
+        "spec.selector", message, fix, message_id="no-matching-pods", missing=(Lookup(POD, scope or ""),)
+    )
 
 
 # --- MW402 ---------------------------------------------------------------------------------------
@@ -201,6 +207,12 @@ def _describe(exposure: _Exposure) -> str:
     kinds={GATEWAY},
     default=Action.WARN,
     inputs=(Input(POD, Detail.PORTS), Input(SERVICE, Detail.SPEC)),
+    messages={
+        "no-service": "no Service selects the gateway's pods",
+        "port-not-exposed": "the server port is neither a TCP `port` nor a `targetPort` of the Services "
+        "selecting the gateway's pods",
+        "port-udp-only": "the server port is a port of those Services only over UDP or SCTP",
+    },
     summary="""
         Checks that every server port of a Gateway is a TCP `port` or `targetPort` of a Service
         that selects the gateway's pods (a Service port without `protocol` counts as TCP).
@@ -300,15 +312,18 @@ def gateway_port_not_exposed(gateway: Resource, context: Context) -> Iterator[Vi
                 f"with selector {show_labels(selector_of(gateway))} "
                 f"and a TCP port {number} (targetPort {number})"
             )
+            message_id = "no-service"
         else:
             message = (
                 f"server port {number} is neither a TCP port nor a targetPort of the Services selecting "
                 f"the gateway's pods: {_describe(exposure)}"
             )
+            message_id = "port-not-exposed"
             if number in exposure.udp_only:
                 message += f" (port {number} is exposed only over UDP/SCTP)"
+                message_id = "port-udp-only"
             target = exposure.services[0]
             choices = ", ".join(str(p) for p in sorted(exposure.ports)[:6])
             fix = f"add a TCP port {number} (targetPort {number}) to Service {target.namespace}/{target.name}"
             fix += f", or change the server port to one it exposes ({choices})" if choices else ""
-        yield Violation(path, message, fix, missing=missing)
+        yield Violation(path, message, fix, message_id=message_id, missing=missing)

@@ -62,6 +62,12 @@ def _vhost_for(vhost: str, service: str, namespace: str) -> str:
     kinds={INGRESS},
     default=Action.WARN,
     inputs=(Input(INGRESS_CLASS, Detail.SPEC),),
+    messages={
+        "service-upstream-off": 'the `service-upstream` annotation is not `"true"`',
+        "upstream-vhost-wrong": "the `upstream-vhost` annotation does not name the backend Service's FQDN",
+        "upstream-and-vhost-wrong": 'both: `service-upstream` is not `"true"`, and `upstream-vhost` does '
+        "not name the backend Service's FQDN",
+    },
     summary="""
         When the policy says the ingress-nginx controller runs with a sidecar
         (`ingressNginx.meshed: true`), checks that every Ingress of class `nginx` sets
@@ -150,11 +156,19 @@ def ingress_nginx_mesh_upstream(ingress: Resource, context: Context) -> Iterator
         problems.append(
             (f"metadata.annotations.{UPSTREAM_VHOST}", f"{UPSTREAM_VHOST} {state}, not {shown}", fix)
         )
-    if problems:
-        yield Violation(
-            problems[0][0],
-            f"nginx Ingress to {', '.join(services) or 'no Service backend'}: "
-            + "; ".join(message for _, message, _ in problems)
-            + ", so its sidecar cannot apply the backend's VirtualService",
-            "; ".join(fix for _, _, fix in problems),
-        )
+    if not problems:
+        return
+    if len(problems) == 2:
+        message_id = "upstream-and-vhost-wrong"
+    elif wrong:
+        message_id = "upstream-vhost-wrong"
+    else:
+        message_id = "service-upstream-off"
+    yield Violation(
+        problems[0][0],
+        f"nginx Ingress to {', '.join(services) or 'no Service backend'}: "
+        + "; ".join(message for _, message, _ in problems)
+        + ", so its sidecar cannot apply the backend's VirtualService",
+        "; ".join(fix for _, _, fix in problems),
+        message_id=message_id,
+    )

@@ -55,6 +55,10 @@ INJECT_ANNOTATION_DEPRECATED = (1, 15)  # the Istio version that deprecated the 
     name="sidecar-annotation-invalid",
     kinds=POD_KINDS,
     default=Action.DENY,
+    messages={
+        "invalid-annotation": "a sidecar annotation whose value the injector refuses",
+        "invalid-label": "a `sidecar.istio.io/inject` label that is neither `true` nor `false`",
+    },
     summary="""
         Checks the values of the pod annotations that Istio's sidecar injector validates
         (`traffic.sidecar.istio.io/*` port and CIDR lists, `sidecar.istio.io/interceptionMode`,
@@ -145,7 +149,12 @@ def _invalid_value(template: PodTemplate, what: str, key: str, value: str, inval
         fix = f'set {what} {key}: "{invalid.corrected}" in {parent}'
     else:
         fix = f"set {what} {key} in {parent} to {invalid.expected}"
-    return Violation(path, f"{what} {key}: {shown(value)} is invalid: {invalid.problem}; {effect}", fix)
+    return Violation(
+        path,
+        f"{what} {key}: {shown(value)} is invalid: {invalid.problem}; {effect}",
+        fix,
+        message_id="invalid-label" if what == "label" else "invalid-annotation",
+    )
 
 
 def _parent(path: str, key: str) -> str:
@@ -160,6 +169,20 @@ def _parent(path: str, key: str) -> str:
     name="istio-metadata-misplaced",
     kinds=READ_KINDS,
     default=Action.WARN,
+    messages={
+        "unknown-annotation": "an annotation in an `istio.io` domain that Istio does not define",
+        "misspelt-annotation": "an annotation Istio does not define, close to one it does",
+        "label-as-annotation": "an Istio label written as an annotation",
+        "pod-annotation-on-workload": "a pod annotation on a workload's own metadata instead of its pod "
+        "template",
+        "pod-annotation-on-namespace": "a pod annotation on a Namespace",
+        "inject-annotation-cannot-opt-in": "a `sidecar.istio.io/inject` annotation that tries to opt a pod "
+        "in",
+        "inject-annotation-deprecated": 'a `sidecar.istio.io/inject: "false"` annotation, deprecated since '
+        "Istio 1.15",
+        "inject-annotation-overridden": "a `sidecar.istio.io/inject` annotation beside the label, which "
+        "decides (before Istio 1.15)",
+    },
     summary="""
         Checks where Istio keys sit: pod annotations (`sidecar.istio.io/*`,
         `traffic.sidecar.istio.io/*`, `proxy.istio.io/config`, `readiness.status.sidecar.istio.io/*`,
@@ -265,16 +288,24 @@ def _unknown(key: str, path: str, workload: PodTemplate | None) -> Violation:
     parent = _parent(path, key)
     if key in LABELS:
         labels = parent.removesuffix("annotations") + "labels"
-        return Violation(path, f"{message}; {key} is a label", f"move {key} from {parent} to {labels}")
+        return Violation(
+            path,
+            f"{message}; {key} is a label",
+            f"move {key} from {parent} to {labels}",
+            message_id="label-as-annotation",
+        )
     nearest = _nearest_annotation(key)
     if nearest is None:
         return Violation(
-            path, message, f"remove annotation {key} from {parent}, or correct it to a name Istio defines"
+            path,
+            message,
+            f"remove annotation {key} from {parent}, or correct it to a name Istio defines",
+            message_id="unknown-annotation",
         )
     fix = f"rename annotation {key} to {nearest}"
     if workload is not None and _is_pod_annotation(nearest):
         fix += f" and move it to {workload.field('metadata.annotations')}"
-    return Violation(path, f"{message}; did you mean {nearest}?", fix)
+    return Violation(path, f"{message}; did you mean {nearest}?", fix, message_id="misspelt-annotation")
 
 
 def _nearest_annotation(key: str) -> str | None:
@@ -298,12 +329,15 @@ def _inject_annotation(template: PodTemplate, value: str, path: str, context: Co
         message = (
             f"{written} cannot opt the pod in: the injector's webhook selects pods by the label {INJECT_KEY}"
         )
+        message_id = "inject-annotation-cannot-opt-in"
     elif context.mesh.istio_version >= INJECT_ANNOTATION_DEPRECATED:
         message = f"{written} is deprecated since Istio 1.15; the label {INJECT_KEY} replaces it"
+        message_id = "inject-annotation-deprecated"
     elif label_value is None:
         return  # before Istio 1.15 the annotation was the documented way to opt out
     else:
         message = f"{written} has no effect: the label decides when both are set"
+        message_id = "inject-annotation-overridden"
     if label_value == wanted:
         fix = f'remove the annotation: {labels_path} already has the label {INJECT_KEY}: "{wanted}"'
     elif label_value is not None:
@@ -312,7 +346,7 @@ def _inject_annotation(template: PodTemplate, value: str, path: str, context: Co
     else:
         label = f'{INJECT_KEY}: "{wanted}"' if wanted else f'{INJECT_KEY}: "true" or "false"'
         fix = f"replace the annotation with the label {label} in {labels_path}"
-    yield Violation(path, message, fix)
+    yield Violation(path, message, fix, message_id=message_id)
 
 
 def _on_workload(kind: str, workload: PodTemplate, key: str, value: str, path: str) -> Violation:
@@ -324,14 +358,16 @@ def _on_workload(kind: str, workload: PodTemplate, key: str, value: str, path: s
         wanted = _wanted_label(value) or "true"
         target = workload.field("metadata.labels")
         if workload.labels.get(INJECT_KEY) == wanted:
-            return Violation(
-                path, message, f'remove it: {target} already has the label {INJECT_KEY}: "{wanted}"'
-            )
-        return Violation(path, message, f'move it to {target} as the label {INJECT_KEY}: "{wanted}"')
-    target = workload.field("metadata.annotations")
-    if workload.annotations.get(key) == value:
-        return Violation(path, message, f"remove it: {target} already has {written}")
-    return Violation(path, message, f"move annotation {written} to {target}")
+            fix = f'remove it: {target} already has the label {INJECT_KEY}: "{wanted}"'
+        else:
+            fix = f'move it to {target} as the label {INJECT_KEY}: "{wanted}"'
+    else:
+        target = workload.field("metadata.annotations")
+        if workload.annotations.get(key) == value:
+            fix = f"remove it: {target} already has {written}"
+        else:
+            fix = f"move annotation {written} to {target}"
+    return Violation(path, message, fix, message_id="pod-annotation-on-workload")
 
 
 def _on_namespace(namespace: str, key: str, value: str, path: str) -> Violation:
@@ -339,14 +375,10 @@ def _on_namespace(namespace: str, key: str, value: str, path: str) -> Violation:
     message = f"pod annotation {written} on Namespace {namespace} is ignored: Istio reads it from pods only"
     if key == INJECT_KEY:
         setting = "disabled" if _wanted_label(value) == "false" else "enabled"
-        return Violation(
-            path,
-            message,
-            f"remove the annotation and label Namespace {namespace} {NAMESPACE_INJECTION_LABEL}={setting}",
+        fix = f"remove the annotation and label Namespace {namespace} {NAMESPACE_INJECTION_LABEL}={setting}"
+    else:
+        fix = (
+            f"move annotation {written} to the pod templates (spec.template.metadata.annotations) "
+            f"of the workloads in namespace {namespace}"
         )
-    return Violation(
-        path,
-        message,
-        f"move annotation {written} to the pod templates (spec.template.metadata.annotations) "
-        f"of the workloads in namespace {namespace}",
-    )
+    return Violation(path, message, fix, message_id="pod-annotation-on-namespace")

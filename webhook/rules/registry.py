@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from textwrap import dedent
@@ -31,6 +32,7 @@ class Context(Protocol):
 Check = Callable[[Resource, Context], Iterable[Violation]]
 
 DOCS_BASE = "https://github.com/meshwarden/meshwarden/blob/main/docs/rules.md"
+MESSAGE_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +59,7 @@ class Rule:
     kinds: frozenset[GroupKind]
     default: Action
     inputs: tuple[Input, ...]
+    messages: Mapping[str, str]
     summary: str
     why: str
     fix: str
@@ -68,6 +71,10 @@ class Rule:
     @property
     def docs(self) -> str:
         return f"{DOCS_BASE}#{self.code.lower()}-{self.name}"
+
+    def message_id(self, message: str) -> str:
+        """A message's id as outputs show it: `MW309/not-a-duration`."""
+        return f"{self.code}/{message}"
 
     @property
     def covers_templates(self) -> bool:
@@ -84,6 +91,7 @@ def rule(
     name: str,
     kinds: Iterable[GroupKind],
     default: Action,
+    messages: Mapping[str, str],
     summary: str,
     why: str,
     fix: str,
@@ -94,11 +102,23 @@ def rule(
 ) -> Callable[[Check], Rule]:
     """Declares a rule: its metadata (what `rules`, `explain` and docs/rules.md show) and its check.
 
+    `messages` are the things the check can say, as Istio's message catalogue lists them: a stable
+    id (lowercase words joined by `-`) and one line on when it is said. Every Violation the check
+    yields names one of these ids; the engine refuses any other.
     `inputs` are the kinds the check reads from the inventory (whatever the lookup), each at the
     detail it reads; the live inventory watches exactly these, and a test fails when a check reads
     anything else. `options` are the rule's policy options with their defaults; the policy file may
     override them.
     """
+
+    if not messages:
+        raise ValueError(f"{code} declares no messages")
+    for message, said_when in messages.items():
+        if not MESSAGE_ID.match(message) or not said_when.strip() or "\n" in said_when:
+            raise ValueError(
+                f"{code}: message {message!r} needs an id of lowercase words joined by '-' "
+                "and a one-line description"
+            )
 
     def register(check: Check) -> Rule:
         return Rule(
@@ -107,6 +127,7 @@ def rule(
             kinds=frozenset(kinds),
             default=default,
             inputs=tuple(inputs),
+            messages=dict(messages),
             summary=dedent(summary).strip(),
             why=dedent(why).strip(),
             fix=dedent(fix).strip(),

@@ -29,6 +29,13 @@ def _istio_managed(service: Resource) -> bool:
     name="service-port-protocol",
     kinds={SERVICE},
     default=Action.WARN,
+    messages={
+        "port-unnamed": "a port with neither a name nor an `appProtocol`",
+        "name-without-protocol": "a port whose name does not start with a protocol, without `appProtocol`",
+        "app-protocol-unknown": "an `appProtocol` Istio does not recognise, on a port whose name tells no "
+        "protocol",
+        "name-contradicts-app-protocol": "a port whose name and `appProtocol` declare different protocols",
+    },
     summary="""
         Checks that every Service port declares its protocol, by `appProtocol` or by a name of the
         form `<protocol>[-<suffix>]` (http, http2, https, grpc, grpc-web, tcp, tls, udp, mongo,
@@ -94,6 +101,7 @@ def service_port_protocol(service: Resource, context: Context) -> Iterator[Viola
                         f'port {shown}: appProtocol "{app_protocol}" is not a protocol Istio recognises, '
                         "so traffic on it is sniffed",
                         f"set appProtocol to one of {', '.join(PROTOCOLS)}",
+                        message_id="app-protocol-unknown",
                     )
                 continue
             if from_name is not None and from_name != from_app:
@@ -104,6 +112,7 @@ def service_port_protocol(service: Resource, context: Context) -> Iterator[Viola
                     f"Istio uses appProtocol and treats it as {from_app}",
                     f'make them agree: rename the port to "{from_app + "-" + name.split("-", 1)[-1]}" '
                     f'or set appProtocol to "{from_name}"',
+                    message_id="name-contradicts-app-protocol",
                 )
             continue
         if from_name is not None:
@@ -112,9 +121,11 @@ def service_port_protocol(service: Resource, context: Context) -> Iterator[Viola
             message = (
                 f'port {shown} is named "{name}", which does not start with a protocol, so it is sniffed'
             )
+            message_id = "name-without-protocol"
         else:
             message = f"port {shown} has no name and no appProtocol, so its protocol is sniffed"
-        yield Violation(path, message, _port_name_fix(name, number))
+            message_id = "port-unnamed"
+        yield Violation(path, message, _port_name_fix(name, number), message_id=message_id)
 
 
 def _port_name_fix(name: str, number: object) -> str:

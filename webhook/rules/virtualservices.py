@@ -13,7 +13,7 @@ from webhook.inventory import InventoryView
 from webhook.inventory.detail import Detail
 from webhook.istio.hosts import gateway_host_admits, gateway_host_matches, is_mesh_internal
 from webhook.istio.virtualservice import MESH, GatewayRef, RefForm, gateway_refs
-from webhook.kinds import GATEWAY, NAMESPACE, SERVICE, VIRTUAL_SERVICE
+from webhook.kinds import GATEWAY, GATEWAY_API_GATEWAY, NAMESPACE, SERVICE, VIRTUAL_SERVICE
 from webhook.kube import fqdn
 from webhook.model import Resource, as_dict, as_list, scalar_text
 from webhook.rules.registry import Context, Input, rule
@@ -52,16 +52,26 @@ def mesh_internal(host: str, vs: Resource, inventory: InventoryView, namespaces:
 
 # --- MW301 -------------------------------------------------------------------------------------------
 
+# What a VirtualService's gateway reference may name: Istio binds it to either kind.
+BINDABLE_GATEWAYS = (GATEWAY, GATEWAY_API_GATEWAY)
+
 
 @rule(
     code="MW301",
     name="vs-gateway-not-found",
     kinds=VS_KINDS,
     default=Action.DENY,
-    inputs=(Input(GATEWAY, Detail.METADATA),),
+    inputs=(Input(GATEWAY, Detail.METADATA), Input(GATEWAY_API_GATEWAY, Detail.METADATA)),
+    messages={
+        "gateway-not-found": "no Gateway of that name exists in any namespace",
+        "gateway-in-other-namespace": "no Gateway of that name exists in the namespace the reference means, "
+        "but one does elsewhere",
+    },
     summary="""
         Checks that every gateway a VirtualService names (in `spec.gateways` or in a match's
         `gateways`) is an existing Gateway. A bare name means the VirtualService's own namespace.
+        A Gateway API Gateway (`gateway.networking.k8s.io`) of that namespace and name counts:
+        Istio binds the VirtualService to it, as Istio's own analyzer accepts.
     """,
     why="""
         A VirtualService bound to a Gateway that does not exist configures nothing: requests at
@@ -115,21 +125,27 @@ def mesh_internal(host: str, vs: Resource, inventory: InventoryView, namespaces:
 def vs_gateway_not_found(vs: Resource, context: Context) -> Iterator[Violation]:
     inventory = context.inventory
     for ref in gateway_refs(vs.spec, vs.namespace):
-        if ref.form is RefForm.MESH or inventory.get(GATEWAY, ref.namespace, ref.name) is not None:
+        if ref.form is RefForm.MESH or any(
+            inventory.get(kind, ref.namespace, ref.name) is not None for kind in BINDABLE_GATEWAYS
+        ):
             continue
-        elsewhere = sorted(g.namespace for g in inventory.named(GATEWAY, ref.name))
+        elsewhere = sorted(
+            {g.namespace for kind in BINDABLE_GATEWAYS for g in inventory.named(kind, ref.name)}
+        )
         message = f"gateway {q(ref.name)} not found in namespace {q(ref.namespace)}"
-        if len(elsewhere) == 1:
-            message += f"; a Gateway of that name exists in {q(elsewhere[0])}"
-            fix = f"use {q(elsewhere[0] + '/' + ref.name)}"
-        elif elsewhere:
-            message += f"; Gateways of that name exist in {qs(elsewhere)}"
-            fix = "use " + " or ".join(q(f"{ns}/{ref.name}") for ns in elsewhere)
-        else:
+        missing = tuple(Lookup(kind, ref.namespace, ref.name) for kind in BINDABLE_GATEWAYS)
+        if not elsewhere:
             fix = f"create Gateway {q(ref.qualified)} or correct the reference {q(ref.text)}"
             if ref.form is RefForm.SHORT:
                 fix += " (a bare name means the VirtualService's own namespace; write <namespace>/<name>)"
-        yield Violation(ref.path, message, fix, missing=(Lookup(GATEWAY, ref.namespace, ref.name),))
+            yield Violation(ref.path, message, fix, message_id="gateway-not-found", missing=missing)
+            continue
+        if len(elsewhere) == 1:
+            message += f"; a Gateway of that name exists in {q(elsewhere[0])}"
+        else:
+            message += f"; Gateways of that name exist in {qs(elsewhere)}"
+        fix = "use " + " or ".join(q(f"{ns}/{ref.name}") for ns in elsewhere)
+        yield Violation(ref.path, message, fix, message_id="gateway-in-other-namespace", missing=missing)
 
 
 # --- MW302 -------------------------------------------------------------------------------------------
@@ -140,6 +156,10 @@ def vs_gateway_not_found(vs: Resource, context: Context) -> Iterator[Violation]:
     name="vs-gateway-reference-form",
     kinds=VS_KINDS,
     default=Action.DENY,
+    messages={
+        "relative-form": "a `./name` reference, which Istio's validating webhook rejects",
+        "dotted-form": "a legacy `name.namespace.svc.cluster.local` reference (a warning)",
+    },
     summary="""
         Checks the form of gateway references: `./name` is denied, and the legacy dotted form
         `name.namespace.svc.cluster.local` is a warning. Write `name` or `namespace/name`.
@@ -184,6 +204,7 @@ def vs_gateway_reference_form(vs: Resource, context: Context) -> Iterator[Violat
                 f"gateway reference {q(ref.text)} uses the './' form, which Istio's validating webhook "
                 "rejects",
                 f"write {q(ref.qualified)}",
+                message_id="relative-form",
             )
         elif ref.form is RefForm.DOTTED:
             yield Violation(
@@ -191,6 +212,7 @@ def vs_gateway_reference_form(vs: Resource, context: Context) -> Iterator[Violat
                 f"gateway reference {q(ref.text)} uses the legacy dotted form; Istio reads it as "
                 f"{q(ref.qualified)} and warns",
                 f"write {q(ref.qualified)}",
+                message_id="dotted-form",
                 weak=True,
             )
 
@@ -214,10 +236,18 @@ def server_hosts(gateway: Resource) -> list[str]:
     kinds=VS_KINDS,
     default=Action.DENY,
     inputs=(Input(GATEWAY, Detail.SPEC),),
+    messages={
+        "gateway-has-no-servers": "the Gateway has no servers",
+        "gateway-has-no-hosts": "the Gateway's servers list no hosts",
+        "host-for-other-namespace": "a server host matches, but its prefix (`./`, `ns/`) admits only "
+        "VirtualServices of another namespace",
+        "host-not-served": "no host of the VirtualService matches a server host of the Gateway",
+    },
     summary="""
         For every existing Gateway a VirtualService is bound to, checks that at least one of its
         hosts matches a server host of that Gateway (exactly, or by wildcard such as
         `*.example.com`), honouring the server host's namespace prefix (`./`, `ns/`, `*/`).
+        Gateway API Gateways are not judged: Istio rules never check Gateway API objects.
     """,
     why="""
         The gateway only builds routes for hosts its servers accept. When no host of the
@@ -302,12 +332,13 @@ def _host_not_served(
     where = q(f"{gateway.namespace}/{gateway.name}")
     shown = qs(hosts) if hosts else "(none)"
     if not offered:
-        lacking = "servers" if not as_list(gateway.spec.get("servers")) else "server hosts"
+        servers = bool(as_list(gateway.spec.get("servers")))
         return Violation(
             ref.path,
-            f"Gateway {where} has no {lacking}, so none of the hosts {shown} is served through it: "
-            "requests get 404",
+            f"Gateway {where} has no {'server hosts' if servers else 'servers'}, so none of the hosts "
+            f"{shown} is served through it: requests get 404",
             f"add a server with hosts {shown} to Gateway {where}, or remove {q(ref.text)}",
+            message_id="gateway-has-no-hosts" if servers else "gateway-has-no-servers",
         )
     closed = [
         h for h in offered if h not in admitted and any(_host_matches(v, h, vs.namespace) for v in hosts)
@@ -321,6 +352,7 @@ def _host_not_served(
             f"not {q(vs.namespace)}: requests get 404",
             f"move the VirtualService to namespace {q(owner)}, or change the server host {q(closed[0])} "
             f"to {q('*/' + host)} (or {q(vs.namespace + '/' + host)})",
+            message_id="host-for-other-namespace",
         )
     example = offered[0].rpartition("/")[2]
     return Violation(
@@ -329,6 +361,7 @@ def _host_not_served(
         "requests get 404",
         f"add {q(hosts[0]) if hosts else 'a host'} to a server's hosts in Gateway {where}, "
         f"or set hosts to one it serves, e.g. {q(example)}",
+        message_id="host-not-served",
     )
 
 
@@ -341,6 +374,9 @@ def _host_not_served(
     kinds=VS_KINDS,
     default=Action.WARN,
     inputs=MESH_INTERNAL_INPUTS,
+    messages={
+        "mesh-not-listed": "`gateways` does not list `mesh`, and a host is mesh-internal",
+    },
     summary="""
         Checks a VirtualService that lists `gateways` without `mesh` while one of its hosts is
         mesh-internal (a short name, `name.namespace`, `*.svc.cluster.local`, or a known Service).
@@ -390,4 +426,5 @@ def vs_gateways_without_mesh(vs: Resource, context: Context) -> Iterator[Violati
             "calls from pods in the mesh ignore these routes",
             f'add "mesh" to spec.gateways ({qs([*listed, MESH])}) if these routes should apply inside '
             "the mesh too",
+            message_id="mesh-not-listed",
         )

@@ -41,6 +41,13 @@ def _subsets(rule_: Resource) -> list[str]:
     kinds=VS_KINDS,
     default=Action.DENY,
     inputs=(Input(DESTINATION_RULE, Detail.SPEC),),
+    messages={
+        "subset-not-exported": "a DestinationRule defines the subset but is not exported to the "
+        "VirtualService's namespace",
+        "subset-not-in-rule": "the host's DestinationRule does not define the subset",
+        "no-destination-rule": "no DestinationRule for the host is visible from the VirtualService's "
+        "namespace",
+    },
     summary="""
         Checks that every `subset` a route or mirror destination names is defined by a
         DestinationRule for that host (resolved to its FQDN) that is visible from the
@@ -113,19 +120,28 @@ def vs_subset_undefined(vs: Resource, context: Context) -> Iterator[Violation]:
             where = f"{hidden[0].namespace}/{hidden[0].name}"
             message += f": DestinationRule {q(where)} defines it but is not exported to {q(vs.namespace)}"
             fix = f"add {q(vs.namespace)} to spec.exportTo of DestinationRule {q(where)}"
+            message_id = "subset-not-exported"
         elif visible:
             where = f"{visible[0].namespace}/{visible[0].name}"
             defined = sorted({s for dr in visible for s in _subsets(dr)})
             message += f": DestinationRule {q(where)} defines " + (qs(defined) if defined else "no subsets")
             fix = f"add subset {q(subset)} to DestinationRule {q(where)}"
             fix += f", or route to one of {qs(defined)}" if defined else ""
+            message_id = "subset-not-in-rule"
         else:
             message += f": no DestinationRule for {host_fqdn} is visible from namespace {q(vs.namespace)}"
             fix = f"create a DestinationRule with host {q(host_fqdn)} and a subset named {q(subset)}"
+            message_id = "no-destination-rule"
         # A visible DestinationRule without the subset is present evidence; otherwise the finding
         # rests on no DestinationRule defining it anywhere.
         missing = () if visible else (Lookup(DESTINATION_RULE, "", None),)
-        yield Violation(f"{destination.path}.subset", message + ": requests get 503", fix, missing=missing)
+        yield Violation(
+            f"{destination.path}.subset",
+            message + ": requests get 503",
+            fix,
+            message_id=message_id,
+            missing=missing,
+        )
 
 
 # --- MW308 -------------------------------------------------------------------------------------------
@@ -149,6 +165,16 @@ def _service_ref(host_fqdn: str) -> tuple[str, str] | None:
         Input(SERVICE, Detail.SPEC),
         Input(SERVICE_ENTRY, Detail.SPEC),
     ),
+    messages={
+        "no-host": "a route or mirror destination without a host",
+        "service-not-exported": "the host's Service is not exported to the VirtualService's namespace",
+        "host-not-fqdn": "a `name.namespace` or `name.namespace.svc` host of an existing Service, which "
+        "Istio does not expand",
+        "host-unknown": "a mesh-internal host that names no Service or ServiceEntry visible from the "
+        "VirtualService's namespace",
+        "port-not-in-service": "a destination port the Service does not have",
+        "port-unspecified": "a destination that names no port of a Service with several",
+    },
     summary="""
         Checks that every route and mirror destination with a mesh-internal host resolves to a
         Service or ServiceEntry visible from the VirtualService's namespace, that the
@@ -205,6 +231,7 @@ def vs_destination_unknown(vs: Resource, context: Context) -> Iterator[Violation
                 destination.path,
                 f"{kind} at {destination.path} has no host",
                 f'set host to the Service it should reach, e.g. "<service>.{vs.namespace}{CLUSTER_SUFFIX}"',
+                message_id="no-host",
             )
             continue
         namespaces = known_namespaces(vs, inventory) if namespaces is None else namespaces
@@ -238,6 +265,7 @@ def _check_destination(
             f"host {shown}: Service {q(where)} is not exported to namespace {q(vs.namespace)} "
             f"({EXPORT_ANNOTATION}: {q(service.annotations.get(EXPORT_ANNOTATION, ''))})",
             f"add {q(vs.namespace)} to the {EXPORT_ANNOTATION} annotation of Service {q(where)}",
+            message_id="service-not-exported",
         )
         return
     labels = host_fqdn.split(".")
@@ -249,6 +277,7 @@ def _check_destination(
             f"host {q(host)} is not a Service FQDN: Istio expands only names without a dot, and no "
             "ServiceEntry declares this host",
             f"use {q(expanded)}",
+            message_id="host-not-fqdn",
         )
         return
     ref = _service_ref(host_fqdn)
@@ -261,7 +290,13 @@ def _check_destination(
     else:
         fix = f"create a ServiceEntry for {q(host_fqdn)}, or correct the host"
     missing = (Lookup(SERVICE, ref[0], ref[1]),) if ref else ()
-    yield Violation(f"{destination.path}.host", message + ": requests get 503", fix, missing=missing)
+    yield Violation(
+        f"{destination.path}.host",
+        message + ": requests get 503",
+        fix,
+        message_id="host-unknown",
+        missing=missing,
+    )
 
 
 def _check_port(destination: Destination, service: Resource) -> Iterator[Violation]:
@@ -279,6 +314,7 @@ def _check_port(destination: Destination, service: Resource) -> Iterator[Violati
             f"port {number} of host {q(destination.host)} is not a port of Service {where} "
             f"({', '.join(map(str, ports))})",
             f"set port.number to {choices}",
+            message_id="port-not-in-service",
         )
     elif number is None and len(ports) > 1:
         yield Violation(
@@ -286,6 +322,7 @@ def _check_port(destination: Destination, service: Resource) -> Iterator[Violati
             f"Service {where} has several ports ({', '.join(map(str, ports))}) and the destination "
             f"{q(destination.host)} selects none",
             f"set port.number to {choices}",
+            message_id="port-unspecified",
         )
 
 
@@ -312,6 +349,10 @@ def _common_namespaces(a: set[str], b: set[str]) -> set[str]:
     kinds=VS_KINDS,
     default=Action.DENY,
     inputs=(Input(VIRTUAL_SERVICE, Detail.SPEC),),
+    messages={
+        "host-conflict": "another VirtualService that applies to the mesh claims the same host, in a "
+        "namespace that sees both",
+    },
     summary="""
         Checks that no other VirtualService that applies to the mesh claims the same host FQDN
         while both are visible in a common namespace (`exportTo`).
@@ -389,4 +430,5 @@ def vs_mesh_host_conflict(vs: Resource, context: Context) -> Iterator[Violation]
             f"{q(host_fqdn)}; both are visible in {where}, and Istio merges them in no defined order",
             f"merge the routes of {q(namespace + '/' + name)} into one VirtualService for {q(host_fqdn)}, "
             "or set exportTo so that no namespace sees both",
+            message_id="host-conflict",
         )

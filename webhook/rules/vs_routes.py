@@ -41,6 +41,10 @@ MIN_DURATION = 0.001
     name="vs-unreachable-route",
     kinds=VS_KINDS,
     default=Action.WARN,
+    messages={
+        "after-catch-all": "the route follows a route without match, which takes every request",
+        "match-covered": "each match of the route repeats or is covered by a match of an earlier route",
+    },
     summary="""
         Finds http, tcp and tls routes that can never match: they follow a route without
         `match` (a catch-all), or each of their matches repeats or is covered by a match of an
@@ -105,6 +109,7 @@ def vs_unreachable_route(vs: Resource, context: Context) -> Iterator[Violation]:
                     f"{route.label} can never match: {catch_all.label} before it has no match condition "
                     "and takes every request",
                     f"move {route.path} above {catch_all.path}, or delete it",
+                    message_id="after-catch-all",
                 )
                 continue
             if is_catch_all(route, bound):
@@ -120,6 +125,7 @@ def vs_unreachable_route(vs: Resource, context: Context) -> Iterator[Violation]:
                     f"{route.label} can never match: its match ({shown}) repeats or is covered by "
                     f"{', '.join(r.label for r in first.values())}",
                     f"move {route.path} above {', '.join(first)}, narrow the earlier match, or delete it",
+                    message_id="match-covered",
                 )
             earlier.extend((route, m) for m in matches)
 
@@ -211,6 +217,13 @@ def _host_lookup(host_fqdn: str) -> Lookup:
     kinds=VS_KINDS,
     default=Action.WARN,
     inputs=(Input(SERVICE, Detail.SPEC, optional=True), Input(SERVICE_ENTRY, Detail.SPEC, optional=True)),
+    messages={
+        "no-default-route": "every http route has a match",
+        "ports-unknown": "every http route has a match, and the `port` matches may cover every HTTP port, "
+        "but no Service or ServiceEntry in the inputs tells the host's ports",
+        "http-port-left-out": "every http route has a match, and the `port` matches leave an HTTP port of "
+        "the host out",
+    },
     summary="""
         Checks that a VirtualService that applies to the mesh (no `gateways`, or `mesh` listed)
         ends with a default route: at least one http route without `match`. A match whose only
@@ -271,6 +284,7 @@ def vs_no_default_route(vs: Resource, context: Context) -> Iterator[Violation]:
     )
     fix = f"end spec.http with a route without match, e.g. `- route: [{{destination: {{host: {host}}}}}]`"
     missing: tuple[Lookup, ...] = ()
+    message_id = "no-default-route"
     matched = _matched_ports(http, bound)
     if matched:
         ports = _http_ports(vs, context.inventory)
@@ -283,21 +297,29 @@ def vs_no_default_route(vs: Resource, context: Context) -> Iterator[Violation]:
                 f"{', '.join(ports.unknown)} in the inputs tells whether that is every HTTP port"
             )
             missing = tuple(dict.fromkeys(_host_lookup(h) for h in ports.unknown))
+            message_id = "ports-unknown"
         elif left_out:
             message += f"; the routes take {_ports_text(matched)} whole, but not HTTP {_ports_text(left_out)}"
             fix += f", or match {_ports_text(left_out)} too"
-    yield Violation("spec.http", message, fix, missing=missing)
+            message_id = "http-port-left-out"
+    yield Violation("spec.http", message, fix, message_id=message_id, missing=missing)
 
 
 # --- MW309 -------------------------------------------------------------------------------------------
 
 
-def _duration_problem(value: Any) -> str | None:
+class _Problem(NamedTuple):
+    message_id: str
+    text: str
+
+
+def _duration_problem(value: Any) -> _Problem | None:
     seconds = parse_duration(value)
     if seconds is None:
-        return f'{q(value)} is not a Go-style duration (e.g. "10s", "250ms", "1m")'
+        text = f'{q(value)} is not a Go-style duration (e.g. "10s", "250ms", "1m")'
+        return _Problem(message_id="not-a-duration", text=text)
     if seconds < MIN_DURATION:
-        return f"{q(value)} is shorter than 1ms"
+        return _Problem(message_id="duration-below-1ms", text=f"{q(value)} is shorter than 1ms")
     return None
 
 
@@ -311,7 +333,12 @@ def _check_duration(body: Body, key: str, path: str, field: str) -> Iterator[Vio
     if key in body and body[key] is not None:
         problem = _duration_problem(body[key])
         if problem:
-            yield Violation(f"{path}.{key}", f"{field} {problem}", _duration_fix(field, body[key]))
+            yield Violation(
+                f"{path}.{key}",
+                f"{field} {problem.text}",
+                _duration_fix(field, body[key]),
+                message_id=problem.message_id,
+            )
 
 
 def _check_percentage(body: Body, path: str, field: str) -> Iterator[Violation]:
@@ -327,6 +354,7 @@ def _check_percentage(body: Body, path: str, field: str) -> Iterator[Violation]:
                 where,
                 f"{field}.{key} {shown} is outside (0, 100]",
                 f"set {field}.{key} to a value above 0 and at most 100, e.g. 10",
+                message_id="percentage-out-of-range",
             )
 
 
@@ -343,6 +371,7 @@ def _check_retries(route: Route) -> Iterator[Violation]:
             f"{path}.attempts",
             f"retries.attempts is {attempts}; it must be 0 or more",
             "set retries.attempts to 0 (no retries) or a positive number, e.g. 3",
+            message_id="attempts-negative",
         )
         return
     per_try, retry_on = retries.get("perTryTimeout"), retries.get("retryOn")
@@ -353,6 +382,7 @@ def _check_retries(route: Route) -> Iterator[Violation]:
             f"{path}.attempts" if "attempts" in retries else path,
             f"retries.attempts is {state}, which disables retries, but {given} is set; Istio rejects this",
             "set retries.attempts to the number of retries, e.g. 3, or remove perTryTimeout and retryOn",
+            message_id="retries-disabled-but-configured",
         )
         return
     timeout, per_try_seconds = parse_duration(route.body.get("timeout")), parse_duration(per_try)
@@ -364,6 +394,7 @@ def _check_retries(route: Route) -> Iterator[Violation]:
             f"route timeout {q(route.body.get('timeout'))}: the last retries can never run",
             f"raise timeout to at least {attempts * per_try_seconds:g}s, or lower perTryTimeout to "
             f"{q(str(budget) + 'ms')} or attempts",
+            message_id="retries-exceed-timeout",
             weak=True,
         )
 
@@ -379,6 +410,7 @@ def _check_fault(route: Route) -> Iterator[Violation]:
             "fault has neither delay nor abort, so it injects nothing",
             "add fault.delay (fixedDelay, percentage) or fault.abort (httpStatus, percentage), "
             "or remove fault",
+            message_id="fault-injects-nothing",
         )
     if delay:
         yield from _check_duration(delay, "fixedDelay", f"{path}.delay", "fault.delay.fixedDelay")
@@ -392,6 +424,7 @@ def _check_fault(route: Route) -> Iterator[Violation]:
                     f"{path}.abort.httpStatus",
                     f"fault.abort.httpStatus {abort['httpStatus']} is outside 200–599",
                     "set fault.abort.httpStatus to an HTTP status, e.g. 503",
+                    message_id="abort-status-invalid",
                 )
 
 
@@ -405,6 +438,7 @@ def _check_weights(route: Route) -> Iterator[Violation]:
                 f"{route.path}.route[{j}].weight",
                 f"weight {weight} of destination {q(host)} in {route.label} is negative",
                 "set the weight to 0 or more (weights are relative)",
+                message_id="weight-negative",
             )
     if len(entries) > 1 and all(w == 0 for w in weights):
         yield Violation(
@@ -412,6 +446,7 @@ def _check_weights(route: Route) -> Iterator[Violation]:
             f"all {len(entries)} destinations of {route.label} are weighted 0 (an omitted weight "
             "is 0 when a route has several), so it sends traffic nowhere",
             "give at least one destination a positive weight, e.g. weight: 100 on the first",
+            message_id="weights-all-zero",
         )
 
 
@@ -420,6 +455,21 @@ def _check_weights(route: Route) -> Iterator[Violation]:
     name="vs-http-policy-invalid",
     kinds=VS_KINDS,
     default=Action.DENY,
+    messages={
+        "not-a-duration": "a `timeout`, `retries.perTryTimeout` or `fault.delay.fixedDelay` that is not a "
+        "Go-style duration",
+        "duration-below-1ms": "a `timeout`, `retries.perTryTimeout` or `fault.delay.fixedDelay` shorter "
+        "than 1ms",
+        "attempts-negative": "`retries.attempts` below 0",
+        "retries-disabled-but-configured": "`retries.attempts` 0 (or unset) with `perTryTimeout` or "
+        "`retryOn`",
+        "retries-exceed-timeout": "`attempts × perTryTimeout` exceeds the route's `timeout` (a warning)",
+        "fault-injects-nothing": "a `fault` with neither `delay` nor `abort`",
+        "percentage-out-of-range": "a fault delay or abort percentage outside (0, 100]",
+        "abort-status-invalid": "a `fault.abort.httpStatus` outside 200–599",
+        "weight-negative": "a destination `weight` below 0",
+        "weights-all-zero": "a route whose several destinations all weigh 0",
+    },
     summary="""
         Checks timeouts, retries, fault injection and weights: durations are Go-style and at
         least 1ms; `retries.attempts` is not negative, and not 0 with `perTryTimeout` or

@@ -79,6 +79,11 @@ def _identity_value(labels: Mapping[str, str], keys: tuple[str, ...]) -> str:
     default=Action.DENY,
     inputs=MESH_MEMBERSHIP_INPUTS,
     options={"requireLiteral": False},
+    messages={
+        "no-app-label": "an in-mesh pod or template without an `app` identity label",
+        "no-version-label": "an in-mesh pod or template without a `version` identity label",
+        "no-app-or-version-label": "an in-mesh pod or template with neither identity label",
+    },
     summary="""
         Checks that every pod in the mesh carries an application identity label (`app`,
         `app.kubernetes.io/name` or `service.istio.io/canonical-name`) and a version identity label
@@ -170,11 +175,18 @@ def workload_identity_labels(resource: Resource, context: Context) -> Iterator[V
         message = (
             f"in-mesh {_where(template)} has no {identities} identity label; Istio reports it as {fallbacks}"
         )
+    if len(gaps) > 1:
+        message_id = "no-app-or-version-label"
+    elif gaps[0][0] == "app":
+        message_id = "no-app-label"
+    else:
+        message_id = "no-version-label"
     plural = "s" if len(gaps) > 1 else ""
     yield Violation(
         path,
         message,
         f"add label{plural} {' and '.join(label for _, label, _ in gaps)} to {path}",
+        message_id=message_id,
         missing=(gateway_lookup(template, context.mesh.gateways_namespace_scoped),),
     )
 
@@ -188,6 +200,14 @@ def workload_identity_labels(resource: Resource, context: Context) -> Iterator[V
     kinds=POD_KINDS,
     default=Action.DENY,
     inputs=(*MESH_MEMBERSHIP_INPUTS, Input(PEER_AUTHENTICATION, Detail.SPEC, optional=True)),
+    messages={
+        "tcp-probe-always-succeeds": "a `tcpSocket` probe that is not rewritten: the sidecar accepts the "
+        "connection, so the probe checks nothing (a warning)",
+        "probe-fails-under-strict": "an `httpGet` or `grpc` probe that is not rewritten, under STRICT mTLS: "
+        "it always fails",
+        "probe-fails-once-strict": "an `httpGet` or `grpc` probe that is not rewritten, under mTLS that is "
+        "not (known to be) STRICT: it fails once mTLS is STRICT (a warning)",
+    },
     summary="""
         Checks the health probes of pods in the mesh when Istio's probe rewrite is off for them
         (annotation `sidecar.istio.io/rewriteAppHTTPProbers: "false"`, or `mesh.probeRewrite: false`
@@ -319,18 +339,22 @@ def _check_probe(
             f"{subject} is not rewritten ({off.reason}); the sidecar accepts every TCP connection itself, "
             "so the probe always succeeds and checks nothing",
             f"{off.fix}, or probe with httpGet or exec instead of tcpSocket",
+            message_id="tcp-probe-always-succeeds",
             weak=True,
         )
         return
     mtls = mtls_for(template, context.inventory, context.mesh, container_port([probe.container], port))
     if mtls.mode == "STRICT":
         effect = "the sidecar refuses the kubelet's plain-text probe, so it always fails"
+        message_id = "probe-fails-under-strict"
     else:
         effect = "the probe works only until mTLS is switched to STRICT, then it always fails"
+        message_id = "probe-fails-once-strict"
     yield Violation(
         probe.path,
         f"{subject} is not rewritten ({off.reason}) and mTLS is {mtls.mode} ({mtls.source}); {effect}",
         f"{off.fix}, so that Istio rewrites the probe to the sidecar agent on port {AGENT_PORT}",
+        message_id=message_id,
         weak=mtls.mode != "STRICT",
     )
 

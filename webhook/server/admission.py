@@ -138,7 +138,8 @@ def _notes(resource: Resource, engine: Engine, world: World) -> tuple[str, ...]:
 
 
 def _unconfirmed_note(missing: Sequence[Lookup]) -> str:
-    what = " or ".join(_describe(lookup) for lookup in missing)
+    # Kinds of one name read alike (MW301 asks for Istio's Gateway and the Gateway API's): said once.
+    what = " or ".join(dict.fromkeys(_describe(lookup) for lookup in missing))
     return f"not denied: could not confirm with the API server that there is no {what}"
 
 

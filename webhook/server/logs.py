@@ -67,6 +67,7 @@ def log_decision(request: AdmissionRequest, verdict: Verdict, seconds: float) ->
         "dryRun": request.dry_run,
         "decision": verdict.decision,
         "codes": sorted({r.finding.code for r in verdict.reported}),
+        "messageIds": sorted({r.finding.message_id for r in verdict.reported}),
         "denied": [r.finding.code for r in verdict.reported if r.action is Action.DENY],
         "suppressed": [f.code for f in verdict.suppressed],
         "duration_ms": round(seconds * 1000, 3),
