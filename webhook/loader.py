@@ -29,9 +29,7 @@ _ORIGIN_FIELD = re.compile(r"^(path|repo|configuredIn): *['\"]?(.*?)['\"]? *$", 
 
 
 @dataclass(frozen=True, slots=True)
-class InputError:
-    """An input that could not be used: `line` is None when the problem is the whole file."""
-
+class _Located:
     file: str
     line: int | None
     message: str
@@ -39,22 +37,19 @@ class InputError:
     @property
     def location(self) -> str:
         return f"{self.file}:{self.line}" if self.line else self.file
+
+
+@dataclass(frozen=True, slots=True)
+class InputError(_Located):
+    """An input that could not be used: `line` is None when the problem is the whole file."""
 
     def __str__(self) -> str:
         return f"{self.location}: {self.message}"
 
 
 @dataclass(frozen=True, slots=True)
-class Note:
+class Note(_Located):
     """Something the user should know that is not an error: a file skipped, an object replaced."""
-
-    file: str
-    line: int | None
-    message: str
-
-    @property
-    def location(self) -> str:
-        return f"{self.file}:{self.line}" if self.line else self.file
 
     def __str__(self) -> str:
         return f"{self.location}: note: {self.message}"
