@@ -142,12 +142,16 @@ def string_map(value: Any) -> dict[str, str]:
     """Labels and annotations; YAML may give non-string values (`version: 1`), compare as text."""
     if not isinstance(value, dict):
         return {}
+    if all(type(k) is str and type(v) is str for k, v in value.items()):
+        return dict(value)  # the usual case, at C speed
     return {str(k): scalar_text(v) for k, v in value.items()}
 
 
 def scalar_text(value: Any) -> str:
     """A value as text; a list or mapping where text belongs is shown abridged (it may nest deeper
     than str() can recurse)."""
+    if type(value) is str:
+        return value
     if value is None:
         return ""
     if isinstance(value, bool):
