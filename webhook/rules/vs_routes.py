@@ -349,7 +349,7 @@ def _check_percentage(body: Body, path: str, field: str) -> Iterator[Violation]:
         number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
         if number is None or not 0 < number <= 100:
             where = f"{path}.{key}.value" if key == "percentage" else f"{path}.{key}"
-            shown = "is unset and" if value is None else value
+            shown = "is unset and" if value is None else scalar_text(value)
             yield Violation(
                 where,
                 f"{field}.{key} {shown} is outside (0, 100]",
@@ -422,7 +422,7 @@ def _check_fault(route: Route) -> Iterator[Violation]:
             if status is None or not 200 <= status <= 599:
                 yield Violation(
                     f"{path}.abort.httpStatus",
-                    f"fault.abort.httpStatus {abort['httpStatus']} is outside 200–599",
+                    f"fault.abort.httpStatus {scalar_text(abort['httpStatus'])} is outside 200–599",
                     "set fault.abort.httpStatus to an HTTP status, e.g. 503",
                     message_id="abort-status-invalid",
                 )
