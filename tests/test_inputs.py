@@ -19,18 +19,9 @@ from typing import Any
 
 import pytest
 
+from tests.test_cli import BAD_SERVICE
 from webhook.commands import main
 
-BAD_SERVICE = """\
-apiVersion: v1
-kind: Service
-metadata:
-  name: web
-  namespace: shop
-spec:
-  ports:
-  - port: 8080
-"""
 MEGABYTE = 1024 * 1024
 GENEROUS = 60  # seconds: bounds a hang, never reached by a passing run
 

@@ -99,18 +99,7 @@ def test_audit_apply_writes_the_reports_and_deletes_only_its_stale_ones(
     kubeconfig = fake.write_kubeconfig(tmp_path / "kubeconfig")
     printed = audit(kubeconfig, "policyreport", capsys)["items"]
 
-    args = [
-        "audit",
-        "--apply",
-        "--kubeconfig",
-        str(kubeconfig),
-        "--kube-context",
-        "fake",
-        "--fail-on",
-        "never",
-    ]
-    assert main(args) == 0
-    err = capsys.readouterr().err
+    err = apply_audit(kubeconfig, capsys)
     assert "audit: 2 PolicyReports applied, 2 stale ones deleted" in err
 
     reports = stored(fake, "PolicyReport")
@@ -124,8 +113,7 @@ def test_audit_apply_writes_the_reports_and_deletes_only_its_stale_ones(
     applies = [r for r in fake.requests if r.accept == "patch"]
     assert applies and all(r.query == {"fieldManager": "meshwarden", "force": "true"} for r in applies)
 
-    assert main(args) == 0, "applying again replaces"
-    assert "2 PolicyReports applied, 0 stale ones deleted" in capsys.readouterr().err
+    assert "2 PolicyReports applied, 0 stale ones deleted" in apply_audit(kubeconfig, capsys)  # replaces
     assert set(stored(fake, "PolicyReport")) == {("shop", "meshwarden-shop"), ("shop", "kyverno-shop")}
 
 
@@ -156,18 +144,7 @@ def test_the_audit_jobs_role_is_enough_to_audit_and_apply(
     )
     kubeconfig = fake.write_kubeconfig(tmp_path / "kubeconfig")
 
-    args = [
-        "audit",
-        "--apply",
-        "--kubeconfig",
-        str(kubeconfig),
-        "--kube-context",
-        "fake",
-        "--fail-on",
-        "never",
-    ]
-    assert main(args) == 0
-    err = capsys.readouterr().err
+    err = apply_audit(kubeconfig, capsys)
     assert "cannot read" not in err and "1 stale ones deleted" in err
     assert set(stored(fake, "PolicyReport")) == {("default", "meshwarden-default")}
 
@@ -185,3 +162,10 @@ def test_kinds_not_read_are_errors_in_the_cluster_report(
     (error,) = [r for r in cluster["results"] if r["result"] == "error"]
     assert error["message"].startswith("deployments.apps not read: 403 Forbidden")
     assert cluster["summary"]["error"] == 1
+
+
+def apply_audit(kubeconfig: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    """`meshwarden audit --apply` against the fake; what it said on standard error."""
+    args = ["audit", "--apply", "--kubeconfig", str(kubeconfig), "--kube-context", "fake"]
+    assert main([*args, "--fail-on", "never"]) == 0
+    return capsys.readouterr().err
