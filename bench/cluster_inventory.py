@@ -53,20 +53,21 @@ from webhook.model import Resource
 from webhook.policy import Policy
 
 Body = dict[str, Any]
+SIDECAR_VOLUMES = (
+    "workload-socket",
+    "credential-socket",
+    "workload-certs",
+    "istio-envoy",
+    "istio-data",
+    "istio-podinfo",
+    "istio-token",
+    "istiod-ca-cert",
+)
 SIDECAR_STATUS = orjson.dumps(
     {
         "initContainers": ["istio-init"],
         "containers": ["istio-proxy"],
-        "volumes": [
-            "workload-socket",
-            "credential-socket",
-            "workload-certs",
-            "istio-envoy",
-            "istio-data",
-            "istio-podinfo",
-            "istio-token",
-            "istiod-ca-cert",
-        ],
+        "volumes": list(SIDECAR_VOLUMES),
         "imagePullSecrets": None,
         "revision": "default",
     }
@@ -271,16 +272,6 @@ def pod_spec(app: str, version: str) -> Body:
     }
 
 
-SIDECAR_VOLUMES = (
-    "workload-socket",
-    "credential-socket",
-    "workload-certs",
-    "istio-envoy",
-    "istio-data",
-    "istio-podinfo",
-    "istio-token",
-    "istiod-ca-cert",
-)
 POD_STATUS: Body = {
     "phase": "Running",
     "podIP": "10.244.1.17",

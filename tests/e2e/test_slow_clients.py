@@ -99,13 +99,7 @@ def test_a_normal_review_is_answered_while_slow_clients_hold_connections(
     sender = threading.Thread(target=keep_sending)
     sender.start()
     try:
-        sent = review(bookinfo_pod())
-        normal = server.connect(timeout=GIVE_UP_SECONDS)
-        try:
-            answer = send(normal, "POST", "/validate", orjson.dumps(sent))
-        finally:
-            normal.close()
-        assert answer.response == {"uid": sent["request"]["uid"], "allowed": True}
+        assert_a_normal_review_is_answered(server)
         assert not any(readable(c, timeout=0) for c in slow_headers + slow_bodies)  # all still open
     finally:
         stop.set()
@@ -123,16 +117,21 @@ def test_a_full_worker_closes_its_oldest_idle_connections_to_take_new_ones(
     server = start_server(certs, tmp_path / "server.log", ["--workers", "1"])
     idle = [open_tls(server) for _ in range(1000)]
     try:
-        sent = review(bookinfo_pod())
-        normal = server.connect(timeout=GIVE_UP_SECONDS)
-        try:
-            answer = send(normal, "POST", "/validate", orjson.dumps(sent))
-        finally:
-            normal.close()
-        assert answer.response == {"uid": sent["request"]["uid"], "allowed": True}
+        assert_a_normal_review_is_answered(server)
         assert readable(idle[0], timeout=GIVE_UP_SECONDS)
         assert idle[0].recv(1) == b""  # the oldest, closed cleanly
     finally:
         for connection in idle:
             connection.close()
         server.stop()
+
+
+def assert_a_normal_review_is_answered(server: Server) -> None:
+    """A normal client, on a new connection, gets its review answered."""
+    sent = review(bookinfo_pod())
+    normal = server.connect(timeout=GIVE_UP_SECONDS)
+    try:
+        answer = send(normal, "POST", "/validate", orjson.dumps(sent))
+    finally:
+        normal.close()
+    assert answer.response == {"uid": sent["request"]["uid"], "allowed": True}
