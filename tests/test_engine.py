@@ -6,7 +6,7 @@ from textwrap import dedent
 import pytest
 
 from webhook.engine import Engine, RunSuppression
-from webhook.findings import Action, Violation
+from webhook.findings import Action, Autofix, Edit, Safety, Violation
 from webhook.inventory import Inventory, World
 from webhook.inventory.detail import Detail
 from webhook.kinds import POD, POD_KINDS, SERVICE
@@ -59,6 +59,24 @@ def needs_world(resource: Resource, context: Context) -> Iterator[Violation]:
 def says_too_much(resource: Resource, context: Context) -> Iterator[Violation]:
     yield Violation("spec", "said", "unsay it", message_id="said")
     yield Violation("spec", "not declared", "declare it", message_id="unsaid")
+
+
+@rule(
+    code="MW905",
+    name="fixes-name",
+    kinds={POD},
+    default=Action.WARN,
+    messages={"bad-name": "the name is bad", "worse-name": "the name is worse"},
+    fixes={"bad-name": Safety.SAFE},
+    **DOC,
+)
+def fixes_name(resource: Resource, context: Context) -> Iterator[Violation]:
+    safety = Safety.UNSAFE if "unsafe" in resource.name else Safety.SAFE
+    message_id = "worse-name" if "worse" in resource.name else "bad-name"
+    edit = Edit("metadata.name", resource.name, "good")
+    yield Violation(
+        "metadata.name", "bad", "rename", message_id=message_id, autofix=Autofix("rename", (edit,), safety)
+    )
 
 
 CATALOGUE = Catalogue([needs_label, explodes, needs_world])
@@ -116,6 +134,39 @@ def test_a_rule_that_says_what_it_did_not_declare_is_an_internal_error() -> None
         "rule MW904 (says-too-much) failed on Pod shop/web: UndeclaredMessageError: " in findings[1].message
     )
     assert "message 'unsaid' is not one of MW904's (said)" in findings[1].message
+
+
+def test_a_declared_fix_reaches_the_finding() -> None:
+    resources, _ = load_text(dedent(pod(name="bad")), "t.yaml")
+    [finding] = Engine(Policy(), Catalogue([fixes_name])).check(resources[0], World(Inventory(resources)))
+    assert finding.autofix == Autofix("rename", (Edit("metadata.name", "bad", "good"),), Safety.SAFE)
+
+
+@pytest.mark.parametrize(
+    ("name", "complaint"),
+    [
+        ("unsafe", "MW905/bad-name carries a fix (unsafe) its declaration does not list (safe)"),
+        ("worse", "MW905/worse-name carries a fix (safe) its declaration does not list (no fix)"),
+    ],
+)
+def test_a_fix_the_rule_did_not_declare_is_an_internal_error(name: str, complaint: str) -> None:
+    resources, _ = load_text(dedent(pod(name=name)), "t.yaml")
+    [finding] = Engine(Policy(), Catalogue([fixes_name])).check(resources[0], World(Inventory(resources)))
+    assert finding.code == "MW000"
+    assert complaint in finding.message
+
+
+def test_a_rule_cannot_declare_a_fix_for_a_message_it_does_not_have() -> None:
+    with pytest.raises(ValueError, match="fixes names 'nope'"):
+        rule(
+            code="MW906",
+            name="n",
+            kinds={POD},
+            default=Action.WARN,
+            messages={"m": "m"},
+            fixes={"nope": Safety.SAFE},
+            **DOC,
+        )(fixes_name.check)
 
 
 @pytest.mark.parametrize(

@@ -163,6 +163,12 @@ def _require_declared(rule: Rule, violations: list[Violation]) -> None:
             raise UndeclaredMessageError(
                 f"message {violation.message_id!r} is not one of {rule.code}'s ({', '.join(rule.messages)})"
             )
+        autofix = violation.autofix
+        if autofix is not None and rule.fixes.get(violation.message_id) is not autofix.safety:
+            raise UndeclaredMessageError(
+                f"{rule.code}/{violation.message_id} carries a fix ({autofix.safety}) its declaration "
+                f"does not list ({rule.fixes.get(violation.message_id) or 'no fix'})"
+            )
 
 
 def _annotation_suppressions(resource: Resource) -> tuple[set[str], str]:
@@ -203,6 +209,7 @@ def _finding(
         suppressed=suppressed,
         suppress_reason=by_annotation[1] if suppressed else "",
         missing=violation.missing,
+        autofix=violation.autofix,
     )
 
 

@@ -19,6 +19,39 @@ class Action(StrEnum):
     OFF = "off"
 
 
+class Safety(StrEnum):
+    """A safe fix changes nothing about traffic that the author intended (it states what is already
+    true); an unsafe fix changes behaviour on purpose and is applied only with `--unsafe-fixes`."""
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """One change to one field of the object, addressed like a Violation's path
+    (`spec.ports[0].name`, `metadata.annotations["sidecar.istio.io/inject"]`).
+
+    `old` is the value there now, `new` the value the fix writes; None on either side means the
+    field is absent (`old` None: the fix adds it; `new` None: the fix removes it). A list or a map
+    as `new` replaces the whole node.
+    """
+
+    path: str
+    old: object
+    new: object
+
+
+@dataclass(frozen=True, slots=True)
+class Autofix:
+    """The exact change that resolves a violation: `title` says it in one line
+    (`rename port "web" to "http-web"`), `edits` do it, in any order (they never overlap)."""
+
+    title: str
+    edits: tuple[Edit, ...]
+    safety: Safety
+
+
 @dataclass(frozen=True, slots=True)
 class Lookup:
     """An inventory question whose empty answer caused a violation (`name` None: any name).
@@ -40,6 +73,8 @@ class Violation:
     said, for tests, filters and dashboards, whatever the concrete values in the text.
     `weak` marks the lesser variant a rule's text describes (MW102 without STRICT mTLS, MW302's
     dotted form, MW309's retry budget): `warn` under the default profile even when the rule denies.
+    `autofix` is the exact change when there is one; the rule declares which messages may carry
+    one and how safe it is (`fixes=` of `@rule`).
     """
 
     path: str
@@ -49,6 +84,7 @@ class Violation:
     message_id: str
     weak: bool = False
     missing: tuple[Lookup, ...] = ()
+    autofix: Autofix | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +106,7 @@ class Finding:
     suppressed: bool = False
     suppress_reason: str = ""
     missing: tuple[Lookup, ...] = ()
+    autofix: Autofix | None = None
 
     @property
     def sort_key(self) -> tuple[str, int, str, str]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from textwrap import dedent
 from typing import Any, Protocol
 
-from webhook.findings import Action, Violation
+from webhook.findings import Action, Safety, Violation
 from webhook.inventory import InventoryView
 from webhook.inventory.detail import Detail
 from webhook.istio.mesh import MeshFacts
@@ -67,6 +67,7 @@ class Rule:
     good: str
     check: Check
     options: Mapping[str, Any]
+    fixes: Mapping[str, Safety]
 
     @property
     def docs(self) -> str:
@@ -99,6 +100,7 @@ def rule(
     good: str,
     inputs: Iterable[Input] = (),
     options: Mapping[str, Any] | None = None,
+    fixes: Mapping[str, Safety] | None = None,
 ) -> Callable[[Check], Rule]:
     """Declares a rule: its metadata (what `rules`, `explain` and docs/rules.md show) and its check.
 
@@ -108,7 +110,8 @@ def rule(
     `inputs` are the kinds the check reads from the inventory (whatever the lookup), each at the
     detail it reads; the live inventory watches exactly these, and a test fails when a check reads
     anything else. `options` are the rule's policy options with their defaults; the policy file may
-    override them.
+    override them. `fixes` names the messages whose violations may carry an exact fix, and whether
+    that fix is safe; the engine refuses a fix on any other message or of another safety.
     """
 
     if not messages:
@@ -119,6 +122,9 @@ def rule(
                 f"{code}: message {message!r} needs an id of lowercase words joined by '-' "
                 "and a one-line description"
             )
+    for message in fixes or {}:
+        if message not in messages:
+            raise ValueError(f"{code}: fixes names {message!r}, which is not one of its messages")
 
     def register(check: Check) -> Rule:
         return Rule(
@@ -135,6 +141,7 @@ def rule(
             good=dedent(good).strip() + "\n",
             check=check,
             options=dict(options or {}),
+            fixes=dict(fixes or {}),
         )
 
     return register
