@@ -73,7 +73,7 @@ def says_too_much(resource: Resource, context: Context) -> Iterator[Violation]:
 def fixes_name(resource: Resource, context: Context) -> Iterator[Violation]:
     safety = Safety.UNSAFE if "unsafe" in resource.name else Safety.SAFE
     message_id = "worse-name" if "worse" in resource.name else "bad-name"
-    edit = Edit("metadata.name", resource.name, "good")
+    edit = Edit(("metadata", "name"), resource.name, "good")
     yield Violation(
         "metadata.name", "bad", "rename", message_id=message_id, autofix=Autofix("rename", (edit,), safety)
     )
@@ -139,7 +139,7 @@ def test_a_rule_that_says_what_it_did_not_declare_is_an_internal_error() -> None
 def test_a_declared_fix_reaches_the_finding() -> None:
     resources, _ = load_text(dedent(pod(name="bad")), "t.yaml")
     [finding] = Engine(Policy(), Catalogue([fixes_name])).check(resources[0], World(Inventory(resources)))
-    assert finding.autofix == Autofix("rename", (Edit("metadata.name", "bad", "good"),), Safety.SAFE)
+    assert finding.autofix == Autofix("rename", (Edit(("metadata", "name"), "bad", "good"),), Safety.SAFE)
 
 
 @pytest.mark.parametrize(

@@ -27,17 +27,21 @@ class Safety(StrEnum):
     UNSAFE = "unsafe"
 
 
+FieldPath = tuple[str | int, ...]
+"""A field of an object as keys and list indices: `("metadata", "annotations", "sidecar.istio.io/inject")`.
+Unlike a Violation's dotted path, it stays exact when keys hold dots."""
+
+
 @dataclass(frozen=True, slots=True)
 class Edit:
-    """One change to one field of the object, addressed like a Violation's path
-    (`spec.ports[0].name`, `metadata.annotations["sidecar.istio.io/inject"]`).
+    """One change to one field of the object.
 
     `old` is the value there now, `new` the value the fix writes; None on either side means the
-    field is absent (`old` None: the fix adds it; `new` None: the fix removes it). A list or a map
-    as `new` replaces the whole node.
+    field is absent (`old` None: the fix adds it, and the maps on its path that are missing too;
+    `new` None: the fix removes it). A list or a map as `new` replaces the whole node.
     """
 
-    path: str
+    path: FieldPath
     old: object
     new: object
 
