@@ -152,9 +152,9 @@ class RecordingInventory(Inventory):
         self._read(kind)
         return super().of_kind(kind)
 
-    def known_namespaces(self) -> set[str]:
+    def is_known_namespace(self, namespace: str) -> bool:
         self._read(NAMESPACE)
-        return super().known_namespaces()
+        return super().is_known_namespace(namespace)
 
     def namespace_labels(self, namespace: str) -> dict[str, str] | None:
         self._read(NAMESPACE)

@@ -10,6 +10,7 @@ import fnmatch
 import traceback
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from webhook.findings import (
@@ -23,10 +24,11 @@ from webhook.findings import (
 from webhook.inventory import InventoryView, World
 from webhook.istio.mesh import MeshFacts
 from webhook.kinds import POD
-from webhook.kube import is_controller_managed, pod_template
+from webhook.kube import is_controller_managed
 from webhook.model import GroupKind, Resource
 from webhook.policy import Policy, Resolved
 from webhook.rules import CATALOGUE, Catalogue, Rule
+from webhook.rules.facts import Facts
 
 SUPPRESS_ANNOTATION = "meshwarden.io/suppress"
 SUPPRESS_REASON_ANNOTATION = "meshwarden.io/suppress-reason"
@@ -76,12 +78,16 @@ def _names(kind: GroupKind) -> tuple[str, ...]:
     return (kind.kind, str(kind)) if kind.group else (kind.kind,)
 
 
-@dataclass(frozen=True, slots=True)
 class RuleContext:
-    """The rules' Context: the world's inventory and the policy's mesh facts and rule options."""
+    """The rules' Context for one evaluation: the world's inventory, the policy's mesh facts and
+    rule options, and the facts of the objects checked, each derived once."""
 
-    inventory: InventoryView
-    policy: Policy
+    __slots__ = ("_facts", "inventory", "policy")
+
+    def __init__(self, inventory: InventoryView, policy: Policy):
+        self.inventory = inventory
+        self.policy = policy
+        self._facts: dict[Resource, Facts] = {}
 
     @property
     def mesh(self) -> MeshFacts:
@@ -89,6 +95,12 @@ class RuleContext:
 
     def options(self, rule: Rule) -> Mapping[str, Any]:
         return self.policy.rule_options(rule)
+
+    def facts(self, resource: Resource) -> Facts:
+        found = self._facts.get(resource)
+        if found is None:
+            found = self._facts[resource] = Facts(resource, self.inventory, self.policy.mesh)
+        return found
 
 
 class Engine:
@@ -99,6 +111,8 @@ class Engine:
         self.catalogue = catalogue
         self.suppressions = tuple(suppressions)
         self._dispatch = {kind: catalogue.for_kind(kind) for kind in catalogue.kinds}
+        # The same few kinds and namespaces recur on every review: each is resolved once.
+        self._runs_in = lru_cache(maxsize=4096)(self._resolve_runs)
 
     def covers(self, kind: GroupKind) -> bool:
         return kind in self._dispatch
@@ -109,8 +123,7 @@ class Engine:
         if not runs:
             return []
         context = RuleContext(world.inventory, self.policy)
-        suppressed = _annotation_suppressions(resource)
-        managed = resource.group_kind == POD and is_controller_managed(resource)
+        suppressed: tuple[set[str], str] | None = None
         findings: list[Finding] = []
         for rule, resolved in runs:
             try:
@@ -119,12 +132,15 @@ class Engine:
             except Exception as exc:  # one broken rule must not take the others down
                 findings.append(_internal_error(rule, resource, exc))
                 continue
+            if not violations:
+                continue
+            if suppressed is None:  # read once, and only when a rule has something to say
+                suppressed = _annotation_suppressions(context.facts(resource))
             is_suppressed = self._is_suppressed(rule, resource, suppressed)
+            managed = rule.covers_templates and resource.group_kind == POD and is_controller_managed(resource)
             for violation in violations:
                 action = resolved.action
-                if violation.weak and not resolved.strict:
-                    action = Action.WARN
-                if managed and rule.covers_templates:
+                if (violation.weak and not resolved.strict) or managed:
                     action = Action.WARN
                 findings.append(_finding(rule, resource, violation, action, is_suppressed, suppressed))
         return findings
@@ -134,18 +150,23 @@ class Engine:
         the policy turns them off there, or they are cross rules and the world is incomplete."""
         return [rule for rule, _ in self._runs(resource, world)]
 
-    def _runs(self, resource: Resource, world: World) -> list[tuple[Rule, Resolved]]:
-        rules = self._dispatch.get(resource.group_kind, ())
-        if not rules or self.policy.is_exempt(resource.namespace):
-            return []
+    def _runs(self, resource: Resource, world: World) -> tuple[tuple[Rule, Resolved], ...]:
+        return self._runs_in(resource.group_kind, resource.namespace, world.complete)
+
+    def _resolve_runs(
+        self, kind: GroupKind, namespace: str, complete: bool
+    ) -> tuple[tuple[Rule, Resolved], ...]:
+        rules = self._dispatch.get(kind, ())
+        if not rules or self.policy.is_exempt(namespace):
+            return ()
         runs = []
         for rule in rules:
-            if rule.cross and not world.complete:
+            if rule.cross and not complete:
                 continue
-            resolved = self.policy.resolve(rule, resource.namespace)
+            resolved = self.policy.resolve(rule, namespace)
             if resolved.action is not Action.OFF:
                 runs.append((rule, resolved))
-        return runs
+        return tuple(runs)
 
     def check_all(self, resources: Iterable[Resource], world: World) -> list[Finding]:
         return [f for r in resources for f in self.check(r, world)]
@@ -171,10 +192,10 @@ def _require_declared(rule: Rule, violations: list[Violation]) -> None:
             )
 
 
-def _annotation_suppressions(resource: Resource) -> tuple[set[str], str]:
+def _annotation_suppressions(facts: Facts) -> tuple[set[str], str]:
     """Codes or names in `meshwarden.io/suppress`, on the object or (for a workload) its template."""
-    sources = [resource.annotations]
-    template = pod_template(resource)
+    sources = [facts.annotations]
+    template = facts.pod
     if template is not None and template.is_template:
         sources.append(template.annotations)
     names: set[str] = set()

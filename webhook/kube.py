@@ -13,24 +13,22 @@ TEMPLATE_PATHS: Mapping[GroupKind, tuple[str, ...]] = {
     kind: ("spec", "jobTemplate", "spec", "template") if kind == CRON_JOB else ("spec", "template")
     for kind in WORKLOADS
 }
+_TEMPLATE_FIELDS = {kind: ".".join(keys) for kind, keys in TEMPLATE_PATHS.items()}
 
 
 @dataclass(frozen=True, slots=True)
 class PodTemplate:
-    """A Pod, or the pod template of a workload, with the field path that leads to it."""
+    """A Pod, or the pod template of a workload, with its labels and annotations read once."""
 
     owner: Resource
-    path: str
-    metadata: Body
+    labels: Mapping[str, str]
+    annotations: Mapping[str, str]
     spec: Body
 
     @property
-    def labels(self) -> dict[str, str]:
-        return string_map(self.metadata.get("labels"))
-
-    @property
-    def annotations(self) -> dict[str, str]:
-        return string_map(self.metadata.get("annotations"))
+    def path(self) -> str:
+        """The field path that leads to it: "" for a Pod, `spec.template` for a Deployment."""
+        return _TEMPLATE_FIELDS.get(self.owner.group_kind, "")
 
     @property
     def namespace(self) -> str:
@@ -47,14 +45,22 @@ class PodTemplate:
 
 def pod_template(resource: Resource) -> PodTemplate | None:
     if resource.group_kind == POD:
-        return PodTemplate(resource, "", resource.metadata, resource.spec)
+        metadata = resource.metadata
+        return PodTemplate(
+            resource,
+            string_map(metadata.get("labels")),
+            string_map(metadata.get("annotations")),
+            resource.spec,
+        )
     keys = TEMPLATE_PATHS.get(resource.group_kind)
     if keys is None:
         return None
     node: Body = resource.body
     for key in keys:
         node = as_dict(node.get(key))
-    return PodTemplate(resource, ".".join(keys), as_dict(node.get("metadata")), as_dict(node.get("spec")))
+    metadata = as_dict(node.get("metadata"))
+    labels, annotations = string_map(metadata.get("labels")), string_map(metadata.get("annotations"))
+    return PodTemplate(resource, labels, annotations, as_dict(node.get("spec")))
 
 
 CLUSTER_SUFFIX = ".svc.cluster.local"

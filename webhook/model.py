@@ -115,11 +115,11 @@ class Resource:
         return as_dict(self.body.get("metadata"))
 
     @property
-    def labels(self) -> dict[str, str]:
+    def labels(self) -> Mapping[str, str]:
         return string_map(self.metadata.get("labels"))
 
     @property
-    def annotations(self) -> dict[str, str]:
+    def annotations(self) -> Mapping[str, str]:
         return string_map(self.metadata.get("annotations"))
 
     @property
@@ -138,12 +138,17 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def string_map(value: Any) -> dict[str, str]:
-    """Labels and annotations; YAML may give non-string values (`version: 1`), compare as text."""
+_TEXT = frozenset({str})
+
+
+def string_map(value: Any) -> Mapping[str, str]:
+    """Labels and annotations, read in place: the usual mapping of strings is not copied (its types
+    are checked at C speed). YAML may give other values (`version: 1`): those are compared as text,
+    in a copy."""
     if not isinstance(value, dict):
         return {}
-    if all(type(k) is str and type(v) is str for k, v in value.items()):
-        return dict(value)  # the usual case, at C speed
+    if {*map(type, value), *map(type, value.values())} <= _TEXT:
+        return value
     return {str(k): scalar_text(v) for k, v in value.items()}
 
 

@@ -85,7 +85,7 @@ class Policy:
         return _resolve(self, rule, namespace)
 
     def rule_options(self, rule: Rule) -> Mapping[str, Any]:
-        return {**rule.options, **self.options.get(rule.code, {})}
+        return _rule_options(self, rule)
 
 
 @lru_cache(maxsize=4096)
@@ -101,6 +101,11 @@ def _resolve(policy: Policy, rule: Rule, namespace: str) -> Resolved:
     if profile is Profile.AUDIT:
         return Resolved(Action.WARN, False)
     return Resolved(rule.default, False)
+
+
+@lru_cache(maxsize=1024)
+def _rule_options(policy: Policy, rule: Rule) -> Mapping[str, Any]:
+    return {**rule.options, **policy.options.get(rule.code, {})}
 
 
 def _matches_any(namespace: str, patterns: tuple[str, ...]) -> bool:

@@ -10,7 +10,7 @@ import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping
 
-from webhook.istio.virtualservice import destinations
+from webhook.istio.virtualservice import all_routes, destinations
 from webhook.kinds import (
     DESTINATION_RULE,
     GATEWAY,
@@ -41,6 +41,10 @@ def _dr_hosts(resource: Resource) -> list[str]:
     return [fqdn(str(host), resource.namespace)] if host else []
 
 
+def _namespace(resource: Resource) -> list[str]:
+    return [resource.namespace]
+
+
 def _selector_keys(resource: Resource) -> list[tuple[str, str]]:
     """One label of the selector (Services and Gateways): a pod it selects carries that label."""
     return sorted(string_map(resource.spec.get("selector")).items())[:1]
@@ -65,7 +69,7 @@ def _gateway_server_keys(resource: Resource) -> list[tuple[int, str, str]]:
 def _vs_subset_keys(resource: Resource) -> list[tuple[str, str]]:
     return [
         (fqdn(destination.host, resource.namespace), destination.subset)
-        for destination in destinations(resource.spec)
+        for destination in destinations(all_routes(resource.spec))
         if destination.host and destination.subset
     ]
 
@@ -77,6 +81,7 @@ INDEXES: Mapping[GroupKind, tuple[tuple[str, Keys], ...]] = {
     DESTINATION_RULE: (("dr-host", _dr_hosts),),
     VIRTUAL_SERVICE: (("vs-host", _spec_hosts), ("vs-subset", _vs_subset_keys)),
     GATEWAY: (("gateway-selector", _selector_keys), ("gateway-server", _gateway_server_keys)),
+    PEER_AUTHENTICATION: (("pa-namespace", _namespace),),
 }
 
 
@@ -118,11 +123,11 @@ class InventoryView:
     def of_kind(self, kind: GroupKind) -> list[Resource]:
         return list(self._by_kind.get(kind, {}).values())
 
-    def known_namespaces(self) -> set[str]:
-        """Namespace objects plus every namespace that any object is in."""
-        return set(self._namespace_counts)
+    def is_known_namespace(self, namespace: str) -> bool:
+        """A known namespace: that of a Namespace object, or one that any object is in."""
+        return namespace in self._namespace_counts
 
-    def namespace_labels(self, namespace: str) -> dict[str, str] | None:
+    def namespace_labels(self, namespace: str) -> Mapping[str, str] | None:
         """Labels of the Namespace object, or None when the inventory does not have it."""
         found = self.get(NAMESPACE, "", namespace)
         return found.labels if found is not None else None
@@ -148,8 +153,7 @@ class InventoryView:
         return self._lookup("gateway-server", gateway_server_key(number, host, bind))
 
     def peer_authentications(self, namespace: str) -> list[Resource]:
-        candidates = list(self._by_kind.get(PEER_AUTHENTICATION, {}).values())
-        return [r for r in candidates if r.namespace == namespace]
+        return self._lookup("pa-namespace", namespace)
 
     def pods_matching(self, selector: Mapping[str, str], namespace: str | None = None) -> list[PodTemplate]:
         """Pods and pod templates whose labels carry `selector` (in `namespace`, or anywhere).
@@ -195,7 +199,9 @@ class InventoryView:
         table = self._indexes.get(index, {})
         seen: dict[ObjectKey, Resource] = {}
         for pair in pod.labels.items():
-            seen.update((r.ref.key, r) for r in list(table.get(pair, {}).values()))
+            found = table.get(pair)
+            if found:
+                seen.update((r.ref.key, r) for r in list(found.values()))
         return list(seen.values())
 
     def _lookup(self, index: str, key: Hashable) -> list[Resource]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from webhook.inventory import InventoryView
@@ -18,11 +19,11 @@ def port_number(server: dict[str, Any]) -> int | None:
     return number if isinstance(number, int) and not isinstance(number, bool) else None
 
 
-def selector_of(gateway: Resource) -> dict[str, str]:
+def selector_of(gateway: Resource) -> Mapping[str, str]:
     return string_map(gateway.spec.get("selector"))
 
 
-def show_labels(labels: dict[str, str]) -> str:
+def show_labels(labels: Mapping[str, str]) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(labels.items())) or "(empty: every pod)"
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable
 
 from webhook.kube import CLUSTER_SUFFIX
 from webhook.model import scalar_text
@@ -61,18 +61,21 @@ def gateway_host_matches(vs_host: str, server_host: str) -> bool:
     return hosts_overlap(vs_host, server_host.rpartition("/")[2])
 
 
-def is_mesh_internal(host: str, known_namespaces: Iterable[str] | set[str], known_service: bool) -> bool:
+def is_mesh_internal(
+    host: str, known_namespace: Callable[[str], bool], known_service: Callable[[str], bool]
+) -> bool:
     """The spec's mesh-internal host: short name, `name.ns`/`name.ns.svc` of a known namespace,
-    anything under `.svc.cluster.local`, or the FQDN of a known Service. Wildcards never are."""
+    anything under `.svc.cluster.local`, or the FQDN of a known Service. Wildcards never are.
+    The inventory is asked (`known_service` of the host, `known_namespace`) only when the form of
+    the host does not decide."""
     host = host.strip().lower()
     if not host or is_wildcard(host):
         return False
-    if "." not in host or host.endswith(CLUSTER_SUFFIX) or known_service:
+    if "." not in host or host.endswith(CLUSTER_SUFFIX) or known_service(host):
         return True
     labels = host.split(".")
-    namespaces = known_namespaces if isinstance(known_namespaces, set) else set(known_namespaces)
     if len(labels) == 2 or (len(labels) == 3 and labels[2] == "svc"):
-        return labels[1] in namespaces
+        return known_namespace(labels[1])
     return False
 
 

@@ -147,7 +147,7 @@ def probe_rewrite_enabled(template: PodTemplate, mesh: MeshFacts) -> bool:
     return mesh.probe_rewrite if from_annotation is None else from_annotation
 
 
-def _selector(policy: Resource) -> dict[str, str]:
+def _selector(policy: Resource) -> Mapping[str, str]:
     return string_map(as_dict(policy.spec.get("selector")).get("matchLabels"))
 
 

@@ -7,11 +7,10 @@ Pure functions over the object's body; the rules in `webhook/rules/virtualservic
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from webhook.model import Body, as_dict, as_list, scalar_text
 
@@ -30,8 +29,7 @@ class RefForm(StrEnum):
     DOTTED = "dotted"  # `name.ns.svc.cluster.local`: legacy, Istio warns
 
 
-@dataclass(frozen=True, slots=True)
-class GatewayRef:
+class GatewayRef(NamedTuple):
     text: str
     path: str
     form: RefForm
@@ -58,20 +56,25 @@ def parse_gateway_ref(text: str, vs_namespace: str, path: str) -> GatewayRef:
     return GatewayRef(text, path, RefForm.SHORT, vs_namespace, text)
 
 
-def gateway_refs(spec: Body, vs_namespace: str) -> list[GatewayRef]:
-    """`spec.gateways` entries, then the per-match `gateways` of http, tcp and tls routes."""
+def gateway_refs(spec: Body, vs_namespace: str, routes: Iterable[Route]) -> list[GatewayRef]:
+    """`spec.gateways` entries, then the per-match `gateways` of the routes (http, tcp and tls)."""
     refs = [
         parse_gateway_ref(str(text), vs_namespace, f"spec.gateways[{i}]")
         for i, text in enumerate(as_list(spec.get("gateways")))
         if isinstance(text, str) and text
     ]
-    for route in all_routes(spec):
+    for route in routes:
         for m, match in enumerate(route.matches):
             for g, text in enumerate(as_list(match.get("gateways"))):
                 if isinstance(text, str) and text:
                     path = f"{route.path}.match[{m}].gateways[{g}]"
                     refs.append(parse_gateway_ref(text, vs_namespace, path))
     return refs
+
+
+def hosts_of(spec: Body) -> list[str]:
+    """`spec.hosts` as Istio compares them: trimmed, lowercase, empty entries left out."""
+    return [h.strip().lower() for h in as_list(spec.get("hosts")) if isinstance(h, str) and h.strip()]
 
 
 def bound_gateways(spec: Body) -> list[str]:
@@ -87,16 +90,11 @@ def applies_to_mesh(spec: Body) -> bool:
 # --- routes and destinations ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Route:
+class Route(NamedTuple):
     section: str
-    index: int
     body: Body
     matches: list[Body]
-
-    @property
-    def path(self) -> str:
-        return f"spec.{self.section}[{self.index}]"
+    path: str  # spec.http[0]
 
     @property
     def label(self) -> str:
@@ -108,7 +106,8 @@ def routes(spec: Body, section: str) -> list[Route]:
     found = []
     for index, raw in enumerate(as_list(spec.get(section))):
         body = as_dict(raw)
-        found.append(Route(section, index, body, [as_dict(m) for m in as_list(body.get("match"))]))
+        matches = [as_dict(m) for m in as_list(body.get("match"))]
+        found.append(Route(section, body, matches, f"spec.{section}[{index}]"))
     return found
 
 
@@ -117,38 +116,36 @@ def all_routes(spec: Body) -> Iterator[Route]:
         yield from routes(spec, section)
 
 
-@dataclass(frozen=True, slots=True)
-class Destination:
+class Destination(NamedTuple):
     path: str
-    body: Body
     mirror: bool
-
-    @property
-    def host(self) -> str:
-        host = self.body.get("host")
-        return host.strip() if isinstance(host, str) else ""
-
-    @property
-    def subset(self) -> str:
-        subset = self.body.get("subset")
-        return subset if isinstance(subset, str) else ""
-
-    @property
-    def port(self) -> int | None:
-        return as_int(as_dict(self.body.get("port")).get("number"))
+    host: str  # "" when it has none
+    subset: str
+    port: int | None
 
 
-def destinations(spec: Body) -> Iterator[Destination]:
-    """Every route destination of http, tcp and tls routes, plus http `mirror` and `mirrors`."""
-    for route in all_routes(spec):
+def destinations(routes: Iterable[Route]) -> Iterator[Destination]:
+    """Every destination of the routes (http, tcp and tls), plus http `mirror` and `mirrors`."""
+    for route in routes:
         for j, entry in enumerate(as_list(route.body.get("route"))):
-            yield Destination(f"{route.path}.route[{j}].destination", _destination_of(entry), False)
+            yield _destination(f"{route.path}.route[{j}].destination", _destination_of(entry), False)
         if route.section != "http":
             continue
         if route.body.get("mirror") is not None:
-            yield Destination(f"{route.path}.mirror", as_dict(route.body["mirror"]), True)
+            yield _destination(f"{route.path}.mirror", as_dict(route.body["mirror"]), True)
         for k, entry in enumerate(as_list(route.body.get("mirrors"))):
-            yield Destination(f"{route.path}.mirrors[{k}].destination", _destination_of(entry), True)
+            yield _destination(f"{route.path}.mirrors[{k}].destination", _destination_of(entry), True)
+
+
+def _destination(path: str, body: Body, mirror: bool) -> Destination:
+    host, subset = body.get("host"), body.get("subset")
+    return Destination(
+        path,
+        mirror,
+        host.strip() if isinstance(host, str) else "",
+        subset if isinstance(subset, str) else "",
+        as_int(as_dict(body.get("port")).get("number")),
+    )
 
 
 def _destination_of(entry: Any) -> Body:
@@ -180,6 +177,8 @@ def as_int(value: Any) -> int | None:
 
 _LABEL_KEYS = frozenset({"name", "statPrefix"})  # names a match; not a condition
 _SET_KEYS = frozenset({"gateways", "sniHosts", "destinationSubnets"})
+_EMPTY_VALUES: tuple[object, ...] = (None, False, "", [], {})
+_EVERY_PATH = {"prefix": "/"}
 
 
 def conditions(match: Body, section: str, bound: list[str]) -> Body:
@@ -188,8 +187,8 @@ def conditions(match: Body, section: str, bound: list[str]) -> Body:
     `uri: {prefix: /}` matches every path, and per-match `gateways` listing every gateway the
     VirtualService is bound to select nothing narrower, so neither is a condition.
     """
-    found = {k: v for k, v in match.items() if k not in _LABEL_KEYS and v not in (None, False, "", [], {})}
-    if section == "http" and found.get("uri") == {"prefix": "/"}:
+    found = {k: v for k, v in match.items() if k not in _LABEL_KEYS and v not in _EMPTY_VALUES}
+    if section == "http" and found.get("uri") == _EVERY_PATH:
         del found["uri"]
     if "uri" not in found:
         found.pop("ignoreUriCase", None)
@@ -199,10 +198,10 @@ def conditions(match: Body, section: str, bound: list[str]) -> Body:
     return found
 
 
-def is_catch_all(route: Route, bound: list[str]) -> bool:
-    """A route without match, or with a match entry that has no condition, takes every request."""
-    matches = route.matches
-    return not matches or any(not conditions(m, route.section, bound) for m in matches)
+def is_catch_all(route: Route, match_conditions: list[Body]) -> bool:
+    """A route without match, or with a match entry that has no condition, takes every request:
+    `match_conditions` are the `conditions` of its matches."""
+    return not route.matches or not all(match_conditions)
 
 
 def covers(earlier: Body, later: Body) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
 from webhook.findings import Action, Lookup, Violation
@@ -17,15 +17,15 @@ UNVERIFIED_MODES = frozenset({"SIMPLE", "MUTUAL"})
 SYSTEM_CA_SINCE = (1, 20)  # since Istio 1.20 a setting without caCertificates uses the OS trust store
 
 
-def _show(labels: dict[str, str]) -> str:
+def _show(labels: Mapping[str, str]) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(labels.items())) or "(none)"
 
 
-def _contradictions(selector: dict[str, str], subset: dict[str, str]) -> list[str]:
+def _contradictions(selector: Mapping[str, str], subset: Mapping[str, str]) -> list[str]:
     return sorted(key for key, value in subset.items() if key in selector and selector[key] != value)
 
 
-def _existing_values(pods_labels: list[dict[str, str]], keys: list[str]) -> str:
+def _existing_values(pods_labels: list[Mapping[str, str]], keys: list[str]) -> str:
     """`version=v1, version=v2`: what the Service's pods carry for the subset's keys, for the fix."""
     values = sorted({f"{key}={labels[key]}" for labels in pods_labels for key in keys if key in labels})
     return ", ".join(values[:5])
@@ -39,10 +39,10 @@ class _Reason(NamedTuple):
 
 def _reason(
     name: str,
-    labels: dict[str, str],
-    selector: dict[str, str],
+    labels: Mapping[str, str],
+    selector: Mapping[str, str],
     service: Resource,
-    service_pods: list[dict[str, str]],
+    service_pods: list[Mapping[str, str]],
 ) -> _Reason:
     """Why the subset selects nothing, and what to change."""
     empty = sorted(k for k, v in labels.items() if k.startswith(TOPOLOGY_PREFIXES) and not v)
@@ -174,7 +174,7 @@ def dr_subset_selects_nothing(destination_rule: Resource, context: Context) -> I
     selector = string_map(service.spec.get("selector"))
     selector_text = _show(selector) if selector else "none"
     where = f"{service.namespace}/{service.name}"
-    service_pods: list[dict[str, str]] | None = None
+    service_pods: list[Mapping[str, str]] | None = None
     for index, subset in enumerate(as_list(destination_rule.spec.get("subsets"))):
         subset = as_dict(subset)
         labels = string_map(subset.get("labels"))

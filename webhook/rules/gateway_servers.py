@@ -10,10 +10,8 @@ from typing import Any
 from webhook.findings import Action, Violation
 from webhook.inventory.detail import Detail
 from webhook.istio.gateway import (
-    gateway_pods,
     port_number,
     selector_of,
-    servers_of,
     show_labels,
 )
 from webhook.istio.protocols import GATEWAY_PROTOCOLS
@@ -281,7 +279,7 @@ def _server_problems(index: int, server: dict[str, Any], names: dict[str, int]) 
     """,
 )
 def gateway_server_invalid(gateway: Resource, context: Context) -> Iterator[Violation]:
-    servers = servers_of(gateway)
+    servers = context.facts(gateway).servers
     if not servers:
         yield Violation(
             "spec.servers",
@@ -410,9 +408,9 @@ def _conflicts(
     """,
 )
 def gateway_conflict(gateway: Resource, context: Context) -> Iterator[Violation]:
-    pods = gateway_pods(gateway, context.inventory, context.mesh.gateways_namespace_scoped)
-    for index, server in enumerate(servers_of(gateway)):
-        others, positions = _conflicts(gateway, server, pods, context)
+    facts = context.facts(gateway)
+    for index, server in enumerate(facts.servers):
+        others, positions = _conflicts(gateway, server, facts.gateway_pods, context)
         if not others:
             continue
         hosts = as_list(server.get("hosts"))
@@ -424,7 +422,7 @@ def gateway_conflict(gateway: Resource, context: Context) -> Iterator[Violation]
         yield Violation(
             f"spec.servers[{index}].hosts[{positions[0]}]",
             f"server {index}: host {shared} on {where} is also served by Gateway {names} on the same gateway "
-            f"pods ({show_labels(selector_of(gateway))}); Istio merges them in no defined order",
+            f"pods ({show_labels(facts.selector)}); Istio merges them in no defined order",
             f"serve {shared} on port {number} from one Gateway only: remove it from "
             f"spec.servers[{index}] here or from Gateway {names}, or merge the Gateways",
             message_id="host-served-twice",

@@ -8,11 +8,8 @@ from dataclasses import dataclass
 from webhook.findings import Action, Lookup, Violation
 from webhook.inventory.detail import Detail
 from webhook.istio.gateway import (
-    gateway_pods,
     port_number,
-    selector_of,
     selector_scope,
-    servers_of,
     show_labels,
 )
 from webhook.kinds import GATEWAY, POD, SERVICE
@@ -107,10 +104,11 @@ ISTIO_GATEWAY_SELECTORS = (
     """,
 )
 def gateway_selector_no_workload(gateway: Resource, context: Context) -> Iterator[Violation]:
-    scoped = context.mesh.gateways_namespace_scoped
-    if gateway_pods(gateway, context.inventory, scoped):
+    facts = context.facts(gateway)
+    if facts.gateway_pods:
         return
-    selector = selector_of(gateway)
+    scoped = context.mesh.gateways_namespace_scoped
+    selector = facts.selector
     scope = selector_scope(gateway, scoped)
     where = f"in namespace {scope} (gateways are namespace-scoped)" if scope else "in any namespace"
     message = f"selector {show_labels(selector)} matches no pod or workload template {where}"
@@ -293,13 +291,14 @@ def _describe(exposure: _Exposure) -> str:
     """,
 )
 def gateway_port_not_exposed(gateway: Resource, context: Context) -> Iterator[Violation]:
-    pods = gateway_pods(gateway, context.inventory, context.mesh.gateways_namespace_scoped)
+    facts = context.facts(gateway)
+    pods = facts.gateway_pods
     if not pods:  # MW401's finding
         return
     exposure = _exposure(pods, context)
     namespaces = sorted({pod.namespace for pod in pods})
     missing = tuple(Lookup(SERVICE, ns) for ns in namespaces)
-    for index, server in enumerate(servers_of(gateway)):
+    for index, server in enumerate(facts.servers):
         number = port_number(server)
         if number is None or number in exposure.ports:
             continue
@@ -309,7 +308,7 @@ def gateway_port_not_exposed(gateway: Resource, context: Context) -> Iterator[Vi
             message = f"server port {number}: no Service selects the gateway's pods ({pods_text})"
             fix = (
                 f"create a Service in namespace {namespaces[0]} "
-                f"with selector {show_labels(selector_of(gateway))} "
+                f"with selector {show_labels(facts.selector)} "
                 f"and a TCP port {number} (targetPort {number})"
             )
             message_id = "no-service"

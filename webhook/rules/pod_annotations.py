@@ -20,7 +20,7 @@ from webhook.kinds import (
     SERVICE_ENTRY,
     VIRTUAL_SERVICE,
 )
-from webhook.kube import PodTemplate, pod_template
+from webhook.kube import PodTemplate
 from webhook.model import Resource
 from webhook.rules.registry import Context, rule
 
@@ -122,7 +122,7 @@ INJECT_ANNOTATION_DEPRECATED = (1, 15)  # the Istio version that deprecated the 
     """,
 )
 def sidecar_annotation_invalid(resource: Resource, context: Context) -> Iterator[Violation]:
-    template = pod_template(resource)
+    template = context.facts(resource).pod
     if template is None:
         return
     for key, value in template.annotations.items():
@@ -246,9 +246,10 @@ def _parent(path: str, key: str) -> str:
     """,
 )
 def istio_metadata_misplaced(resource: Resource, context: Context) -> Iterator[Violation]:
-    template = pod_template(resource)
+    facts = context.facts(resource)
+    template = facts.pod
     workload = template if template is not None and template.is_template else None
-    for key, value in _istio_keys(resource.annotations):
+    for key, value in _istio_keys(facts.annotations):
         path = f"metadata.annotations.{key}"
         if key not in ANNOTATIONS:
             yield _unknown(key, path, workload)

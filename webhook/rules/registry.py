@@ -14,11 +14,13 @@ from webhook.inventory.detail import Detail
 from webhook.istio.mesh import MeshFacts
 from webhook.kinds import DEPLOYMENT
 from webhook.model import GroupKind, Resource
+from webhook.rules.facts import Facts
 
 
 class Context(Protocol):
     """What a rule's check may read besides the object, read-only: the inventory (only the inputs
-    the rule declares), the mesh facts, and the rule's options."""
+    the rule declares), the mesh facts, the rule's options, and the facts of the object, shared
+    by the rules of one evaluation."""
 
     @property
     def inventory(self) -> InventoryView: ...
@@ -27,6 +29,8 @@ class Context(Protocol):
     def mesh(self) -> MeshFacts: ...
 
     def options(self, rule: Rule) -> Mapping[str, Any]: ...
+
+    def facts(self, resource: Resource) -> Facts: ...
 
 
 Check = Callable[[Resource, Context], Iterable[Violation]]

@@ -12,7 +12,7 @@ from webhook.findings import Action, Lookup, Violation
 from webhook.inventory import InventoryView
 from webhook.inventory.detail import Detail
 from webhook.istio.hosts import gateway_host_admits, gateway_host_matches, is_mesh_internal
-from webhook.istio.virtualservice import MESH, GatewayRef, RefForm, gateway_refs
+from webhook.istio.virtualservice import MESH, GatewayRef, RefForm
 from webhook.kinds import GATEWAY, GATEWAY_API_GATEWAY, NAMESPACE, SERVICE, VIRTUAL_SERVICE
 from webhook.kube import fqdn
 from webhook.model import Resource, as_dict, as_list, scalar_text
@@ -29,15 +29,6 @@ def qs(values: Iterable[object]) -> str:
     return ", ".join(q(v) for v in values)
 
 
-def vs_hosts(vs: Resource) -> list[str]:
-    return [h.strip().lower() for h in as_list(vs.spec.get("hosts")) if isinstance(h, str) and h.strip()]
-
-
-def known_namespaces(vs: Resource, inventory: InventoryView) -> set[str]:
-    """The spec's known namespaces; the VirtualService's own counts even before it is stored."""
-    return inventory.known_namespaces() | {vs.namespace}
-
-
 # What deciding whether a host is mesh-internal reads: the known namespaces and Services.
 MESH_INTERNAL_INPUTS = (
     Input(NAMESPACE, Detail.METADATA, optional=True),
@@ -45,9 +36,14 @@ MESH_INTERNAL_INPUTS = (
 )
 
 
-def mesh_internal(host: str, vs: Resource, inventory: InventoryView, namespaces: set[str]) -> bool:
-    known_service = bool(inventory.services_for_host(fqdn(host, vs.namespace)))
-    return is_mesh_internal(host, namespaces, known_service)
+def mesh_internal(host: str, vs: Resource, inventory: InventoryView) -> bool:
+    """The spec's mesh-internal host; the VirtualService's own namespace is known even before the
+    VirtualService is stored."""
+    return is_mesh_internal(
+        host,
+        known_namespace=lambda name: name == vs.namespace or inventory.is_known_namespace(name),
+        known_service=lambda name: bool(inventory.services_for_host(fqdn(name, vs.namespace))),
+    )
 
 
 # --- MW301 -------------------------------------------------------------------------------------------
@@ -124,7 +120,7 @@ BINDABLE_GATEWAYS = (GATEWAY, GATEWAY_API_GATEWAY)
 )
 def vs_gateway_not_found(vs: Resource, context: Context) -> Iterator[Violation]:
     inventory = context.inventory
-    for ref in gateway_refs(vs.spec, vs.namespace):
+    for ref in context.facts(vs).gateway_refs:
         if ref.form is RefForm.MESH or any(
             inventory.get(kind, ref.namespace, ref.name) is not None for kind in BINDABLE_GATEWAYS
         ):
@@ -197,7 +193,7 @@ def vs_gateway_not_found(vs: Resource, context: Context) -> Iterator[Violation]:
     """,
 )
 def vs_gateway_reference_form(vs: Resource, context: Context) -> Iterator[Violation]:
-    for ref in gateway_refs(vs.spec, vs.namespace):
+    for ref in context.facts(vs).gateway_refs:
         if ref.form is RefForm.RELATIVE:
             yield Violation(
                 ref.path,
@@ -301,9 +297,10 @@ def server_hosts(gateway: Resource) -> list[str]:
     """,
 )
 def vs_host_not_in_gateway(vs: Resource, context: Context) -> Iterator[Violation]:
-    hosts = vs_hosts(vs)
+    facts = context.facts(vs)
+    hosts = facts.hosts
     checked: set[tuple[str, str]] = set()
-    for ref in gateway_refs(vs.spec, vs.namespace):
+    for ref in facts.gateway_refs:
         if ref.form is RefForm.MESH or (ref.namespace, ref.name) in checked:
             continue
         checked.add((ref.namespace, ref.name))
@@ -417,8 +414,7 @@ def vs_gateways_without_mesh(vs: Resource, context: Context) -> Iterator[Violati
     listed = [scalar_text(g) for g in as_list(vs.spec.get("gateways")) if g]
     if not listed or MESH in listed:
         return
-    namespaces = known_namespaces(vs, context.inventory)
-    internal = [h for h in vs_hosts(vs) if mesh_internal(h, vs, context.inventory, namespaces)]
+    internal = [h for h in context.facts(vs).hosts if mesh_internal(h, vs, context.inventory)]
     if internal:
         yield Violation(
             "spec.gateways",

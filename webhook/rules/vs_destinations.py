@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import NamedTuple
 
 from webhook.findings import Action, Lookup, Violation
 from webhook.inventory import InventoryView
 from webhook.inventory.detail import Detail
 from webhook.istio.hosts import EXPORT_ANNOTATION, covering_hosts, parse_export_to, visible_from
-from webhook.istio.virtualservice import Destination, applies_to_mesh, as_int, destinations
+from webhook.istio.virtualservice import Destination, applies_to_mesh, as_int
 from webhook.kinds import DESTINATION_RULE, NAMESPACE, SERVICE, SERVICE_ENTRY, VIRTUAL_SERVICE
 from webhook.kube import CLUSTER_SUFFIX, fqdn, service_fqdn
 from webhook.model import Resource, as_dict, as_list, scalar_text
 from webhook.rules.registry import Context, Input, rule
-from webhook.rules.virtualservices import VS_KINDS, known_namespaces, mesh_internal, q, qs
+from webhook.rules.virtualservices import VS_KINDS, mesh_internal, q, qs
 
 
 def _spec_export_to(resource: Resource) -> list[str] | None:
@@ -33,6 +34,23 @@ def _subsets(rule_: Resource) -> list[str]:
         for s in as_list(rule_.spec.get("subsets"))
         if as_dict(s).get("name")
     ]
+
+
+class _HostRules(NamedTuple):
+    """The DestinationRules for a host (its FQDN): all, those visible from the VirtualService's
+    namespace, and the subsets these define."""
+
+    fqdn: str
+    found: list[Resource]
+    visible: list[Resource]
+    subsets: frozenset[str]
+
+
+def _host_rules(host: str, vs: Resource, inventory: InventoryView) -> _HostRules:
+    host_fqdn = fqdn(host, vs.namespace)
+    found = [dr for form in covering_hosts(host_fqdn) for dr in inventory.destination_rules_for_host(form)]
+    visible = [dr for dr in found if visible_from(_spec_export_to(dr), dr.namespace, vs.namespace)]
+    return _HostRules(host_fqdn, found, visible, frozenset(s for dr in visible for s in _subsets(dr)))
 
 
 @rule(
@@ -101,17 +119,15 @@ def _subsets(rule_: Resource) -> list[str]:
     """,
 )
 def vs_subset_undefined(vs: Resource, context: Context) -> Iterator[Violation]:
-    inventory = context.inventory
-    for destination in destinations(vs.spec):
+    rules: dict[str, _HostRules] = {}  # by host: routes name a few hosts many times
+    for destination in context.facts(vs).destinations:
         subset, host = destination.subset, destination.host
         if not subset or not host:
             continue
-        host_fqdn = fqdn(host, vs.namespace)
-        found = [
-            dr for form in covering_hosts(host_fqdn) for dr in inventory.destination_rules_for_host(form)
-        ]
-        visible = [dr for dr in found if visible_from(_spec_export_to(dr), dr.namespace, vs.namespace)]
-        if any(subset in _subsets(dr) for dr in visible):
+        if host not in rules:
+            rules[host] = _host_rules(host, vs, context.inventory)
+        host_fqdn, found, visible, visible_subsets = rules[host]
+        if subset in visible_subsets:
             continue
         shown = q(host) if host == host_fqdn else f"{q(host)} ({host_fqdn})"
         message = f"subset {q(subset)} of host {shown} is not defined"
@@ -123,7 +139,7 @@ def vs_subset_undefined(vs: Resource, context: Context) -> Iterator[Violation]:
             message_id = "subset-not-exported"
         elif visible:
             where = f"{visible[0].namespace}/{visible[0].name}"
-            defined = sorted({s for dr in visible for s in _subsets(dr)})
+            defined = sorted(visible_subsets)
             message += f": DestinationRule {q(where)} defines " + (qs(defined) if defined else "no subsets")
             fix = f"add subset {q(subset)} to DestinationRule {q(where)}"
             fix += f", or route to one of {qs(defined)}" if defined else ""
@@ -222,8 +238,9 @@ def _service_ref(host_fqdn: str) -> tuple[str, str] | None:
 )
 def vs_destination_unknown(vs: Resource, context: Context) -> Iterator[Violation]:
     inventory = context.inventory
-    namespaces: set[str] | None = None
-    for destination in destinations(vs.spec):
+    # By host: routes name a few hosts many times. None: the host is not mesh-internal.
+    services: dict[str, _HostServices | None] = {}
+    for destination in context.facts(vs).destinations:
         host = destination.host
         if not host:
             kind = "mirror" if destination.mirror else "route destination"
@@ -234,21 +251,44 @@ def vs_destination_unknown(vs: Resource, context: Context) -> Iterator[Violation
                 message_id="no-host",
             )
             continue
-        namespaces = known_namespaces(vs, inventory) if namespaces is None else namespaces
-        if not mesh_internal(host, vs, inventory, namespaces):
-            continue
-        yield from _check_destination(vs, destination, inventory)
+        if host not in services:
+            services[host] = _host_services(host, vs, inventory)
+        found = services[host]
+        if found is not None:
+            yield from _check_destination(vs, destination, found, inventory)
+
+
+class _HostServices(NamedTuple):
+    """The Services of a host (its FQDN), the first visible from the VirtualService's namespace, and
+    its ports."""
+
+    fqdn: str
+    found: list[Resource]
+    visible: Resource | None
+    ports: list[int]
+
+
+def _host_services(host: str, vs: Resource, inventory: InventoryView) -> _HostServices | None:
+    """None for a host that is not mesh-internal: the rule checks only those."""
+    if not mesh_internal(host, vs, inventory):
+        return None
+    host_fqdn = fqdn(host, vs.namespace)
+    found = inventory.services_for_host(host_fqdn)
+    visible = next((s for s in found if visible_from(_service_export_to(s), s.namespace, vs.namespace)), None)
+    return _HostServices(host_fqdn, found, visible, _ports(visible) if visible is not None else [])
+
+
+def _ports(service: Resource) -> list[int]:
+    numbers = (as_int(as_dict(port).get("port")) for port in as_list(service.spec.get("ports")))
+    return [number for number in numbers if number is not None]
 
 
 def _check_destination(
-    vs: Resource, destination: Destination, inventory: InventoryView
+    vs: Resource, destination: Destination, services: _HostServices, inventory: InventoryView
 ) -> Iterator[Violation]:
-    host = destination.host
-    host_fqdn = fqdn(host, vs.namespace)
-    services = inventory.services_for_host(host_fqdn)
-    visible = [s for s in services if visible_from(_service_export_to(s), s.namespace, vs.namespace)]
-    if visible:
-        yield from _check_port(destination, visible[0])
+    host, host_fqdn = destination.host, services.fqdn
+    if services.visible is not None:
+        yield from _check_port(destination, services.visible, services.ports)
         return
     if any(
         visible_from(_spec_export_to(entry), entry.namespace, vs.namespace)
@@ -257,8 +297,8 @@ def _check_destination(
     ):
         return
     shown = q(host) if host == host_fqdn else f"{q(host)} ({host_fqdn})"
-    if services:
-        service = services[0]
+    if services.found:
+        service = services.found[0]
         where = f"{service.namespace}/{service.name}"
         yield Violation(
             f"{destination.path}.host",
@@ -299,31 +339,32 @@ def _check_destination(
     )
 
 
-def _check_port(destination: Destination, service: Resource) -> Iterator[Violation]:
-    ports = [
-        p
-        for p in (as_int(as_dict(port).get("port")) for port in as_list(service.spec.get("ports")))
-        if p is not None
-    ]
-    where = q(f"{service.namespace}/{service.name}")
-    choices = str(ports[0]) if len(ports) == 1 else "one of " + ", ".join(map(str, ports))
+def _check_port(destination: Destination, service: Resource, ports: list[int]) -> Iterator[Violation]:
     number = destination.port
     if number is not None and ports and number not in ports:
         yield Violation(
             f"{destination.path}.port.number",
-            f"port {number} of host {q(destination.host)} is not a port of Service {where} "
+            f"port {number} of host {q(destination.host)} is not a port of Service {_where(service)} "
             f"({', '.join(map(str, ports))})",
-            f"set port.number to {choices}",
+            f"set port.number to {_choices(ports)}",
             message_id="port-not-in-service",
         )
     elif number is None and len(ports) > 1:
         yield Violation(
             destination.path,
-            f"Service {where} has several ports ({', '.join(map(str, ports))}) and the destination "
-            f"{q(destination.host)} selects none",
-            f"set port.number to {choices}",
+            f"Service {_where(service)} has several ports ({', '.join(map(str, ports))}) and the "
+            f"destination {q(destination.host)} selects none",
+            f"set port.number to {_choices(ports)}",
             message_id="port-unspecified",
         )
+
+
+def _where(service: Resource) -> str:
+    return q(f"{service.namespace}/{service.name}")
+
+
+def _choices(ports: list[int]) -> str:
+    return str(ports[0]) if len(ports) == 1 else "one of " + ", ".join(map(str, ports))
 
 
 # --- MW310 -------------------------------------------------------------------------------------------
@@ -407,7 +448,7 @@ def _common_namespaces(a: set[str], b: set[str]) -> set[str]:
     """,
 )
 def vs_mesh_host_conflict(vs: Resource, context: Context) -> Iterator[Violation]:
-    if not applies_to_mesh(vs.spec):
+    if not context.facts(vs).applies_to_mesh:
         return
     scope = _export_scope(vs)
     conflicts: dict[tuple[str, str], tuple[int, str, set[str]]] = {}

@@ -12,23 +12,19 @@ from webhook.istio.hosts import EXPORT_ANNOTATION, covering_hosts, parse_export_
 from webhook.istio.protocols import HTTP_ROUTED, entry_port_protocol, service_port_protocol
 from webhook.istio.virtualservice import (
     MESH,
-    SECTIONS,
     Route,
-    applies_to_mesh,
     as_int,
-    bound_gateways,
-    conditions,
     covers,
     describe_match,
     is_catch_all,
     parse_duration,
-    routes,
 )
 from webhook.kinds import SERVICE, SERVICE_ENTRY
 from webhook.kube import CLUSTER_SUFFIX, fqdn
 from webhook.model import Body, Resource, as_dict, as_list, scalar_text
+from webhook.rules.facts import Facts
 from webhook.rules.registry import Context, Input, rule
-from webhook.rules.virtualservices import VS_KINDS, q, vs_hosts
+from webhook.rules.virtualservices import VS_KINDS, q
 
 MIN_DURATION = 0.001
 
@@ -98,11 +94,11 @@ MIN_DURATION = 0.001
     """,
 )
 def vs_unreachable_route(vs: Resource, context: Context) -> Iterator[Violation]:
-    bound = bound_gateways(vs.spec)
-    for section in SECTIONS:
+    facts = context.facts(vs)
+    for routes in facts.routes.values():
         earlier: list[tuple[Route, Body]] = []
         catch_all: Route | None = None
-        for route in routes(vs.spec, section):
+        for route in routes:
             if catch_all is not None:
                 yield Violation(
                     route.path,
@@ -112,11 +108,11 @@ def vs_unreachable_route(vs: Resource, context: Context) -> Iterator[Violation]:
                     message_id="after-catch-all",
                 )
                 continue
-            if is_catch_all(route, bound):
+            matches = facts.conditions(route)
+            if is_catch_all(route, matches):
                 catch_all = route
                 continue
-            matches = [conditions(m, section, bound) for m in route.matches]
-            covering = [next((r for r, e in earlier if covers(e, m)), None) for m in matches]
+            covering = [_covered_by(earlier, m) for m in matches]
             if all(covering):
                 first = {r.path: r for r in covering if r is not None}
                 shown = "; ".join(describe_match(m) for m in route.matches)
@@ -127,30 +123,41 @@ def vs_unreachable_route(vs: Resource, context: Context) -> Iterator[Violation]:
                     f"move {route.path} above {', '.join(first)}, narrow the earlier match, or delete it",
                     message_id="match-covered",
                 )
-            earlier.extend((route, m) for m in matches)
+            earlier += [(route, m) for m in matches]
+
+
+def _covered_by(earlier: list[tuple[Route, Body]], match: Body) -> Route | None:
+    """The first earlier route with a match (its conditions) that covers `match`."""
+    for route, conditions in earlier:
+        if covers(conditions, match):
+            return route
+    return None
 
 
 # --- MW307 -------------------------------------------------------------------------------------------
 
 
-def _mesh_conditions(match: Body, bound: list[str]) -> Body | None:
+def _mesh_conditions(match: Body) -> Body | None:
     """A match's conditions for in-mesh requests; None when it applies to other gateways only."""
-    found = conditions(match, "http", bound)
-    gateways = found.pop("gateways", None)
-    return found if gateways is None or MESH in as_list(gateways) else None
+    gateways = match.get("gateways")
+    if gateways is None:
+        return match
+    if MESH not in as_list(gateways):
+        return None
+    return {key: value for key, value in match.items() if key != "gateways"}
 
 
-def _takes_mesh_requests(route: Route, bound: list[str]) -> bool:
+def _takes_mesh_requests(route: Route, facts: Facts) -> bool:
     """A catch-all for in-mesh requests: no match, or a match with no condition besides `gateways: [mesh]`."""
-    return not route.matches or any(_mesh_conditions(m, bound) == {} for m in route.matches)
+    return not route.matches or any(_mesh_conditions(m) == {} for m in facts.conditions(route))
 
 
-def _matched_ports(http: list[Route], bound: list[str]) -> set[int]:
+def _matched_ports(facts: Facts) -> set[int]:
     """Ports that some route takes whole: a match whose only condition is `port`."""
     ports = set()
-    for route in http:
-        for match in route.matches:
-            found = _mesh_conditions(match, bound)
+    for route in facts.http:
+        for match in facts.conditions(route):
+            found = _mesh_conditions(match)
             number = as_int(found.get("port")) if found is not None and found.keys() == {"port"} else None
             if number is not None:
                 ports.add(number)
@@ -165,10 +172,10 @@ class _HostPorts(NamedTuple):
     unknown: list[str]
 
 
-def _http_ports(vs: Resource, inventory: InventoryView) -> _HostPorts:
+def _http_ports(vs: Resource, hosts: list[str], inventory: InventoryView) -> _HostPorts:
     http: set[int] = set()
     unknown = []
-    for host in vs_hosts(vs):
+    for host in hosts:
         host_fqdn = fqdn(host, vs.namespace)
         services = [
             s
@@ -269,11 +276,11 @@ def _host_lookup(host_fqdn: str) -> Lookup:
     """,
 )
 def vs_no_default_route(vs: Resource, context: Context) -> Iterator[Violation]:
-    http = routes(vs.spec, "http")
-    if not http or not applies_to_mesh(vs.spec):
+    facts = context.facts(vs)
+    http = facts.http
+    if not http or not facts.applies_to_mesh:
         return
-    bound = bound_gateways(vs.spec)
-    if any(_takes_mesh_requests(route, bound) for route in http):
+    if any(_takes_mesh_requests(route, facts) for route in http):
         return
     message = (
         "the only http route has" if len(http) == 1 else f"all {len(http)} http routes have"
@@ -285,9 +292,9 @@ def vs_no_default_route(vs: Resource, context: Context) -> Iterator[Violation]:
     fix = f"end spec.http with a route without match, e.g. `- route: [{{destination: {{host: {host}}}}}]`"
     missing: tuple[Lookup, ...] = ()
     message_id = "no-default-route"
-    matched = _matched_ports(http, bound)
+    matched = _matched_ports(facts)
     if matched:
-        ports = _http_ports(vs, context.inventory)
+        ports = _http_ports(vs, facts.hosts, context.inventory)
         left_out = ports.http - matched
         if ports.http and not left_out and not ports.unknown:
             return
@@ -512,10 +519,14 @@ def _check_weights(route: Route) -> Iterator[Violation]:
     """,
 )
 def vs_http_policy_invalid(vs: Resource, context: Context) -> Iterator[Violation]:
-    for route in routes(vs.spec, "http"):
-        yield from _check_duration(route.body, "timeout", route.path, "timeout")
-        yield from _check_retries(route)
-        yield from _check_fault(route)
-    for section in SECTIONS:
-        for route in routes(vs.spec, section):
+    facts = context.facts(vs)
+    for route in facts.http:  # most routes set few of these: only those set are checked
+        if "timeout" in route.body:
+            yield from _check_duration(route.body, "timeout", route.path, "timeout")
+        if "retries" in route.body:
+            yield from _check_retries(route)
+        if "fault" in route.body:
+            yield from _check_fault(route)
+    for routes in facts.routes.values():
+        for route in routes:
             yield from _check_weights(route)

@@ -14,14 +14,12 @@ from webhook.istio.mesh import (
     PROXY_CONTAINER,
     REWRITE_PROBES_ANNOTATION,
     gateway_lookup,
-    in_mesh,
-    is_gateway_pod,
     mtls_for,
     parse_bool,
     probe_rewrite_enabled,
 )
 from webhook.kinds import GATEWAY, NAMESPACE, PEER_AUTHENTICATION, POD_KINDS
-from webhook.kube import PodTemplate, container_port, pod_template
+from webhook.kube import PodTemplate, container_port
 from webhook.model import Resource, as_dict, as_list, scalar_text
 from webhook.rules.registry import Context, Input, rule
 
@@ -44,12 +42,8 @@ AGENT_PROBE_PREFIX = "/app-health/"
 
 def _meshed_app_pod(resource: Resource, context: Context) -> PodTemplate | None:
     """The pod or template, when it runs a sidecar and is not a gateway (MW101 and MW102 skip gateways)."""
-    template = pod_template(resource)
-    if template is None or not in_mesh(template, context.inventory, context.mesh):
-        return None
-    if is_gateway_pod(template, context.inventory, context.mesh.gateways_namespace_scoped):
-        return None
-    return template
+    facts = context.facts(resource)
+    return facts.pod if facts.in_mesh and not facts.is_gateway_pod else None
 
 
 def _where(template: PodTemplate) -> str:
