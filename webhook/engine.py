@@ -111,8 +111,6 @@ class Engine:
         self.catalogue = catalogue
         self.suppressions = tuple(suppressions)
         self._dispatch = {kind: catalogue.for_kind(kind) for kind in catalogue.kinds}
-        # The same few kinds and namespaces recur on every review: each is resolved once.
-        self._runs_in = lru_cache(maxsize=4096)(self._resolve_runs)
 
     def covers(self, kind: GroupKind) -> bool:
         return kind in self._dispatch
@@ -151,22 +149,8 @@ class Engine:
         return [rule for rule, _ in self._runs(resource, world)]
 
     def _runs(self, resource: Resource, world: World) -> tuple[tuple[Rule, Resolved], ...]:
-        return self._runs_in(resource.group_kind, resource.namespace, world.complete)
-
-    def _resolve_runs(
-        self, kind: GroupKind, namespace: str, complete: bool
-    ) -> tuple[tuple[Rule, Resolved], ...]:
-        rules = self._dispatch.get(kind, ())
-        if not rules or self.policy.is_exempt(namespace):
-            return ()
-        runs = []
-        for rule in rules:
-            if rule.cross and not complete:
-                continue
-            resolved = self.policy.resolve(rule, namespace)
-            if resolved.action is not Action.OFF:
-                runs.append((rule, resolved))
-        return tuple(runs)
+        rules = self._dispatch.get(resource.group_kind, ())
+        return _runs(rules, self.policy, resource.namespace, world.complete) if rules else ()
 
     def check_all(self, resources: Iterable[Resource], world: World) -> list[Finding]:
         return [f for r in resources for f in self.check(r, world)]
@@ -176,6 +160,23 @@ class Engine:
         if "*" in names or rule.code.lower() in names or rule.name in names:
             return True
         return any(s.covers(rule, resource) for s in self.suppressions)
+
+
+# The same few kinds and namespaces recur on every review: each is resolved once.
+@lru_cache(maxsize=4096)
+def _runs(
+    rules: tuple[Rule, ...], policy: Policy, namespace: str, complete: bool
+) -> tuple[tuple[Rule, Resolved], ...]:
+    if policy.is_exempt(namespace):
+        return ()
+    runs = []
+    for rule in rules:
+        if rule.cross and not complete:
+            continue
+        resolved = policy.resolve(rule, namespace)
+        if resolved.action is not Action.OFF:
+            runs.append((rule, resolved))
+    return tuple(runs)
 
 
 def _require_declared(rule: Rule, violations: list[Violation]) -> None:
