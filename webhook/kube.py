@@ -31,6 +31,14 @@ class PodTemplate:
         return _TEMPLATE_FIELDS.get(self.owner.group_kind, "")
 
     @property
+    def metadata(self) -> Body:
+        """Its metadata as written (labels and annotations may hold values other than strings)."""
+        node = self.owner.body
+        for key in TEMPLATE_PATHS.get(self.owner.group_kind, ()):
+            node = as_dict(node.get(key))
+        return as_dict(node.get("metadata"))
+
+    @property
     def namespace(self) -> str:
         return self.owner.namespace
 

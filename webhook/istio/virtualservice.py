@@ -118,8 +118,9 @@ def all_routes(spec: Body) -> Iterator[Route]:
 
 class Destination(NamedTuple):
     path: str
+    body: Body
     mirror: bool
-    host: str  # "" when it has none
+    host: str  # trimmed; "" when it has none
     subset: str
     port: int | None
 
@@ -141,6 +142,7 @@ def _destination(path: str, body: Body, mirror: bool) -> Destination:
     host, subset = body.get("host"), body.get("subset")
     return Destination(
         path,
+        body,
         mirror,
         host.strip() if isinstance(host, str) else "",
         subset if isinstance(subset, str) else "",
