@@ -280,7 +280,7 @@ def vs_no_default_route(vs: Resource, context: Context) -> Iterator[Violation]:
     http = facts.http
     if not http or not facts.applies_to_mesh:
         return
-    if any(_takes_mesh_requests(route, facts) for route in http):
+    if any(_takes_mesh_requests(route, facts) for route in reversed(http)):  # a default route is last
         return
     message = (
         "the only http route has" if len(http) == 1 else f"all {len(http)} http routes have"
@@ -436,11 +436,11 @@ def _check_fault(route: Route) -> Iterator[Violation]:
 
 
 def _check_weights(route: Route) -> Iterator[Violation]:
-    entries = [as_dict(e) for e in as_list(route.body.get("route"))]
-    weights = [as_int(e.get("weight")) if "weight" in e else 0 for e in entries]
+    entries = as_list(route.body.get("route"))
+    weights = [as_int(as_dict(e).get("weight", 0)) for e in entries]
     for j, weight in enumerate(weights):
         if weight is not None and weight < 0:
-            host = as_dict(entries[j].get("destination")).get("host") or "(no host)"
+            host = as_dict(as_dict(entries[j]).get("destination")).get("host") or "(no host)"
             yield Violation(
                 f"{route.path}.route[{j}].weight",
                 f"weight {weight} of destination {q(host)} in {route.label} is negative",
