@@ -196,7 +196,9 @@ class InventoryView:
         ]
 
     def _candidates(self, index: str, pod: PodTemplate) -> list[Resource]:
-        table = self._indexes.get(index, {})
+        table = self._indexes.get(index)
+        if not table:
+            return []
         seen: dict[ObjectKey, Resource] = {}
         for pair in pod.labels.items():
             found = table.get(pair)
