@@ -1,6 +1,8 @@
-"""The engine's contract: dispatch, actions, suppression, isolation of broken rules."""
+"""The engine's contract: dispatch, actions, suppression, isolation of broken rules, facts of the
+object shared by the rules of one review."""
 
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterator, Mapping
 from textwrap import dedent
 
 import pytest
@@ -9,7 +11,9 @@ from webhook.engine import Engine, RunSuppression
 from webhook.findings import Action, Autofix, Edit, Safety, Violation
 from webhook.inventory import Inventory, World
 from webhook.inventory.detail import Detail
+from webhook.istio.hosts import covering_hosts
 from webhook.kinds import POD, POD_KINDS, SERVICE
+from webhook.kube import PodTemplate
 from webhook.loader import load_text
 from webhook.model import Resource
 from webhook.policy import Policy, Profile, parse_policy
@@ -232,3 +236,90 @@ def test_rules_switched_off_do_not_run() -> None:
     off = Engine(Policy(actions={"MW901": Action.OFF, "MW902": Action.OFF, "MW903": Action.OFF}), CATALOGUE)
     resources, _ = load_text(dedent(pod()), "t.yaml")
     assert off.check(resources[0], World(Inventory(resources))) == []
+
+
+class CountingInventory(Inventory):
+    """The real store, counting the lookups that one review makes."""
+
+    def __init__(self, resources: list[Resource]):
+        super().__init__(resources)
+        self.asked: Counter[str] = Counter()
+
+    def namespace_labels(self, namespace: str) -> Mapping[str, str] | None:
+        self.asked["namespace_labels"] += 1
+        return super().namespace_labels(namespace)
+
+    def gateways_selecting(self, pod: PodTemplate, *, namespace_scoped: bool = False) -> list[Resource]:
+        self.asked["gateways_selecting"] += 1
+        return super().gateways_selecting(pod, namespace_scoped=namespace_scoped)
+
+    def destination_rules_for_host(self, host_fqdn: str) -> list[Resource]:
+        self.asked["destination_rules_for_host"] += 1
+        return super().destination_rules_for_host(host_fqdn)
+
+    def services_for_host(self, host_fqdn: str) -> list[Resource]:
+        self.asked["services_for_host"] += 1
+        return super().services_for_host(host_fqdn)
+
+
+def reviewed(manifest: str) -> tuple[Resource, CountingInventory]:
+    """The last object of the manifest, and an inventory of the others."""
+    resources, errors = load_text(dedent(manifest), "t.yaml")
+    assert not errors
+    return resources[-1], CountingInventory(resources[:-1])
+
+
+def test_the_rules_of_one_review_decide_mesh_membership_once() -> None:
+    """MW101 and MW102 both skip pods outside the mesh and gateway pods: one decision serves both."""
+    pod, inventory = reviewed(
+        """
+        apiVersion: v1
+        kind: Namespace
+        metadata: {name: shop, labels: {istio-injection: enabled}}
+        ---
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: web, namespace: shop, labels: {app: web}}
+        spec: {containers: [{name: web, image: web}]}
+        """
+    )
+    findings = Engine(Policy()).check(pod, World(inventory))
+    assert [f.message_id for f in findings] == ["MW101/no-version-label"]
+    assert inventory.asked == {"namespace_labels": 1, "gateways_selecting": 1}
+
+
+def test_a_host_named_by_many_destinations_is_looked_up_once_per_review() -> None:
+    vs, inventory = reviewed(
+        """
+        apiVersion: v1
+        kind: Service
+        metadata: {name: reviews, namespace: shop}
+        spec: {ports: [{name: http, port: 9080}]}
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: {name: reviews, namespace: shop}
+        spec:
+          host: reviews
+          subsets: [{name: v1, labels: {version: v1}}, {name: v2, labels: {version: v2}}]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: reviews, namespace: shop}
+        spec:
+          hosts: [reviews]
+          http:
+          - match: [{headers: {end-user: {exact: jason}}}]
+            route: [{destination: {host: reviews, subset: v2}}]
+          - route:
+            - {destination: {host: reviews, subset: v1}, weight: 90}
+            - {destination: {host: reviews, subset: v3}, weight: 10}
+            mirror: {host: reviews, subset: v2}
+        """
+    )
+    findings = Engine(Policy()).check(vs, World(inventory))
+    assert [(f.message_id, f.path) for f in findings] == [
+        ("MW305/subset-not-in-rule", "spec.http[1].route[1].destination.subset")
+    ]
+    forms = len(covering_hosts("reviews.shop.svc.cluster.local"))  # wildcard DestinationRules count
+    assert inventory.asked == {"destination_rules_for_host": forms, "services_for_host": 1}
