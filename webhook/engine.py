@@ -126,7 +126,8 @@ class Engine:
         for rule, resolved in runs:
             try:
                 violations = list(rule.check(resource, context))
-                _require_declared(rule, violations)
+                if violations:
+                    _require_declared(rule, violations)
             except Exception as exc:  # one broken rule must not take the others down
                 findings.append(_internal_error(rule, resource, exc))
                 continue

@@ -254,8 +254,12 @@ def vs_destination_unknown(vs: Resource, context: Context) -> Iterator[Violation
         if host not in services:
             services[host] = _host_services(host, vs, inventory)
         found = services[host]
-        if found is not None:
-            yield from _check_destination(vs, destination, found, inventory)
+        if found is None:
+            continue
+        if found.visible is not None:
+            yield from _check_port(destination, found.visible, found.ports)
+        else:
+            yield from _check_unserved(vs, destination, found, inventory)
 
 
 class _HostServices(NamedTuple):
@@ -283,13 +287,11 @@ def _ports(service: Resource) -> list[int]:
     return [number for number in numbers if number is not None]
 
 
-def _check_destination(
+def _check_unserved(
     vs: Resource, destination: Destination, services: _HostServices, inventory: InventoryView
 ) -> Iterator[Violation]:
+    """A destination whose host no Service visible from the VirtualService's namespace serves."""
     host, host_fqdn = destination.host, services.fqdn
-    if services.visible is not None:
-        yield from _check_port(destination, services.visible, services.ports)
-        return
     if any(
         visible_from(_spec_export_to(entry), entry.namespace, vs.namespace)
         for form in covering_hosts(host_fqdn)

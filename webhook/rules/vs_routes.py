@@ -127,9 +127,10 @@ def vs_unreachable_route(vs: Resource, context: Context) -> Iterator[Violation]:
 
 
 def _covered_by(earlier: list[tuple[Route, Body]], match: Body) -> Route | None:
-    """The first earlier route with a match (its conditions) that covers `match`."""
+    """The first earlier route with a match (its conditions) that covers `match`: only a match on
+    the same fields can."""
     for route, conditions in earlier:
-        if covers(conditions, match):
+        if conditions.keys() == match.keys() and covers(conditions, match):
             return route
     return None
 
@@ -437,6 +438,8 @@ def _check_fault(route: Route) -> Iterator[Violation]:
 
 def _check_weights(route: Route) -> Iterator[Violation]:
     entries = as_list(route.body.get("route"))
+    if len(entries) == 1 and "weight" not in as_dict(entries[0]):
+        return  # the usual lone destination: it takes all the traffic
     weights = [as_int(as_dict(e).get("weight", 0)) for e in entries]
     for j, weight in enumerate(weights):
         if weight is not None and weight < 0:
