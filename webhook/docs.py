@@ -18,6 +18,11 @@ Each rule has a stable code and name; both work in the policy file, in `--suppre
 `strict` makes every rule `deny`, `audit` makes every rule `warn`. Cross rules look at other
 objects (the input files and `--context` files in the CLI, the cluster in the server).
 
+A Pod that a controller owns (an ownerReference with `controller: true`) gets warnings, never a
+denial, from the rules that also check pod templates: its template was checked where a person wrote
+it. The admission webhook as installed is not even called for such pods (its `matchConditions`;
+README, "What the API server sends").
+
 Each rule lists the messages it can give. A finding carries its message's id next to the code, as
 `MW309/not-a-duration` (JSON `messageId`, SARIF `properties.messageId`): it names what was said,
 whatever the concrete values in the text, and is as stable as the code. A finding that reports

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from flask.testing import FlaskClient
+from werkzeug.test import Client
 
 from tests.cluster.conftest import FAST
 from tests.cluster.fakeapi import FakeApi
@@ -41,7 +41,7 @@ class Doors:
     fake: FakeApi
     live: LiveSource
     world: World
-    client: FlaskClient
+    client: Client
     policy: Path
 
     def review(self, review: Body) -> Body:
@@ -63,7 +63,7 @@ def doors(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Doors]:
         wait_for(live.ready, "the first sync")
         settings = ServerSettings(cert=directory / "tls.crt", key=directory / "tls.key", policy=policy)
         app = create_app(settings, ServedInventory(live, live))
-        yield Doors(fake, live, World(fake), app.test_client(), policy)
+        yield Doors(fake, live, World(fake), Client(app), policy)
     finally:
         live.stop()
         fake.stop()

@@ -15,7 +15,10 @@ RESOURCES = {
     "Pod": ("", "v1", "pods"),
     "Service": ("", "v1", "services"),
     "ConfigMap": ("", "v1", "configmaps"),
+    "Namespace": ("", "v1", "namespaces"),
     "Deployment": ("apps", "v1", "deployments"),
+    "ReplicaSet": ("apps", "v1", "replicasets"),
+    "Job": ("batch", "v1", "jobs"),
     "VirtualService": ("networking.istio.io", "v1", "virtualservices"),
 }
 OPTIONS = {"CREATE": "CreateOptions", "UPDATE": "UpdateOptions", "DELETE": "DeleteOptions"}

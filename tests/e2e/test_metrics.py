@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
 import orjson
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -90,3 +93,71 @@ def test_kinds_outside_the_catalogue_share_one_label(server: Server) -> None:
         == before + 1
     )
     assert not any(("kind", "SomethingMadeUp") in labels for _, labels in metrics)
+
+
+def _mixed_reviews(rounds: int) -> list[tuple[str, dict[str, Any]]]:
+    """Each round: one review of each outcome, with the decision it must get."""
+    sent = []
+    for _ in range(rounds):
+        sent.append(("allow", review(bookinfo_pod())))
+        sent.append(("deny", review(bookinfo_pod(labels={"app": "productpage"}))))
+        sent.append(("warn", review(bookinfo_pod(labels={"app": "productpage"}, namespace="audit-shop"))))
+        sent.append(("skip", review(None, "DELETE", old=bookinfo_pod())))
+    return sent
+
+
+def test_concurrent_reviews_on_both_workers_are_each_counted_and_logged_once(server: Server) -> None:
+    rounds = 40
+    sent = _mixed_reviews(rounds)
+    labels = {decision: {"kind": "Pod", "decision": decision} for decision in ("allow", "deny", "warn")}
+    labels["skip"] = {"kind": "Pod", "decision": "skip", "operation": "DELETE"}
+    requests = "meshwarden_admission_requests_total"
+
+    def counts() -> dict[str, float]:
+        metrics = samples(server)
+        return {
+            **{d: value(metrics, requests, **{"operation": "CREATE", **labels[d]}) for d in labels},
+            "MW101 deny": value(metrics, "meshwarden_findings_total", code="MW101", action="deny"),
+            "MW101 warn": value(metrics, "meshwarden_findings_total", code="MW101", action="warn"),
+            "timed": value(metrics, "meshwarden_admission_request_duration_seconds_count"),
+            "evaluated": value(metrics, "meshwarden_evaluation_duration_seconds_count", kind="Pod"),
+        }
+
+    def answer(decision_and_review: tuple[str, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+        decision, body = decision_and_review
+        connection = server.connect()  # new connections spread the requests over both workers
+        try:
+            reply = send(connection, "POST", "/validate", orjson.dumps(body))
+        finally:
+            connection.close()
+        assert reply.status == 200
+        response: dict[str, Any] = reply.response
+        assert response["uid"] == body["request"]["uid"]
+        return decision, response
+
+    before = counts()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(answer, sent))
+    after = counts()
+
+    for decision, response in answers:
+        assert response["allowed"] is (decision != "deny")
+        assert bool(response.get("warnings")) is (decision == "warn")
+    added = {name: after[name] - before[name] for name in after}
+    assert added == {
+        "allow": rounds,
+        "deny": rounds,
+        "warn": rounds,
+        "skip": rounds,
+        "MW101 deny": rounds,
+        "MW101 warn": rounds,
+        "timed": 4 * rounds,
+        "evaluated": 3 * rounds,
+    }
+    expected = {body["request"]["uid"]: decision for decision, body in sent}
+    logged = [
+        (line["uid"], line["decision"])
+        for line in server.log_lines()  # each line parses as JSON: none was cut or interleaved
+        if line.get("message") == "admission decision" and line.get("uid") in expected
+    ]
+    assert sorted(logged) == sorted(expected.items())

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from werkzeug.test import Client
 
 from tests.e2e.harness import Server, make_certs
 from tests.fuzz.bodies import FULL, Fuzzer, Limits
@@ -55,7 +56,7 @@ def test_a_body_is_the_same_for_the_same_seed_and_index() -> None:
 def test_hostile_bodies_through_the_app_get_a_right_answer_each(tmp_path: Path) -> None:
     settings = ServerSettings(cert=tmp_path / "none.crt", key=tmp_path / "none.key")
     inventory = StaticSource([Resource(o) for o in context_objects()], known=True)
-    client = create_app(settings, ServedInventory(inventory)).test_client()
+    client = Client(create_app(settings, ServedInventory(inventory)))
     fuzzer = Fuzzer(SEED, SHORT)
     tally = Tally()
     kinds = set()

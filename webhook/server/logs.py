@@ -7,8 +7,12 @@ in env values or annotations).
 from __future__ import annotations
 
 import datetime
+import functools
 import logging
+import math
 import sys
+import threading
+import time
 from typing import Any
 
 import orjson
@@ -19,15 +23,13 @@ from webhook.model import as_dict
 from webhook.server.admission import Decision, Verdict
 from webhook.server.review import AdmissionRequest
 
-DECISIONS = logging.getLogger("meshwarden.admission")
+DECISIONS = "meshwarden.admission"
 
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": datetime.datetime.fromtimestamp(record.created, datetime.UTC).isoformat(
-                timespec="milliseconds"
-            ),
+            "time": _timestamp(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -39,39 +41,72 @@ class JsonFormatter(logging.Formatter):
 
 
 class JsonLogger(GunicornLogger):  # type: ignore[misc]
-    """gunicorn's logger (logger_class), writing JSON; also sets up Meshwarden's own loggers: the
-    server's ("meshwarden.*") and those named after their module ("webhook.cluster.*")."""
+    """gunicorn's logger (logger_class), writing JSON; also sets up Meshwarden's own loggers."""
 
     def setup(self, cfg: Any) -> None:
         super().setup(cfg)
         for handler in self.error_log.handlers:
             handler.setFormatter(JsonFormatter())
-        for name in ("meshwarden", "webhook"):
-            ours = logging.getLogger(name)
-            ours.handlers.clear()
-            handler = logging.StreamHandler(sys.stderr)
-            handler.setFormatter(JsonFormatter())
-            ours.addHandler(handler)
-            ours.setLevel(logging.INFO)
-            ours.propagate = False
+        log_json_to_stderr()
 
 
-def log_decision(request: AdmissionRequest, verdict: Verdict, seconds: float) -> None:
-    fields: dict[str, Any] = {
-        "uid": request.uid,
-        "kind": request.kind,
-        "namespace": request.namespace,
-        "name": request.name or as_dict(as_dict(request.object).get("metadata")).get("generateName", ""),
-        "operation": request.operation,
-        "subResource": request.sub_resource,
-        "dryRun": request.dry_run,
-        "decision": verdict.decision,
-        "codes": sorted({r.finding.code for r in verdict.reported}),
-        "messageIds": sorted({r.finding.message_id for r in verdict.reported}),
-        "denied": [r.finding.code for r in verdict.reported if r.action is Action.DENY],
-        "suppressed": [f.code for f in verdict.suppressed],
-        "duration_ms": round(seconds * 1000, 3),
-    }
-    if verdict.decision is Decision.SKIP:
-        fields["reason"] = verdict.message
-    DECISIONS.info("admission decision", extra={"fields": fields})
+def log_json_to_stderr() -> None:
+    """Meshwarden's own loggers, the server's ("meshwarden.*") and those named after their module
+    ("webhook.cluster.*"), write JSON lines to stderr from level INFO."""
+    for name in ("meshwarden", "webhook"):
+        ours = logging.getLogger(name)
+        ours.handlers.clear()
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+        ours.addHandler(handler)
+        ours.setLevel(logging.INFO)
+        ours.propagate = False
+
+
+class DecisionLog:
+    """One line per admission decision on stderr, as JsonFormatter formats a record of the logger
+    "meshwarden.admission". Written directly: a pass through logging (a LogRecord, the logger
+    hierarchy, the handler's lock, the formatter) costs several times the line itself."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def write(self, request: AdmissionRequest, verdict: Verdict, seconds: float) -> None:
+        entry: dict[str, Any] = {
+            "time": _timestamp(time.time()),
+            "level": "info",
+            "logger": DECISIONS,
+            "message": "admission decision",
+            "uid": request.uid,
+            "kind": request.kind,
+            "namespace": request.namespace,
+            "name": request.name or as_dict(as_dict(request.object).get("metadata")).get("generateName", ""),
+            "operation": request.operation,
+            "subResource": request.sub_resource,
+            "dryRun": request.dry_run,
+            "decision": verdict.decision,
+            "codes": sorted({r.finding.code for r in verdict.reported}),
+            "messageIds": sorted({r.finding.message_id for r in verdict.reported}),
+            "denied": [r.finding.code for r in verdict.reported if r.action is Action.DENY],
+            "suppressed": [f.code for f in verdict.suppressed],
+            "duration_ms": round(seconds * 1000, 3),
+        }
+        if verdict.decision is Decision.SKIP:
+            entry["reason"] = verdict.message
+        line = orjson.dumps(entry, default=str, option=orjson.OPT_APPEND_NEWLINE).decode()
+        with self._lock:
+            sys.stderr.write(line)
+            sys.stderr.flush()
+
+
+def _timestamp(seconds: float) -> str:
+    """datetime's isoformat(timespec="milliseconds") in UTC (rounded as datetime rounds), with the
+    date and time formatted once a second."""
+    fraction, whole = math.modf(seconds)
+    carry, micros = divmod(round(fraction * 1_000_000), 1_000_000)
+    return f"{_second(int(whole) + carry)}.{micros // 1000:03d}+00:00"
+
+
+@functools.lru_cache(maxsize=2)
+def _second(seconds: int) -> str:
+    return datetime.datetime.fromtimestamp(seconds, datetime.UTC).isoformat(timespec="seconds")[:-6]

@@ -12,6 +12,7 @@ worker when it watches the cluster (see serve.py).
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterable, Sequence
 
@@ -89,6 +90,10 @@ class Metrics:
             registry=self._registry,
         )
         self.policy_last_reload_ok.set(1)
+        # Each label set's child, looked up once: labels() checks and converts its arguments every call.
+        self._requests_by = functools.cache(self.requests.labels)
+        self._evaluation_seconds_by = functools.cache(self.evaluation_seconds.labels)
+        self._findings_by = functools.cache(self.findings.labels)
         self._scraped = (_CertificateCollector(certificate_seconds_left), *collectors)
         for collector in self._scraped:
             self._registry.register(collector)
@@ -99,18 +104,21 @@ class Metrics:
         operation: str,
         verdict: Verdict,
         evaluation_seconds: float,
+        request_seconds: float,
         checked: bool,
     ) -> None:
-        """`checked`: a rule checks the kind; other kinds share one label, whatever a client sends."""
+        """One answered review. `checked`: a rule checks the kind; other kinds share one label,
+        whatever a client sends (label sets stay bounded, and so do the cached children)."""
         label = kind if checked else OTHER_KIND
-        self.requests.labels(label, operation, verdict.decision).inc()
+        self._requests_by(label, operation, verdict.decision).inc()
+        self.request_seconds.observe(request_seconds)
         if verdict.decision in (Decision.SKIP, Decision.ERROR):
             return
-        self.evaluation_seconds.labels(label).observe(evaluation_seconds)
+        self._evaluation_seconds_by(label).observe(evaluation_seconds)
         for reported in verdict.reported:
-            self.findings.labels(reported.finding.code, reported.action).inc()
+            self._findings_by(reported.finding.code, reported.action).inc()
         for finding in verdict.suppressed:
-            self.findings.labels(finding.code, "suppressed").inc()
+            self._findings_by(finding.code, "suppressed").inc()
         if verdict.confirmation is not None:
             self.confirmations.labels(verdict.confirmation).inc()
 

@@ -6,11 +6,10 @@ import math
 import threading
 from typing import Any
 
-from flask import Flask
 from gunicorn.app.base import BaseApplication
 from prometheus_client import multiprocess
 
-from webhook.server.app import create_app
+from webhook.server.app import AdmissionApp, create_app
 from webhook.server.inventory import ServedInventory, log_inventory_choice, open_inventory
 from webhook.server.logs import JsonLogger
 from webhook.server.metrics_dir import SHARED_MEMORY
@@ -40,7 +39,7 @@ class AdmissionServer(BaseApplication):  # type: ignore[misc]
         for name, value in gunicorn_settings(self.settings, self.tls).items():
             self.cfg.set(name, value)
 
-    def load(self) -> Flask:
+    def load(self) -> AdmissionApp:
         """Runs in each worker after the fork (there is no preload_app), so the live inventory's
         threads start in the process that serves."""
         self.inventory = open_inventory(self.settings)
