@@ -239,6 +239,7 @@ def run_check(args: argparse.Namespace) -> int:
         )
         context = read_inputs(args.context, world_options, exclude=exclude, max_size=max_size)
     finally:
+        gc.freeze()  # what was read lives to the end: later collections need not walk it again
         gc.enable()
     resources, replacements = latest(inputs.resources)
     context_resources, context_replacements = latest(context.resources)
