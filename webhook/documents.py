@@ -127,14 +127,15 @@ class Shapes:
     def line_map(self, base: int, record: list[tuple[str, int]]) -> LineMap:
         if not record:
             return LineMap(base, {}, b"")
-        paths = tuple(path for path, _ in record)
+        paths, lines = zip(*record, strict=True)
         index = self._indexes.get(paths)
         if index is None:
             index = self._indexes[paths] = {sys.intern(p): i for i, p in enumerate(paths)}
-        offsets = [line - base for _, line in record]
-        if min(offsets) >= 0 and max(offsets) < 256:
+        offsets = [line - base for line in lines]
+        try:
             return LineMap(base, index, bytes(offsets))
-        return LineMap(base, index, array("q", offsets))
+        except ValueError:  # an offset outside 0-255
+            return LineMap(base, index, array("q", offsets))
 
 
 @dataclass(slots=True)
@@ -335,8 +336,14 @@ def _parse_json(text: str | None, start_line: int) -> Document | None:
     return Document(value, start_line, EMPTY_LINES, items)
 
 
-# A plain scalar can only be null, bool, int or float when it starts with one of these.
-_MAYBE_TYPED = frozenset("-+.0123456789~nNtTfFyYoO")
+# A plain scalar is a null, bool, int or float only when it starts with one of these, or is one
+# of these words (YAML 1.1's booleans and nulls, as PyYAML's resolver reads them).
+_MAYBE_NUMBER = frozenset("-+.0123456789~")
+_TYPED_WORDS = frozenset(
+    variant
+    for word in ("null", "true", "false", "yes", "no", "on", "off")
+    for variant in (word, word.capitalize(), word.upper())
+)
 
 
 def _intern(value: str) -> str:
@@ -351,7 +358,7 @@ def _scalar(event: yaml.ScalarEvent, line: int) -> Any:
     if tag is None or tag == "!":
         if event.style or not event.implicit[0]:
             return _intern(value)
-        if value and value[0] not in _MAYBE_TYPED:
+        if value and value[0] not in _MAYBE_NUMBER and value not in _TYPED_WORDS:
             return _intern(value)
         if value.isdecimal() and value.isascii() and len(value) < 19 and (value[0] != "0" or value == "0"):
             return int(value)  # the common case, decided without the resolver's patterns
@@ -406,7 +413,9 @@ def _parse(documents: _Splitter, shapes: Shapes) -> Document | None:
             line = event.start_mark.line + 1 + offset
             if kind is ScalarEvent:
                 value = event.value
-                if event.tag is None and (event.style or (value and value[0] not in _MAYBE_TYPED)):
+                if event.tag is None and (
+                    event.style or (value and value[0] not in _MAYBE_NUMBER and value not in _TYPED_WORDS)
+                ):
                     if len(value) <= MAX_INTERNED:
                         value = intern(value)
                 else:
