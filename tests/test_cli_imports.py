@@ -63,3 +63,11 @@ def test_rules_and_explain_load_no_server_tls_or_cluster_module() -> None:
 def test_serve_and_certs_load_their_modules_when_they_run() -> None:
     assert "webhook.server.serve" in loaded("serve", "--help")
     assert "webhook.certs" in loaded("certs", "--help")
+
+
+def test_each_format_loads_its_own_writer_only(tmp_path: Path) -> None:
+    (tmp_path / "svc.yaml").write_text(BAD_SERVICE)
+    text = loaded("check", "--format", "text", str(tmp_path / "svc.yaml"))
+    assert "orjson" not in text and "xml.etree.ElementTree" not in text
+    assert "orjson" in loaded("check", "--format", "sarif", str(tmp_path / "svc.yaml"))
+    assert "xml.etree.ElementTree" in loaded("check", "--format", "junit", str(tmp_path / "svc.yaml"))

@@ -19,7 +19,7 @@ from webhook.inputs import DEFAULT_MAX_INPUT_SIZE, format_size, parse_size, read
 from webhook.inventory import Inventory, World
 from webhook.loader import LoadOptions
 from webhook.model import ObjectRef, Resource
-from webhook.output import FORMATS, PASSING_FORMATS, Report, policyreport
+from webhook.output import FORMATS, PASSING_FORMATS, Report, render
 from webhook.output.report import FailOn, Unread
 from webhook.policy import Policy, PolicyError, Profile, load_policy
 from webhook.replace import Replacement, changed_findings, latest
@@ -288,6 +288,7 @@ def run_audit(args: argparse.Namespace) -> int:
 def _apply_reports(api: KubeApi, report: Report) -> None:
     from webhook.cluster import ApiError
     from webhook.cluster.reports import apply_reports
+    from webhook.output import policyreport
 
     try:
         done = apply_reports(api, policyreport.reports(report), policyreport.LABELS)
@@ -408,7 +409,7 @@ def check_resources(
 def emit(report: Report, args: argparse.Namespace) -> int:
     for notice in [*report.notes, *report.errors]:
         print(notice, file=sys.stderr)
-    sys.stdout.write(FORMATS[args.format](report))
+    sys.stdout.write(render(args.format, report))
     return report.exit_code()
 
 
