@@ -425,15 +425,22 @@ def _parse(documents: _Splitter, shapes: Shapes) -> Document | None:
                 if top is None:
                     root = value
                     continue
-                if top.is_map:
-                    if not top.has_key:
-                        top.key, top.key_line, top.has_key = value, line, True
-                        continue
-                    key = str(top.key)
+                if top.is_map and not top.has_key:
+                    top.key, top.key_line, top.has_key = value, line, True
+                    continue
+                key = top.key
+                if top.size >= MAX_NODES or (top.is_map and type(key) is not str):
+                    top.record.append((_child_path(top), top.key_line if top.is_map else line))
+                    _attach(top, value, 1, line)
+                elif top.is_map:  # a string key and a scalar: no merge, no unhashable key
                     top.record.append((f"{top.path}.{key}" if top.path else key, top.key_line))
+                    top.container[intern(key)] = value  # type: ignore[call-overload]
+                    top.size += 1
+                    top.has_key = False
                 else:
                     top.record.append((f"{top.path}[{len(top.container)}]", line))
-                _attach(top, value, 1, line)
+                    top.container.append(value)  # type: ignore[union-attr]
+                    top.size += 1
             elif kind is MappingStartEvent or kind is SequenceStartEvent:
                 if event.tag and event.tag != "!" and not event.tag.startswith(_STANDARD_TAG):
                     raise ForeignTag(line, event.tag)
