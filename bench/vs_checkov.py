@@ -71,7 +71,7 @@ def rows(sizes: list[int]) -> list[Row]:
                 "vs checkov",
                 f"{count(size)} objects",
                 f"{ours.seconds:.2f} s, {ours.peak_mib:.0f} MiB, {count(findings(ours))} findings",
-                f"checkov {CHECKOV_VERSION}: {theirs.seconds:.1f} s, {theirs.peak_mib:.0f} MiB, "
+                f"checkov {CHECKOV_VERSION}: {theirs.seconds:.1f} s, {theirs.peak_mib:,.0f} MiB, "
                 f"{count(checkov_failed(theirs))} failed checks",
                 f"{theirs.seconds / ours.seconds:.0f}× the speed, "
                 f"{theirs.peak_mib / ours.peak_mib:.1f}× less memory",
