@@ -43,10 +43,11 @@ BLOCK = 1 << 16
 MAX_INTERNED = 64
 """Strings up to this length are interned: kinds, keys, label values and names repeat."""
 
-try:
-    _Loader: Any = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - libyaml is part of the PyYAML wheels
-    _Loader = yaml.SafeLoader
+_Parser: Any
+try:  # libyaml's parser alone: events are all this module reads, no constructor or resolver
+    from yaml._yaml import CParser as _Parser
+except ImportError:  # pragma: no cover - libyaml is part of the PyYAML wheels
+    _Parser = yaml.SafeLoader
 
 _SEPARATOR = re.compile(r"^(---|\.\.\.)(?=[ \t\r\n]|$)", re.MULTILINE)
 _CONTENT = re.compile(r"^[ \t]*([^\s#])", re.MULTILINE)
@@ -407,7 +408,7 @@ def _parse(documents: _Splitter, shapes: Shapes) -> Document | None:
     # The loop runs once per YAML node of every input: its common cases (a plain or quoted
     # string, a key, a mapping or sequence) are written out inline.
     try:
-        next_event = _Loader(documents).get_event
+        next_event = _Parser(documents).get_event
         while (event := next_event()) is not None:
             kind = type(event)
             line = event.start_mark.line + 1 + offset
