@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install kubectl test lint typecheck unit conformance docs serve fuzz clean
+.PHONY: install kubectl test lint typecheck unit conformance docs serve fuzz bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,5 +62,11 @@ FUZZ_ARGS ?=
 fuzz: install
 	PYTHONPATH=. $(BIN)/python bench/fuzz.py --bodies $(FUZZ_BODIES) $(FUZZ_ARGS)
 
+# The benchmark suite, one table (bench/run.py); e.g. BENCH_ARGS="--quick" or "--only cli,checkov".
+BENCH_ARGS ?=
+
+bench: install
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) .venv-checkov .bench build *.egg-info

@@ -2,6 +2,9 @@
 
 import time
 
+import pytest
+import yaml
+
 from webhook.documents import MAX_DEPTH
 from webhook.loader import load_text
 
@@ -80,6 +83,24 @@ def test_scalars_resolve_like_kubernetes_yaml() -> None:
     )
     [resource], _ = load_text(text, "x.yaml")
     assert resource.body["data"] == {"a": 1, "b": "on", "c": True, "d": "2024-01-01"}
+
+
+PLAIN_SCALARS = [
+    *(v for w in ("null", "true", "false", "yes", "no", "on", "off") for v in (w, w.capitalize(), w.upper())),
+    *("nULL", "tRUE", "oN", "n", "y", "t", "f", "o", "~", "nope", "Tru", "onward", "offset", "NO_PROXY"),
+    *("yes!", "true-ish", "TCP", "fooBar", "0", "7", "08", "0o17", "0x1F", "1_000", "1.5", "1e3", "-1"),
+    *("+12", ".inf", ".NaN", "190:20:30", "3s", "100m", "istio-proxy"),
+]
+
+
+@pytest.mark.parametrize("plain", PLAIN_SCALARS)
+def test_plain_scalars_are_typed_as_pyyaml_types_them(plain: str) -> None:
+    text = f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c}}\ndata:\n  v: {plain}\n  {plain}: k\n"
+    [resource], errors = load_text(text, "x.yaml")
+    expected = yaml.safe_load(text)["data"]
+    assert errors == []
+    assert resource.body["data"] == expected
+    assert [type(k) for k in resource.body["data"]] == [type(k) for k in expected]
 
 
 def test_alias_bomb_is_refused_quickly() -> None:

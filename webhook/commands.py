@@ -13,20 +13,17 @@ from collections.abc import Callable, Iterable, Sequence, Sized
 from typing import TYPE_CHECKING, TypeVar
 
 from webhook import __version__
-from webhook.certs import add_certs_arguments, run_certs
-from webhook.docs import plain_text, rule_section
 from webhook.engine import Engine, RunSuppression
 from webhook.findings import Finding
 from webhook.inputs import DEFAULT_MAX_INPUT_SIZE, format_size, parse_size, read_inputs
 from webhook.inventory import Inventory, World
 from webhook.loader import LoadOptions
 from webhook.model import ObjectRef, Resource
-from webhook.output import FORMATS, PASSING_FORMATS, Report, policyreport
+from webhook.output import FORMATS, PASSING_FORMATS, Report, render
 from webhook.output.report import FailOn, Unread
 from webhook.policy import Policy, PolicyError, Profile, load_policy
 from webhook.replace import Replacement, changed_findings, latest
 from webhook.rules import CATALOGUE, Rule
-from webhook.server.serve import add_serve_arguments, run_serve
 
 if TYPE_CHECKING:
     from webhook.cluster import KubeApi, Progress, Unreadable
@@ -37,7 +34,9 @@ T = TypeVar("T")
 PROGRESS_EVERY = 1000
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line; `serve` and `certs` get their arguments only when `command` is theirs,
+    so that the other commands never import the server, TLS and certificate modules."""
     parser = argparse.ArgumentParser(
         prog="meshwarden",
         description="Istio conventions, enforced at kubectl apply and in CI.",
@@ -134,13 +133,19 @@ def _parser() -> argparse.ArgumentParser:
         help="run the admission webhook server",
         description="Run the admission webhook server (TLS).",
     )
-    add_serve_arguments(serve)
     certs = commands.add_parser(
         "certs",
         help="create a CA and a serving certificate for the webhook Service",
         description="Write ca.crt, tls.crt and tls.key for the webhook Service; print the base64 caBundle.",
     )
-    add_certs_arguments(certs)
+    if command == "serve":
+        from webhook.server.serve import add_serve_arguments
+
+        add_serve_arguments(serve)
+    elif command == "certs":
+        from webhook.certs import add_certs_arguments
+
+        add_certs_arguments(certs)
     return parser
 
 
@@ -234,6 +239,7 @@ def run_check(args: argparse.Namespace) -> int:
         )
         context = read_inputs(args.context, world_options, exclude=exclude, max_size=max_size)
     finally:
+        gc.freeze()  # what was read lives to the end: later collections need not walk it again
         gc.enable()
     resources, replacements = latest(inputs.resources)
     context_resources, context_replacements = latest(context.resources)
@@ -282,6 +288,7 @@ def run_audit(args: argparse.Namespace) -> int:
 def _apply_reports(api: KubeApi, report: Report) -> None:
     from webhook.cluster import ApiError
     from webhook.cluster.reports import apply_reports
+    from webhook.output import policyreport
 
     try:
         done = apply_reports(api, policyreport.reports(report), policyreport.LABELS)
@@ -402,7 +409,7 @@ def check_resources(
 def emit(report: Report, args: argparse.Namespace) -> int:
     for notice in [*report.notes, *report.errors]:
         print(notice, file=sys.stderr)
-    sys.stdout.write(FORMATS[args.format](report))
+    sys.stdout.write(render(args.format, report))
     return report.exit_code()
 
 
@@ -438,12 +445,26 @@ def run_rules(args: argparse.Namespace) -> int:
 
 
 def run_explain(args: argparse.Namespace) -> int:
+    from webhook.docs import plain_text, rule_section
+
     found = CATALOGUE.find(args.rule)
     if found is None:
         raise UsageError(f"no rule has the code or name {args.rule!r} (see `meshwarden rules`)")
     section = rule_section(found, heading="#")
     sys.stdout.write(plain_text(section) if sys.stdout.isatty() else section)
     return 0
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from webhook.server.serve import run_serve
+
+    return run_serve(args)
+
+
+def run_certs(args: argparse.Namespace) -> int:
+    from webhook.certs import run_certs
+
+    return run_certs(args)
 
 
 COMMANDS = {
@@ -457,7 +478,8 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = _parser(next((arg for arg in argv if not arg.startswith("-")), None))
     args = parser.parse_args(argv)
     try:
         return COMMANDS[args.command](args)

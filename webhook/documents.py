@@ -21,6 +21,14 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 import yaml
+from yaml import (
+    AliasEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
 from yaml.constructor import SafeConstructor
 from yaml.nodes import ScalarNode
 from yaml.resolver import Resolver
@@ -35,10 +43,11 @@ BLOCK = 1 << 16
 MAX_INTERNED = 64
 """Strings up to this length are interned: kinds, keys, label values and names repeat."""
 
-try:
-    _Loader: Any = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - libyaml is part of the PyYAML wheels
-    _Loader = yaml.SafeLoader
+_Parser: Any
+try:  # libyaml's parser alone: events are all this module reads, no constructor or resolver
+    from yaml._yaml import CParser as _Parser
+except ImportError:  # pragma: no cover - libyaml is part of the PyYAML wheels
+    _Parser = yaml.SafeLoader
 
 _SEPARATOR = re.compile(r"^(---|\.\.\.)(?=[ \t\r\n]|$)", re.MULTILINE)
 _CONTENT = re.compile(r"^[ \t]*([^\s#])", re.MULTILINE)
@@ -119,14 +128,15 @@ class Shapes:
     def line_map(self, base: int, record: list[tuple[str, int]]) -> LineMap:
         if not record:
             return LineMap(base, {}, b"")
-        paths = tuple(path for path, _ in record)
+        paths, lines = zip(*record, strict=True)
         index = self._indexes.get(paths)
         if index is None:
             index = self._indexes[paths] = {sys.intern(p): i for i, p in enumerate(paths)}
-        offsets = [line - base for _, line in record]
-        if min(offsets) >= 0 and max(offsets) < 256:
+        offsets = [line - base for line in lines]
+        try:
             return LineMap(base, index, bytes(offsets))
-        return LineMap(base, index, array("q", offsets))
+        except ValueError:  # an offset outside 0-255
+            return LineMap(base, index, array("q", offsets))
 
 
 @dataclass(slots=True)
@@ -327,8 +337,14 @@ def _parse_json(text: str | None, start_line: int) -> Document | None:
     return Document(value, start_line, EMPTY_LINES, items)
 
 
-# A plain scalar can only be null, bool, int or float when it starts with one of these.
-_MAYBE_TYPED = frozenset("-+.0123456789~nNtTfFyYoO")
+# A plain scalar is a null, bool, int or float only when it starts with one of these, or is one
+# of these words (YAML 1.1's booleans and nulls, as PyYAML's resolver reads them).
+_MAYBE_NUMBER = frozenset("-+.0123456789~")
+_TYPED_WORDS = frozenset(
+    variant
+    for word in ("null", "true", "false", "yes", "no", "on", "off")
+    for variant in (word, word.capitalize(), word.upper())
+)
 
 
 def _intern(value: str) -> str:
@@ -343,7 +359,7 @@ def _scalar(event: yaml.ScalarEvent, line: int) -> Any:
     if tag is None or tag == "!":
         if event.style or not event.implicit[0]:
             return _intern(value)
-        if value and value[0] not in _MAYBE_TYPED:
+        if value and value[0] not in _MAYBE_NUMBER and value not in _TYPED_WORDS:
             return _intern(value)
         if value.isdecimal() and value.isascii() and len(value) < 19 and (value[0] != "0" or value == "0"):
             return int(value)  # the common case, decided without the resolver's patterns
@@ -386,66 +402,89 @@ def _parse(documents: _Splitter, shapes: Shapes) -> Document | None:
     """Frames of the mappings in the top mapping's `items`, which keep their own lines."""
     root: Any = None
     root_frame: _Frame | None = None
+    top: _Frame | None = None
     line = documents.start_line
+    intern = sys.intern
+    # The loop runs once per YAML node of every input: its common cases (a plain or quoted
+    # string, a key, a mapping or sequence) are written out inline.
     try:
-        events: Iterator[Any] = yaml.parse(documents, Loader=_Loader)  # dispatched on exact type below
-        for event in events:
+        next_event = _Parser(documents).get_event
+        while (event := next_event()) is not None:
             kind = type(event)
             line = event.start_mark.line + 1 + offset
-            if kind is yaml.ScalarEvent:
-                value = _scalar(event, line)
-                size = 1
+            if kind is ScalarEvent:
+                value = event.value
+                if event.tag is None and (
+                    event.style or (value and value[0] not in _MAYBE_NUMBER and value not in _TYPED_WORDS)
+                ):
+                    if len(value) <= MAX_INTERNED:
+                        value = intern(value)
+                else:
+                    value = _scalar(event, line)
                 if event.anchor:
                     anchors[event.anchor] = value
-            elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                if top is None:
+                    root = value
+                    continue
+                if top.is_map and not top.has_key:
+                    top.key, top.key_line, top.has_key = value, line, True
+                    continue
+                key = top.key
+                if top.size >= MAX_NODES or (top.is_map and type(key) is not str):
+                    top.record.append((_child_path(top), top.key_line if top.is_map else line))
+                    _attach(top, value, 1, line)
+                elif top.is_map:  # a string key and a scalar: no merge, no unhashable key
+                    top.record.append((f"{top.path}.{key}" if top.path else key, top.key_line))
+                    top.container[intern(key)] = value  # type: ignore[call-overload]
+                    top.size += 1
+                    top.has_key = False
+                else:
+                    top.record.append((f"{top.path}[{len(top.container)}]", line))
+                    top.container.append(value)  # type: ignore[union-attr]
+                    top.size += 1
+            elif kind is MappingStartEvent or kind is SequenceStartEvent:
                 if event.tag and event.tag != "!" and not event.tag.startswith(_STANDARD_TAG):
                     raise ForeignTag(line, event.tag)
                 if len(stack) >= MAX_DEPTH:
                     raise DocumentError(line, f"document is nested deeper than {MAX_DEPTH} levels")
-                is_map = kind is yaml.MappingStartEvent
+                is_map = kind is MappingStartEvent
                 container: dict[Any, Any] | list[Any] = {} if is_map else []
-                if not stack:
+                if top is None:
                     frame = _Frame(container, "", is_map, line, [], anchor=event.anchor)
                 elif len(stack) == 2 and stack[1].path == "items" and not stack[1].is_map and is_map:
                     frame = _Frame(container, "", is_map, line, [], anchor=event.anchor)
                     members[id(container)] = frame
                 else:
-                    parent = stack[-1]
-                    path = _child_path(parent)
-                    parent.record.append((path, parent.key_line if parent.is_map else line))
-                    frame = _Frame(container, path, is_map, line, parent.record, anchor=event.anchor)
+                    path = _child_path(top)
+                    top.record.append((path, top.key_line if top.is_map else line))
+                    frame = _Frame(container, path, is_map, line, top.record, anchor=event.anchor)
                 stack.append(frame)
-                continue
-            elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+                top = frame
+            elif kind is MappingEndEvent or kind is SequenceEndEvent:
                 frame = stack.pop()
                 sizes[id(frame.container)] = frame.size
                 if frame.anchor:
                     anchors[frame.anchor] = frame.container
                 if not stack:
-                    root_frame = frame
+                    root_frame, top = frame, None
                     continue
-                value, size = frame.container, frame.size
-            elif kind is yaml.AliasEvent:
+                top = stack[-1]
+                if not (top.is_map and not top.has_key):
+                    _attach(top, frame.container, frame.size, line)
+                else:  # a mapping or sequence as a key: refused when its value comes
+                    top.key, top.key_line, top.has_key = frame.container, line, True
+            elif kind is AliasEvent:
                 if event.anchor not in anchors:
                     raise DocumentError(line, f"unknown alias *{event.anchor}")
                 value = anchors[event.anchor]
-                size = sizes.get(id(value), 1)
-            else:  # stream and document start and end
-                continue
-            if not stack:
-                root = value
-                continue
-            top = stack[-1]
-            if top.is_map and not top.has_key:
-                top.key, top.key_line, top.has_key = value, line, True
-                continue
-            if kind is yaml.ScalarEvent or kind is yaml.AliasEvent:
+                if top is None:
+                    root = value
+                    continue
+                if top.is_map and not top.has_key:
+                    top.key, top.key_line, top.has_key = value, line, True
+                    continue
                 top.record.append((_child_path(top), top.key_line if top.is_map else line))
-            _attach(top, value, size)
-            if top.size > MAX_NODES:
-                raise DocumentError(
-                    line, f"document expands to more than {MAX_NODES:,} nodes (YAML alias bomb?)"
-                )
+                _attach(top, value, sizes.get(id(value), 1), line)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         last = max(documents.line - 1, documents.start_line)  # errors found at the end of input
@@ -491,8 +530,10 @@ def _child_path(top: _Frame) -> str:
     return f"{top.path}[{len(top.container)}]"
 
 
-def _attach(top: _Frame, value: Any, size: int) -> None:
+def _attach(top: _Frame, value: Any, size: int, line: int) -> None:
     top.size += size
+    if top.size > MAX_NODES:
+        raise DocumentError(line, f"document expands to more than {MAX_NODES:,} nodes (YAML alias bomb?)")
     if not top.is_map:
         top.container.append(value)  # type: ignore[union-attr]
         return

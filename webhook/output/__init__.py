@@ -1,21 +1,31 @@
-"""Report formats for `meshwarden check` and `meshwarden audit`: text, json, sarif, junit, policyreport."""
+"""Report formats for `meshwarden check` and `meshwarden audit`: text, json, sarif, junit, policyreport.
+
+Each format's module is loaded when a report is rendered in it, so that a run loads only its own
+(the JSON formats need orjson, JUnit the XML writer).
+"""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 
-from webhook.output import json_report as json
-from webhook.output import junit, policyreport, sarif, text
 from webhook.output.report import Report
 
-FORMATS: dict[str, Callable[[Report], str]] = {
-    "text": text.render,
-    "json": json.render,
-    "sarif": sarif.render,
-    "junit": junit.render,
-    "policyreport": policyreport.render,
+_MODULES = {
+    "text": "text",
+    "json": "json_report",
+    "sarif": "sarif",
+    "junit": "junit",
+    "policyreport": "policyreport",
 }
+FORMATS = tuple(_MODULES)
 PASSING_FORMATS = frozenset({"policyreport"})
 """Formats that report each rule that ran and found nothing (`Report.rules_run`)."""
 
-__all__ = ["FORMATS", "PASSING_FORMATS", "Report"]
+
+def render(name: str, report: Report) -> str:
+    renderer: Callable[[Report], str] = importlib.import_module(f"webhook.output.{_MODULES[name]}").render
+    return renderer(report)
+
+
+__all__ = ["FORMATS", "PASSING_FORMATS", "Report", "render"]
