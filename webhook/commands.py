@@ -304,6 +304,11 @@ def run_check(args: argparse.Namespace) -> int:
     report.replaced = len(replacements)
     if args.partial:
         report = _leave_out_absences(report)
+    if args.format == "sarif":
+        from webhook.fixing import fix_regions
+
+        lines = {(ref, file): line for ref, file, line in report.objects if file and line}
+        report.fix_regions = fix_regions(report.findings, lines)
     return emit(_leave_out_unread(report, unreadable, "check"), args)
 
 

@@ -74,8 +74,23 @@ class Target:
     name: str
 
 
-def position(text: str, index: int) -> tuple[int, int]:
-    """Line and column (both from 1, in characters) of `index` in `text`."""
+@dataclass(frozen=True, slots=True)
+class Region:
+    """A replacement as lines and columns (from 1, in characters; the end is exclusive), as
+    SARIF's `deletedRegion` and `insertedContent` describe it."""
+
+    start_line: int
+    start_column: int
+    end_line: int
+    end_column: int
+    text: str
+
+
+def region(text: str, replacement: Replacement) -> Region:
+    return Region(*_position(text, replacement.start), *_position(text, replacement.end), replacement.text)
+
+
+def _position(text: str, index: int) -> tuple[int, int]:
     line_start = text.rfind("\n", 0, index) + 1
     return text.count("\n", 0, index) + 1, index - line_start + 1
 

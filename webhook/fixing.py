@@ -12,17 +12,17 @@ import difflib
 import os
 import sys
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from webhook.documents import read_text
-from webhook.editor import EditError, Replacement, Source, SourceError, Target, apply
+from webhook.editor import EditError, Region, Replacement, Source, SourceError, Target, apply, region
 from webhook.engine import Engine
 from webhook.findings import Autofix, Finding, Safety
 from webhook.inputs import STDIN, read_inputs
 from webhook.inventory import Inventory, World
 from webhook.loader import InputError, LoadOptions, Note, load
-from webhook.model import Resource
+from webhook.model import ObjectRef, Resource
 from webhook.replace import latest
 
 MAX_PASSES = 10
@@ -196,6 +196,35 @@ def _fix_text(
         return file.text
     file.fixed += codes
     return apply(file.text, accepted)
+
+
+def fix_regions(
+    findings: Iterable[Finding], lines: Mapping[tuple[ObjectRef, str], int]
+) -> dict[Finding, tuple[Region, ...]]:
+    """Where the fix of each finding changes its file; `lines` holds each object's line in its
+    file. Findings whose file cannot be read or parsed, or whose fix cannot be placed, have none."""
+    by_file: dict[str, list[Finding]] = {}
+    for finding in findings:
+        if finding.autofix is not None and finding.file and _editable(finding.file):
+            by_file.setdefault(finding.file, []).append(finding)
+    regions: dict[Finding, tuple[Region, ...]] = {}
+    for file, fixable in by_file.items():
+        try:
+            with open(file, encoding="utf-8", newline="") as handle:
+                text = handle.read()
+            source = Source(text)
+        except (OSError, ValueError, SourceError):
+            continue
+        for finding in fixable:
+            ref = finding.object
+            target = Target(lines.get((ref, file), 0), ref.kind, ref.name)
+            assert finding.autofix is not None
+            try:
+                replacements = source.replacements(target, finding.autofix)
+            except EditError:
+                continue
+            regions[finding] = tuple(region(text, r) for r in replacements)
+    return regions
 
 
 def unified_diff(file: FixedFile) -> str:
