@@ -112,7 +112,10 @@ class Source:
             self._documents = [d for d in yaml.compose_all(text, Loader=yaml.SafeLoader) if d is not None]
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
-            raise SourceError(mark.line + 1 if mark else 1, f"YAML syntax error: {exc.problem}") from None
+            last = max(len(text.splitlines()), 1)  # an error found at the end of the text
+            raise SourceError(
+                min(mark.line + 1, last) if mark else 1, f"YAML syntax error: {exc.problem}"
+            ) from None
         except yaml.YAMLError as exc:
             raise SourceError(1, f"YAML error: {exc}") from None
 

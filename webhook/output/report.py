@@ -70,11 +70,11 @@ class Report:
         }
 
     def fixable(self) -> dict[Safety, int]:
-        """Findings with a fix that `meshwarden fix` would apply (safe) or apply with
-        --unsafe-fixes (unsafe), suppressed ones left out."""
+        """Findings read from files with a fix that `meshwarden fix` would apply (safe) or apply
+        with --unsafe-fixes (unsafe), suppressed ones left out."""
         counts = dict.fromkeys(Safety, 0)
         for finding in self.findings:
-            if finding.autofix is not None and not finding.suppressed:
+            if finding.autofix is not None and finding.file and not finding.suppressed:
                 counts[finding.autofix.safety] += 1
         return counts
 

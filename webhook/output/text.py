@@ -31,7 +31,8 @@ def format_finding(finding: Finding, color: bool = False, notes: Sequence[Note] 
     ref = finding.object
     obj = f"{ref.kind} {ref.namespace}/{ref.name}" if ref.namespace else f"{ref.kind} {ref.name}"
     path = f" {finding.path}" if finding.path else ""
-    fixable = " [*]" if finding.autofix is not None and finding.autofix.safety is Safety.SAFE else ""
+    safe = finding.autofix is not None and finding.autofix.safety is Safety.SAFE
+    fixable = " [*]" if safe and finding.file else ""
     head = (
         f"{_location(finding)}{_paint(str(finding.action), str(finding.action), color)} "
         f"{_paint(finding.code, 'bold', color)}{fixable} {obj}{path}: {finding.message}"
