@@ -67,7 +67,7 @@ class Replacement:
 @dataclass(frozen=True, slots=True)
 class Target:
     """The object of a file a fix applies to: the line its mapping starts on, and its kind and
-    name (which find it when the line does not)."""
+    name, which must match there (and find it elsewhere when the line does not)."""
 
     line: int
     kind: str
@@ -133,9 +133,10 @@ class Source:
         by_identity = []
         for document in self._documents:
             for root in _objects(document):
-                if root.start_mark.line + 1 == target.line:
+                same = _identity(root) == (target.kind, target.name)
+                if root.start_mark.line + 1 == target.line and (same or not target.kind):
                     return document, root
-                if _identity(root) == (target.kind, target.name):
+                if same:
                     by_identity.append((document, root))
         if len(by_identity) == 1:
             return by_identity[0]

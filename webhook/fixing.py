@@ -83,19 +83,28 @@ def fix(
     exclude: tuple[str, ...] = (),
     max_size: int,
 ) -> Outcome:
+    # a named pipe's objects may name other files (Helm's `# Source:`): they are checked, never edited
+    streams = [
+        p
+        for p in paths
+        if p != STDIN and os.path.exists(p) and not os.path.isdir(p) and not os.path.isfile(p)
+    ]
+    files_and_directories = [p for p in paths if p != STDIN and p not in streams]
     inputs = read_inputs(
-        [p for p in paths if p != STDIN], options, exclude=exclude, max_size=max_size, skip_non_manifests=True
+        files_and_directories, options, exclude=exclude, max_size=max_size, skip_non_manifests=True
     )
-    errors, notes = list(inputs.errors), list(inputs.notes)
+    piped = read_inputs(streams, options, max_size=max_size)
+    errors = [*inputs.errors, *piped.errors]
+    notes = [*inputs.notes, *piped.notes]
+    notes += [
+        Note(p, None, "a stream, not a file: not fixed (fix it with `meshwarden fix -`)") for p in streams
+    ]
     files: dict[str, FixedFile] = {}
     by_file: dict[str, list[Resource]] = {}
-    fixed_objects: list[Resource] = []
     for resource in inputs.resources:
         file = resource.origin.file if resource.origin else STDIN
-        if file in by_file or _editable(file):
-            by_file.setdefault(file, []).append(resource)
-        else:
-            fixed_objects.append(resource)
+        by_file.setdefault(file, []).append(resource)
+    fixed_objects = piped.resources
     for file in by_file:
         with open(file, encoding="utf-8", newline="") as handle:
             text = handle.read()
@@ -141,7 +150,6 @@ def fix(
 
 
 def _editable(file: str) -> bool:
-    """Regular files only: a named pipe or a stream's `# Source:` names no file to write."""
     return file != STDIN and os.path.isfile(file)
 
 
