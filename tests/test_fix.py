@@ -8,6 +8,8 @@ import difflib
 import io
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -190,6 +192,17 @@ def test_templates_and_kustomize_patches_are_never_edited(
     for target in (tmp_path, chart / "templates" / "svc.yaml", tmp_path / "patch.yaml"):
         run_cli(capsys, "fix", str(target))
         assert texts(tmp_path) == before
+
+
+def test_a_named_pipe_is_checked_but_never_edited(tmp_path: Path) -> None:
+    (tmp_path / "svc.yaml").write_text(SERVICES)
+    script = f"{sys.executable} -m webhook fix <(printf '# Source: svc.yaml\\n%s' \"$(cat svc.yaml)\")"
+    result = subprocess.run(
+        ["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert (tmp_path / "svc.yaml").read_text() == SERVICES
+    assert "a stream, not a file: not fixed (fix it with `meshwarden fix -`)" in result.stderr
+    assert "warn MW201 [*] Service default/reviews" in result.stdout
 
 
 # -- the command's options

@@ -550,7 +550,7 @@ def run_rules(args: argparse.Namespace) -> int:
                     {"kind": str(i.kind), "detail": str(i.detail), "optional": i.optional} for i in r.inputs
                 ],
                 "messages": [
-                    {"id": r.message_id(m), "description": description}
+                    {"id": r.message_id(m), "description": description, "fix": r.fixes.get(m)}
                     for m, description in r.messages.items()
                 ],
                 "docs": r.docs,
