@@ -85,7 +85,8 @@ def test_adding_under_missing_maps_creates_them_once() -> None:
         Edit(("spec", "template", "metadata", "labels", "sidecar.istio.io/inject"), None, "false"),
         Edit(("spec", "template", "metadata", "labels", "app"), None, "web"),
     )
-    added = '  template:\n    metadata:\n      labels:\n        sidecar.istio.io/inject: "false"\n        app: web\n'
+    added = "  template:\n    metadata:\n      labels:\n"
+    added += '        sidecar.istio.io/inject: "false"\n        app: web\n'
     assert result == SERVICE.replace("    port: 8080\n", "    port: 8080\n" + added)
 
 

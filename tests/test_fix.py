@@ -10,6 +10,7 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,16 @@ import pytest
 import yaml
 
 from tests.test_docs import EXAMPLE_POLICY
+from webhook import fixing
 from webhook.commands import main
-from webhook.findings import Safety
-from webhook.rules import CATALOGUE, Rule
+from webhook.engine import Engine
+from webhook.findings import Action, Autofix, Edit, Safety, Violation
+from webhook.kinds import SERVICE
+from webhook.loader import LoadOptions
+from webhook.model import Resource
+from webhook.policy import Policy
+from webhook.rules import CATALOGUE, Catalogue, Rule
+from webhook.rules.registry import Context, rule
 
 ROOT = Path(__file__).resolve().parent.parent
 SARIF_SCHEMA = Path(__file__).resolve().parent / "data" / "sarif" / "sarif-schema-2.1.0.json"
@@ -80,8 +88,10 @@ def object_key(finding: dict[str, Any]) -> tuple[str, str, str]:
 
 
 def assert_only_edited_lines_changed(before: str, after: str, edits: list[dict[str, Any]]) -> None:
-    """Each line the fixes took out or rewrote holds a field an edit names (its key or old value)."""
-    marks = [str(e["path"][-1]) for e in edits] + [str(e["old"]) for e in edits if e["old"] is not None]
+    """Each line the fixes took out or rewrote holds a field an edit names (a key on its path, or its
+    old value): the rest of the text stays byte for byte."""
+    marks = {key for e in edits for key in e["path"] if isinstance(key, str)}
+    marks |= {str(e["old"]) for e in edits if isinstance(e["old"], (str, int))}
     matcher = difflib.SequenceMatcher(a=before.splitlines(), b=after.splitlines(), autojunk=False)
     for tag, i1, i2, _, _ in matcher.get_opcodes():
         if tag in ("replace", "delete"):
@@ -203,6 +213,43 @@ def test_a_named_pipe_is_checked_but_never_edited(tmp_path: Path) -> None:
     assert (tmp_path / "svc.yaml").read_text() == SERVICES
     assert "a stream, not a file: not fixed (fix it with `meshwarden fix -`)" in result.stderr
     assert "warn MW201 [*] Service default/reviews" in result.stdout
+
+
+@rule(
+    code="MW990",
+    name="test-labels",
+    kinds={SERVICE},
+    default=Action.WARN,
+    messages={"label-missing": "a Service without the label"},
+    summary="s",
+    why="w",
+    fix="f",
+    bad="b",
+    good="g",
+    fixes={"label-missing": Safety.SAFE},
+)
+def _labels_rule(service: Resource, context: Context) -> Iterator[Violation]:
+    """Two fixes that both create `metadata.labels`: they overlap, so one waits for a second pass."""
+    for label in ("team", "tier"):
+        if label not in service.labels:
+            edit = Edit(("metadata", "labels", label), None, "x")
+            autofix = Autofix(f"add label {label}", (edit,), Safety.SAFE)
+            yield Violation(
+                f"metadata.labels.{label}", "no label", "add it", message_id="label-missing", autofix=autofix
+            )
+
+
+def test_fixes_that_overlap_are_applied_in_later_passes(tmp_path: Path) -> None:
+    path = tmp_path / "svc.yaml"
+    path.write_text("apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n")
+    engine = Engine(Policy(), Catalogue([_labels_rule]))
+    outcome = fixing.fix([str(path)], engine, LoadOptions(), fixing.Choice(), max_size=1 << 20)
+    [fixed] = outcome.files.values()
+    assert (
+        fixed.text
+        == "apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n  labels:\n    team: x\n    tier: x\n"
+    )
+    assert fixed.fixed == {"MW990": 2}
 
 
 # -- the command's options

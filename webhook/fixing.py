@@ -115,8 +115,12 @@ def fix(
         errors += loaded.errors
         by_file[STDIN] = loaded.resources
         files[STDIN] = FixedFile(STDIN, stdin, stdin)
+    broken = Counter(e.file for e in errors)
+    """Documents of each file that are no objects: a fix must not add any."""
     before: set[tuple[object, str, str]] = set()
     failed: set[str] = set()
+    frozen: set[str] = set()
+    """Files whose text stops changing: it does not parse, or a fix would break it."""
     for number in range(MAX_PASSES):
         resources = [*fixed_objects, *(r for group in by_file.values() for r in group)]
         found = _check(engine, context, resources)
@@ -125,7 +129,7 @@ def fix(
         wanted: dict[str, list[tuple[Target, Autofix, Finding]]] = {}
         for resource, finding in found:
             origin = resource.origin
-            if origin is not None and origin.file in files and choice.takes(finding):
+            if origin and origin.file in files and origin.file not in frozen and choice.takes(finding):
                 target = Target(origin.line, resource.ref.kind, resource.ref.name)
                 assert finding.autofix is not None
                 wanted.setdefault(origin.file, []).append((target, finding.autofix, finding))
@@ -133,14 +137,18 @@ def fix(
         for file, fixes in wanted.items():
             result = _fix_text(files[file], fixes, failed, notes)
             if result is None:
-                del files[file]
+                frozen.add(file)
                 continue
-            reloaded = load(read_text(result), file, options)
-            if reloaded.errors:  # never write a file that no longer loads
-                notes.append(Note(file, None, "fixes not applied: the fixed text would not load"))
-                del files[file]
+            text, codes = result
+            if not codes:
                 continue
-            files[file].text = result
+            reloaded = load(read_text(text), file, options)
+            if len(reloaded.errors) > broken[file]:
+                notes.append(Note(file, None, "not fixed further: the fixed text would not load"))
+                frozen.add(file)
+                continue
+            files[file].text = text
+            files[file].fixed += codes
             by_file[file] = reloaded.resources
             changed = True
         if not changed:
@@ -178,8 +186,9 @@ def _check(
 
 def _fix_text(
     file: FixedFile, fixes: list[tuple[Target, Autofix, Finding]], failed: set[str], notes: list[Note]
-) -> str | None:
-    """The file's text with the fixes that fit made; None when the text does not parse."""
+) -> tuple[str, Counter[str]] | None:
+    """The file's text with the fixes that fit made, and their count by rule; None when the text
+    does not parse."""
     try:
         source = Source(file.text)
     except SourceError as exc:
@@ -200,10 +209,7 @@ def _fix_text(
             continue  # the next pass, on the text as fixed so far
         accepted += replacements
         codes[finding.code] += 1
-    if not accepted:
-        return file.text
-    file.fixed += codes
-    return apply(file.text, accepted)
+    return apply(file.text, accepted), codes
 
 
 def fix_regions(
