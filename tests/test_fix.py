@@ -23,6 +23,7 @@ from webhook import fixing
 from webhook.commands import main
 from webhook.engine import Engine
 from webhook.findings import Action, Autofix, Edit, Safety, Violation
+from webhook.inventory import Inventory, World
 from webhook.kinds import SERVICE
 from webhook.loader import LoadOptions
 from webhook.model import Resource
@@ -239,6 +240,32 @@ def _labels_rule(service: Resource, context: Context) -> Iterator[Violation]:
             )
 
 
+@rule(
+    code="MW991",
+    name="test-tier-without-team",
+    kinds={SERVICE},
+    default=Action.WARN,
+    messages={"tier-without-team": "a Service labelled with a tier and no team"},
+    summary="s",
+    why="w",
+    fix="f",
+    bad="b",
+    good="g",
+)
+def _tier_rule(service: Resource, context: Context) -> Iterator[Violation]:
+    if service.labels.get("tier") == "x":
+        yield Violation("metadata.labels", "no owner", "ask", message_id="tier-without-team")
+
+
+def test_findings_the_fixes_reveal_are_told_apart(tmp_path: Path) -> None:
+    path = tmp_path / "svc.yaml"
+    path.write_text("apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n  labels: {team: x}\n")
+    engine = Engine(Policy(), Catalogue([_labels_rule, _tier_rule]))
+    outcome = fixing.fix([str(path)], engine, LoadOptions(), fixing.Choice(), max_size=1 << 20)
+    after = engine.check_all(outcome.resources, World(Inventory(outcome.resources)))
+    assert [f.message_id for f in outcome.revealed(after)] == ["MW991/tier-without-team"]
+
+
 def test_fixes_that_overlap_are_applied_in_later_passes(tmp_path: Path) -> None:
     path = tmp_path / "svc.yaml"
     path.write_text("apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n")
@@ -323,6 +350,15 @@ def test_standard_input_is_fixed_to_standard_output(
     assert "stdin: fixed 3 findings (MW201 ×3)" in err
     assert "-:24: warn MW201 Service shop/db spec.ports[2]" in err
     assert code == 0
+
+
+def test_empty_standard_input_is_an_input_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"")))
+    code, out, err = run_cli(capsys, "fix", "-")
+    assert (code, out) == (2, "")
+    assert "-: standard input holds no Kubernetes object" in err
 
 
 def test_json_files_stay_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

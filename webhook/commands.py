@@ -359,8 +359,7 @@ def run_fix(args: argparse.Namespace) -> int:
     report.skipped_files = outcome.skipped_files
     report.finding_notes = {
         f: [Note(f.file or "", f.line, "revealed by the fixes: not found before them")]
-        for f in report.findings
-        if (f.object.key, f.message_id, f.path) not in outcome.before
+        for f in outcome.revealed(report.findings)
     }
     if args.partial:
         report = _leave_out_absences(report)

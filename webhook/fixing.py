@@ -68,9 +68,13 @@ class Outcome:
     errors: list[InputError]
     notes: list[Note]
     before: set[tuple[object, str, str]]
-    """The findings before any fix (object, message id, path): those after that are not among
-    them are what the fixes revealed."""
+    """The findings before any fix, as (object, message id, path)."""
     skipped_files: int = 0
+
+    def revealed(self, findings: Iterable[Finding]) -> list[Finding]:
+        """The findings after the fixes that were not there before them: a reference that now
+        resolves may reveal what was hidden behind it."""
+        return [f for f in findings if (f.object.key, f.message_id, f.path) not in self.before]
 
 
 def fix(
@@ -113,6 +117,11 @@ def fix(
     if stdin is not None:
         loaded = load(read_text(stdin), STDIN, options)
         errors += loaded.errors
+        errors += [
+            InputError(STDIN, n.line, f"not a Kubernetes object: {n.message}") for n in loaded.by_design
+        ]
+        if not (loaded.resources or loaded.errors or loaded.by_design):
+            errors.append(InputError(STDIN, None, "standard input holds no Kubernetes object"))
         by_file[STDIN] = loaded.resources
         files[STDIN] = FixedFile(STDIN, stdin, stdin)
     broken = Counter(e.file for e in errors)
