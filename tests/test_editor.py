@@ -3,14 +3,19 @@ text byte for byte."""
 
 from __future__ import annotations
 
+import copy
 import json
+import random
+from collections.abc import Iterator
+from pathlib import Path
 from textwrap import dedent
+from typing import Any
 
 import pytest
 import yaml
 
 from webhook.editor import EditError, Region, Replacement, Source, SourceError, Target, apply, region
-from webhook.findings import Autofix, Edit, Safety
+from webhook.findings import Autofix, Edit, FieldPath, Safety
 
 SERVICE = """\
 # the shop's services
@@ -197,3 +202,79 @@ def test_text_outside_the_edits_is_byte_for_byte() -> None:
     before, after = SERVICE.splitlines(keepends=True), result.splitlines(keepends=True)
     assert [line for line in after if line not in before] == ["    appProtocol: http\n"]
     assert [line for line in after if line != "    appProtocol: http\n"] == before
+
+
+def _fields(value: Any, path: FieldPath = ()) -> Iterator[tuple[FieldPath, Any]]:
+    yield path, value
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _fields(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _fields(item, (*path, index))
+
+
+def _edits(data: dict[str, Any]) -> Iterator[Edit]:
+    """One edit of each kind for each field of `data`."""
+    for path, value in _fields(data):
+        if not path:
+            continue
+        if isinstance(value, dict):
+            yield Edit((*path, "added"), None, {"hosts": ["a", "5s"], "enabled": "false"})
+        elif isinstance(value, list):
+            yield Edit((*path, len(value)), None, {"route": [{"destination": {"host": "h"}}]})
+            yield Edit((*path, len(value)), None, "mesh")
+        elif value is not None:
+            yield Edit(path, value, "istio-system/gw: 1")
+            yield Edit(path, value, 42)
+            yield Edit(path, value, None)
+
+
+def _expected(data: dict[str, Any], edit: Edit) -> dict[str, Any]:
+    """`data` with `edit` made as the Edit's semantics say."""
+    result = copy.deepcopy(data)
+    *head, last = edit.path
+    parent: Any = result
+    for key in head:
+        parent = parent[key]
+    if edit.new is not None and isinstance(parent, list) and last == len(parent):
+        parent.append(edit.new)
+    elif edit.new is not None:
+        parent[last] = edit.new
+    else:
+        del parent[last]
+        while head:  # a map or list item the removal leaves empty goes too
+            *head, last = head
+            parent = result
+            for key in head:
+                parent = parent[key]
+            if parent[last]:
+                break
+            del parent[last]
+    return result
+
+
+CORPUS = [
+    p
+    for directory in ("examples", "tests/conformance", "tests/istio_samples")
+    for p in sorted((Path(__file__).resolve().parent.parent / directory).rglob("*.y*ml"))
+]
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.name)
+def test_every_kind_of_edit_on_real_manifests_loads_back_as_the_edit_says(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    source = Source(text)
+    documents = [d for d in yaml.load_all(text, Loader=yaml.CSafeLoader) if d is not None]
+    nodes = [n for n in source._documents if n.tag != "tag:yaml.org,2002:null"]
+    picks = random.Random(path.name)
+    for index, (node, data) in enumerate(zip(nodes, documents, strict=True)):
+        if not isinstance(data, dict):
+            continue
+        edits = list(_edits(data))
+        for edit in picks.sample(edits, min(len(edits), 12)):
+            target = Target(node.start_mark.line + 1, "", "")
+            result = apply(text, source.replacements(target, Autofix("t", (edit,), Safety.SAFE)))
+            after = [d for d in yaml.load_all(result, Loader=yaml.CSafeLoader) if d is not None]
+            assert after[index] == _expected(data, edit), edit
+            assert after[:index] + after[index + 1 :] == documents[:index] + documents[index + 1 :]

@@ -302,18 +302,20 @@ class _Writer:
 
     def _replace_node(self, node: Node, parent: MappingNode | None, new: object) -> Replacement:
         start, end = node.start_mark.index, _end(node, self.text)
-        if not isinstance(new, (dict, list)) or not new or self._flow(node, parent):
-            style = node.style if isinstance(node, ScalarNode) else None
-            flow = self._flow(node, parent)
-            rendered = (
-                self._flow_value(new)
-                if flow or not isinstance(new, (dict, list))
-                else ("{}" if isinstance(new, dict) else "[]")
-            )
-            if not isinstance(new, (dict, list)):
-                rendered = self._scalar(new, flow=flow, style=style)
-            if isinstance(node, ScalarNode) and node.style in _BLOCK_SCALAR_STYLES:
-                rendered = " " + rendered if self.text[start - 1] not in " \t" else rendered
+        flow = self._flow(node, parent)
+        if not isinstance(new, (dict, list)) or not new or flow:
+            if isinstance(new, (dict, list)):
+                rendered = self._flow_value(new)
+            else:
+                rendered = self._scalar(
+                    new, flow=flow, style=node.style if isinstance(node, ScalarNode) else None
+                )
+            if (
+                isinstance(node, ScalarNode)
+                and node.style in _BLOCK_SCALAR_STYLES
+                and self.text[start - 1] != " "
+            ):
+                rendered = " " + rendered
             return Replacement(start, end, rendered)
         if isinstance(node, (MappingNode, SequenceNode)):  # a block collection, replaced in place
             column = node.start_mark.column
