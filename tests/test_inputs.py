@@ -203,7 +203,7 @@ def test_process_substitution_and_standard_input_are_read() -> None:
     )
     assert result.returncode == 1, result.stderr
     assert result.stdout.startswith("/dev/fd/")
-    assert ":8: warn MW201 Service shop/web" in result.stdout
+    assert ":8: warn MW201 [*] Service shop/web" in result.stdout
     piped = meshwarden("-", input="")
     assert (piped.returncode, piped.stderr) == (2, "-: standard input holds no Kubernetes object\n")
 

@@ -83,7 +83,7 @@ def test_the_later_object_replaces_the_earlier_and_the_changed_finding_says_so(
     assert lines[mw305 + 2] == f"    note: {note}"
     mw201 = next(i for i, line in enumerate(lines) if " MW201 " in line)
     assert not lines[mw201 + 2].startswith("    note:")  # the ratings Service owes nothing to it
-    assert lines[-1].endswith(", 1 replaced")
+    assert lines[-2].endswith(", 1 replaced")
     # --partial keeps MW305: the DestinationRule is present and lacks the subset (no absence)
     assert f"    note: {note}" in partial.splitlines()
 

@@ -1,4 +1,4 @@
-"""The `meshwarden` command: check, rules, explain, serve, certs."""
+"""The `meshwarden` command: check, fix, audit, rules, explain, serve, certs."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence, Sized
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TextIO, TypeVar
 
 from webhook import __version__
 from webhook.engine import Engine, RunSuppression
 from webhook.findings import Finding
-from webhook.inputs import DEFAULT_MAX_INPUT_SIZE, format_size, parse_size, read_inputs
+from webhook.inputs import DEFAULT_MAX_INPUT_SIZE, STDIN, format_size, parse_size, read_inputs
 from webhook.inventory import Inventory, World
-from webhook.loader import LoadOptions
+from webhook.loader import LoadOptions, Note
 from webhook.model import ObjectRef, Resource
 from webhook.output import FORMATS, PASSING_FORMATS, Report, render
 from webhook.output.report import FailOn, Unread
@@ -107,6 +107,8 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
         "reporting missing objects",
     )
 
+    add_fix_parser(commands)
+
     audit = commands.add_parser(
         "audit",
         help="check every covered object already in the cluster",
@@ -147,6 +149,54 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
 
         add_certs_arguments(certs)
     return parser
+
+
+def add_fix_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    fix = commands.add_parser(
+        "fix",
+        help="apply the exact fixes of findings to the files",
+        description="Apply the fixes that findings carry to the files in place, keeping everything "
+        "else in them byte for byte, then report the findings that remain. Safe fixes state what is "
+        "already true; unsafe ones change behaviour on purpose and need --unsafe-fixes. Suppressed "
+        "findings are not fixed. Files that are not Kubernetes objects by design (kustomizations and "
+        "their patches, Helm charts, CI workflows) are never edited.",
+    )
+    fix.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="files or directories (.yaml, .yml, .json; recursive); '-' reads standard input and "
+        "writes the fixed stream to standard output",
+    )
+    fix.add_argument("--diff", action="store_true", help="print a unified diff of the fixes; change nothing")
+    fix.add_argument(
+        "--check", action="store_true", help="change nothing; exit 1 when a fix is available (for CI)"
+    )
+    fix.add_argument(
+        "--unsafe-fixes", action="store_true", help="also apply fixes that change behaviour on purpose"
+    )
+    fix.add_argument(
+        "--select",
+        action="append",
+        default=[],
+        metavar="RULE",
+        help="fix only these rules, by code or name (repeatable; comma-separated)",
+    )
+    fix.add_argument(
+        "--ignore",
+        action="append",
+        default=[],
+        metavar="RULE",
+        help="do not fix these rules, by code or name (repeatable; comma-separated)",
+    )
+    add_report_arguments(fix)
+    fix.add_argument("--context", action="append", default=[], metavar="PATH", help="as for check")
+    fix.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="as for check")
+    fix.add_argument(
+        "--max-input-size", type=_size, default=DEFAULT_MAX_INPUT_SIZE, metavar="SIZE", help="as for check"
+    )
+    fix.add_argument("--namespace", default="default", metavar="NS", help="as for check")
+    fix.add_argument("--partial", action="store_true", help="as for check")
 
 
 def add_report_arguments(parser: argparse.ArgumentParser) -> None:
@@ -260,7 +310,85 @@ def run_check(args: argparse.Namespace) -> int:
     report.replaced = len(replacements)
     if args.partial:
         report = _leave_out_absences(report)
+    if args.format == "sarif":
+        from webhook.fixing import fix_regions
+
+        lines = {(ref, file): line for ref, file, line in report.objects if file and line}
+        report.fix_regions = fix_regions(report.findings, lines)
     return emit(_leave_out_unread(report, unreadable, "check"), args)
+
+
+def run_fix(args: argparse.Namespace) -> int:
+    from webhook import fixing
+
+    engine = build_engine(args)
+    if not args.paths:
+        raise UsageError("no input: give files, directories or '-' for standard input")
+    choice = fixing.Choice(
+        unsafe=args.unsafe_fixes,
+        select=_rule_names(args.select, "--select"),
+        ignore=_rule_names(args.ignore, "--ignore"),
+    )
+    options = LoadOptions(namespace=args.namespace, checked=lambda r: engine.covers(r.group_kind))
+    exclude, max_size = tuple(args.exclude), args.max_input_size
+    context = read_inputs(args.context, dataclasses.replace(options, world=True), max_size=max_size)
+    outcome = fixing.fix(
+        args.paths, engine, options, choice, context=context.resources, exclude=exclude, max_size=max_size
+    )
+    files = [f for f in outcome.files.values() if f.changed]
+    fixed = sum(f.fixed.total() for f in files)
+    if args.diff:
+        sys.stdout.write("".join(fixing.unified_diff(f) for f in files))
+    elif STDIN in outcome.files:
+        sys.stdout.write(outcome.files[STDIN].text)
+    apply = not (args.diff or args.check)
+    errors = [*context.errors, *outcome.errors, *(fixing.write(files) if apply else [])]
+    verb = "fixed" if apply else "would fix"
+    for file in files:
+        codes = ", ".join(f"{code} ×{count}" for code, count in sorted(file.fixed.items()))
+        print(
+            f"{_shown(file.path)}: {verb} {_count(file.fixed.total(), 'finding')} ({codes})", file=sys.stderr
+        )
+    done = "applied" if apply else "available"
+    print(f"fix: {_count(fixed, 'fix', 'fixes')} {done} in {_count(len(files), 'file')}", file=sys.stderr)
+    if not apply:
+        for notice in [*context.notes, *outcome.notes, *errors]:
+            print(notice, file=sys.stderr)
+        return 2 if errors else int(fixed > 0)
+    resources, replacements = latest(outcome.resources)
+    inventory = Inventory()
+    for resource in [*context.resources, *resources]:
+        inventory.add(resource)
+    report = check_resources(engine, resources, World(inventory), args, replacements)
+    report.errors = errors
+    report.notes = [*context.notes, *outcome.notes]
+    report.skipped_files = outcome.skipped_files
+    report.finding_notes = {
+        f: [Note(f.file or "", f.line, "revealed by the fixes: not found before them")]
+        for f in outcome.revealed(report.findings)
+    }
+    if args.partial:
+        report = _leave_out_absences(report)
+    return emit(report, args, sys.stderr if STDIN in outcome.files else sys.stdout)
+
+
+def _rule_names(values: list[str], flag: str) -> frozenset[str]:
+    names = set()
+    for value in values:
+        for name in filter(None, (n.strip() for n in value.split(","))):
+            found = CATALOGUE.find(name)
+            if found is None:
+                raise UsageError(f"{flag}: no rule has the code or name {name!r} (see `meshwarden rules`)")
+            names.add(found.code)
+    return frozenset(names)
+
+
+def _count(number: int, noun: str, plural: str = "") -> str:
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
+
+
+def _shown(path: str) -> str:
+    return "stdin" if path == "-" else path
 
 
 def run_audit(args: argparse.Namespace) -> int:
@@ -406,10 +534,10 @@ def check_resources(
     return report
 
 
-def emit(report: Report, args: argparse.Namespace) -> int:
+def emit(report: Report, args: argparse.Namespace, out: TextIO | None = None) -> int:
     for notice in [*report.notes, *report.errors]:
         print(notice, file=sys.stderr)
-    sys.stdout.write(render(args.format, report))
+    (out or sys.stdout).write(render(args.format, report))
     return report.exit_code()
 
 
@@ -428,7 +556,7 @@ def run_rules(args: argparse.Namespace) -> int:
                     {"kind": str(i.kind), "detail": str(i.detail), "optional": i.optional} for i in r.inputs
                 ],
                 "messages": [
-                    {"id": r.message_id(m), "description": description}
+                    {"id": r.message_id(m), "description": description, "fix": r.fixes.get(m)}
                     for m, description in r.messages.items()
                 ],
                 "docs": r.docs,
@@ -469,6 +597,7 @@ def run_certs(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "check": run_check,
+    "fix": run_fix,
     "audit": run_audit,
     "rules": run_rules,
     "explain": run_explain,

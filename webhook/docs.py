@@ -30,6 +30,11 @@ several problems of one part (an MW403 server) carries the id of the first, wher
 A rule that fails on an object is reported as `MW000/rule-failed` (a warning naming the rule); the
 other rules still run.
 
+Messages marked *safe fix* carry an exact change that `meshwarden fix` applies: it states what is
+already true and changes nothing about traffic the author intended. Those marked *unsafe fix* change
+behaviour on purpose and are applied only with `meshwarden fix --unsafe-fixes`. The "fix" column
+of the table says which kinds of fix a rule has.
+
 """
 
 
@@ -48,7 +53,19 @@ def _inputs(rule: Rule) -> str:
 
 
 def _messages(rule: Rule) -> str:
-    return "\n".join(f"- `{rule.message_id(m)}`: {said_when}" for m, said_when in rule.messages.items())
+    return "\n".join(
+        f"- `{rule.message_id(m)}`: {said_when}{_fix_mark(rule, m)}" for m, said_when in rule.messages.items()
+    )
+
+
+def _fix_mark(rule: Rule, message: str) -> str:
+    safety = rule.fixes.get(message)
+    return f" (*{safety} fix*)" if safety else ""
+
+
+def _fixes(rule: Rule) -> str:
+    """The kinds of fix a rule's messages carry: `safe`, `unsafe`, both, or "" for none."""
+    return ", ".join(sorted({str(s) for s in rule.fixes.values()}))
 
 
 def rule_section(rule: Rule, heading: str = "##") -> str:
@@ -58,7 +75,7 @@ def rule_section(rule: Rule, heading: str = "##") -> str:
         f"{heading} {rule.code} {rule.name}\n\n"
         f"Default: **{rule.default}** · Kinds: {_kinds(rule)} · Cross-object: {cross} · "
         f"Options: {options}\n\n"
-        f"Reads from the inventory: {_inputs(rule)}\n\n"
+        f"Reads from the inventory: {_inputs(rule)} · Fixes: {_fixes_line(rule)}\n\n"
         f"### What it does\n\n{rule.summary}\n\n"
         f"### Why is this bad?\n\n{rule.why}\n\n"
         f"### How to fix\n\n{rule.fix}\n\n"
@@ -66,6 +83,14 @@ def rule_section(rule: Rule, heading: str = "##") -> str:
         f"### Example\n\n```yaml\n{rule.bad}```\n\n"
         f"Use instead:\n\n```yaml\n{rule.good}```\n"
     )
+
+
+def _fixes_line(rule: Rule) -> str:
+    kinds = _fixes(rule)
+    if not kinds:
+        return "none"
+    unsafe = " (unsafe ones with `--unsafe-fixes`)" if "unsafe" in kinds else ""
+    return f"{kinds}, applied by `meshwarden fix`{unsafe}"
 
 
 def plain_text(markdown: str) -> str:
@@ -89,10 +114,10 @@ def plain_text(markdown: str) -> str:
 def render() -> str:
     index = "\n".join(
         f"| [{r.code}](#{r.code.lower()}-{r.name}) | {r.name} | {r.default} | {'yes' if r.cross else 'no'} "
-        f"| {_kinds(r, groups=False)} |"
+        f"| {_fixes(r)} | {_kinds(r, groups=False)} |"
         for r in CATALOGUE
     )
-    table = "| code | name | default | cross | kinds |\n|---|---|---|---|---|\n" + index + "\n\n"
+    table = "| code | name | default | cross | fix | kinds |\n|---|---|---|---|---|---|\n" + index + "\n\n"
     return HEADER + table + "\n".join(rule_section(r) for r in CATALOGUE)
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import unicodedata
 
-from webhook.findings import Action, Finding
+from webhook.findings import Action, Autofix, Edit, Finding, Safety
 from webhook.model import ObjectRef
 from webhook.server.messages import Reported, denial_message, one_line, warning_lines
 
@@ -63,3 +64,24 @@ def test_deny_findings_are_not_warnings_and_the_denial_lists_them_with_fix_and_d
         'To exempt this object on purpose, annotate it meshwarden.io/suppress: "MW201" '
         "with a meshwarden.io/suppress-reason.",
     ]
+
+
+def test_a_denial_names_the_corrected_fields_of_a_finding_with_a_fix() -> None:
+    autofix = Autofix(
+        "use the Gateway in istio-system",
+        (
+            Edit(("spec", "gateways", 0), "public-gateway", "istio-system/public-gateway"),
+            Edit(("spec", "gateways", 1), None, "mesh"),
+            Edit(("metadata", "annotations", "sidecar.istio.io/inject"), "false", None),
+        ),
+        Safety.SAFE,
+    )
+    denied = dataclasses.replace(finding("not found", action=Action.DENY), autofix=autofix)
+    lines = denial_message(REF, [Reported(denied, Action.DENY)]).splitlines()
+    assert lines[4] == (
+        '  corrected: set spec.gateways[0] to "istio-system/public-gateway"; add "mesh" to spec.gateways; '
+        'remove metadata.annotations["sidecar.istio.io/inject"]'
+    )
+    unsafe = dataclasses.replace(denied, autofix=dataclasses.replace(autofix, safety=Safety.UNSAFE))
+    lines = denial_message(REF, [Reported(unsafe, Action.DENY)]).splitlines()
+    assert lines[4].startswith("  corrected (changes behaviour on purpose): set spec.gateways[0]")

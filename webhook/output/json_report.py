@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from webhook.findings import Finding
+from webhook.findings import Autofix, Finding
 from webhook.loader import Note
 from webhook.output.report import Report
 
@@ -33,6 +33,17 @@ def finding_dict(finding: Finding, notes: Sequence[Note] = ()) -> dict[str, Any]
         "file": finding.file,
         "line": finding.line or None,
         "notes": [note.message for note in notes],
+        "autofix": autofix_dict(finding.autofix) if finding.autofix else None,
+    }
+
+
+def autofix_dict(autofix: Autofix) -> dict[str, Any]:
+    """A fix as JSON: each edit's path as keys and list indices; `old` null adds the field, `new`
+    null removes it."""
+    return {
+        "title": autofix.title,
+        "safety": str(autofix.safety),
+        "edits": [{"path": list(e.path), "old": e.old, "new": e.new} for e in autofix.edits],
     }
 
 
@@ -47,6 +58,7 @@ def render(report: Report) -> str:
             "skippedKinds": dict(report.skipped_by_kind()),
             "skippedFiles": report.skipped_files,
             "replaced": report.replaced,
+            "fixable": {str(safety): count for safety, count in report.fixable().items()},
         },
     }
     if report.unread:  # kinds the cluster's API forbade listing (audit, check --cluster)

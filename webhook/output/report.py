@@ -6,7 +6,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from webhook.findings import Action, Finding
+from webhook.editor import Region
+from webhook.findings import Action, Finding, Safety
 from webhook.loader import InputError, Note
 from webhook.model import ObjectRef
 from webhook.rules import Rule
@@ -48,6 +49,8 @@ class Report:
     """Findings left out because they rest on the absence of objects of a kind not read."""
     rules_run: dict[ObjectRef, list[Rule]] = field(default_factory=dict)
     """The rules that ran on each checked object, kept only for formats that report passes."""
+    fix_regions: dict[Finding, tuple[Region, ...]] = field(default_factory=dict)
+    """Where each fix changes its file, for formats that show fixes in place (SARIF)."""
 
     @property
     def skipped(self) -> int:
@@ -65,6 +68,15 @@ class Report:
             "warn": sum(f.action is Action.WARN for f in active),
             "suppressed": len(self.findings) - len(active),
         }
+
+    def fixable(self) -> dict[Safety, int]:
+        """Findings read from files with a fix that `meshwarden fix` would apply (safe) or apply
+        with --unsafe-fixes (unsafe), suppressed ones left out."""
+        counts = dict.fromkeys(Safety, 0)
+        for finding in self.findings:
+            if finding.autofix is not None and finding.file and not finding.suppressed:
+                counts[finding.autofix.safety] += 1
+        return counts
 
     def fails(self, finding: Finding) -> bool:
         if finding.suppressed or self.fail_on == FailOn.NEVER:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
 
 from webhook import __version__
-from webhook.findings import Action, Finding
+from webhook.editor import Region
+from webhook.findings import Action, Autofix, Finding
 from webhook.loader import Note
 from webhook.output.report import Report
 from webhook.rules import CATALOGUE
@@ -39,7 +40,12 @@ def _location(file: str, line: int | None) -> dict[str, Any]:
     return {"physicalLocation": location}
 
 
-def _result(finding: Finding, index: dict[str, int], notes: Sequence[Note]) -> dict[str, Any]:
+def _result(
+    finding: Finding,
+    index: dict[str, int],
+    notes: Sequence[Note],
+    fix_regions: Mapping[Finding, tuple[Region, ...]],
+) -> dict[str, Any]:
     ref = finding.object
     result: dict[str, Any] = {
         "ruleId": finding.code,
@@ -64,7 +70,29 @@ def _result(finding: Finding, index: dict[str, int], notes: Sequence[Note]) -> d
         ]
     if finding.suppressed:
         result["suppressions"] = [{"kind": "inSource"}]
+    regions = fix_regions.get(finding)
+    if finding.autofix is not None and finding.file and regions:
+        result["fixes"] = [_fix(finding.autofix, finding.file, regions)]
     return result
+
+
+def _fix(autofix: Autofix, file: str, regions: tuple[Region, ...]) -> dict[str, Any]:
+    replacements = [
+        {
+            "deletedRegion": {
+                "startLine": r.start_line,
+                "startColumn": r.start_column,
+                "endLine": r.end_line,
+                "endColumn": r.end_column,
+            },
+            "insertedContent": {"text": r.text},
+        }
+        for r in regions
+    ]
+    return {
+        "description": {"text": f"{autofix.title} ({autofix.safety} fix)"},
+        "artifactChanges": [{"artifactLocation": {"uri": _uri(file)}, "replacements": replacements}],
+    }
 
 
 def _uri(file: str) -> str:
@@ -93,7 +121,10 @@ def render(report: Report) -> str:
                 "informationUri": "https://github.com/meshwarden/meshwarden",
             }
         },
-        "results": [_result(f, index, report.finding_notes.get(f, ())) for f in report.findings],
+        "results": [
+            _result(f, index, report.finding_notes.get(f, ()), report.fix_regions) for f in report.findings
+        ],
+        "columnKind": "unicodeCodePoints",
         "invocations": [
             {
                 "executionSuccessful": not report.errors,

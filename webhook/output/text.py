@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from webhook.findings import Finding
+from webhook.findings import Finding, Safety
 from webhook.loader import Note
 from webhook.output.report import Report
 
@@ -31,9 +31,11 @@ def format_finding(finding: Finding, color: bool = False, notes: Sequence[Note] 
     ref = finding.object
     obj = f"{ref.kind} {ref.namespace}/{ref.name}" if ref.namespace else f"{ref.kind} {ref.name}"
     path = f" {finding.path}" if finding.path else ""
+    safe = finding.autofix is not None and finding.autofix.safety is Safety.SAFE
+    fixable = " [*]" if safe and finding.file else ""
     head = (
         f"{_location(finding)}{_paint(str(finding.action), str(finding.action), color)} "
-        f"{_paint(finding.code, 'bold', color)} {obj}{path}: {finding.message}"
+        f"{_paint(finding.code, 'bold', color)}{fixable} {obj}{path}: {finding.message}"
     )
     lines = [head, f"    {_paint('fix:', 'dim', color)} {finding.fix}"]
     lines += [f"    {_paint('note:', 'dim', color)} {note.message}" for note in notes]
@@ -72,4 +74,8 @@ def render(report: Report) -> str:
             "of objects not read)"
         )
     lines.append(", ".join(parts))
+    fixable = report.fixable()
+    if fixable[Safety.SAFE] or fixable[Safety.UNSAFE]:
+        more = f" ({fixable[Safety.UNSAFE]} more with --unsafe-fixes)" if fixable[Safety.UNSAFE] else ""
+        lines.append(f"[*] {fixable[Safety.SAFE]} fixable with `meshwarden fix`{more}")
     return "\n".join(lines) + "\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from webhook.findings import Action, Violation
+from webhook.findings import Action, Autofix, Edit, Safety, Violation
 from webhook.istio.protocols import (
     PROTOCOLS,
     protocol_in_name,
@@ -36,6 +36,7 @@ def _istio_managed(service: Resource) -> bool:
         "protocol",
         "name-contradicts-app-protocol": "a port whose name and `appProtocol` declare different protocols",
     },
+    fixes={"port-unnamed": Safety.SAFE, "name-without-protocol": Safety.SAFE},
     summary="""
         Checks that every Service port declares its protocol, by `appProtocol` or by a name of the
         form `<protocol>[-<suffix>]` (http, http2, https, grpc, grpc-web, tcp, tls, udp, mongo,
@@ -125,7 +126,34 @@ def service_port_protocol(service: Resource, context: Context) -> Iterator[Viola
         else:
             message = f"port {shown} has no name and no appProtocol, so its protocol is sniffed"
             message_id = "port-unnamed"
-        yield Violation(path, message, _port_name_fix(name, number), message_id=message_id)
+        yield Violation(
+            path,
+            message,
+            _port_name_fix(name, number),
+            message_id=message_id,
+            autofix=_declare_protocol(index, name, number),
+        )
+
+
+def _declare_protocol(index: int, name: str, number: object) -> Autofix | None:
+    """States the protocol the port carries now, when its name or number tells it: a name for an
+    unnamed port, else `appProtocol`, since a Service port's name may be referenced elsewhere (an
+    Ingress backend's `port.name`, an SRV lookup) and renaming it would break those."""
+    protocol = _carried_protocol(name, number)
+    if protocol is None:
+        return None
+    shown = scalar_text(number)
+    if name:
+        field, title = "appProtocol", f'set appProtocol "{protocol}" on port {shown} ("{name}")'
+    else:
+        field, title = "name", f'name port {shown} "{protocol}"'
+    return Autofix(title, (Edit(("spec", "ports", index, field), None, protocol),), Safety.SAFE)
+
+
+def _carried_protocol(name: str, number: object) -> str | None:
+    """The protocol a word of the port's name or its well-known number says it carries."""
+    in_name = protocol_in_name(name) if name else None
+    return in_name[0] if in_name else protocol_of_number(number)
 
 
 def _port_name_fix(name: str, number: object) -> str:
@@ -133,7 +161,7 @@ def _port_name_fix(name: str, number: object) -> str:
     its well-known number; when neither tells, the author's choice between http and tcp."""
     in_name = protocol_in_name(name) if name else None
     shown = scalar_text(number)
-    protocol = in_name[0] if in_name else protocol_of_number(number)
+    protocol = _carried_protocol(name, number)
     if protocol is not None:
         rest = in_name[1] if in_name else name
         renamed = f"{protocol}-{rest}" if rest else protocol

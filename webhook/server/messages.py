@@ -7,12 +7,13 @@ The API server silently drops a warning that holds any control character, and sh
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from webhook.engine import SUPPRESS_ANNOTATION, SUPPRESS_REASON_ANNOTATION
-from webhook.findings import Action, Finding
+from webhook.findings import Action, Autofix, Edit, FieldPath, Finding, Safety
 from webhook.model import ObjectRef
 
 MAX_WARNINGS = 10
@@ -62,6 +63,36 @@ def warning_lines(notes: Sequence[str], reported: Sequence[Reported]) -> list[st
     ]
 
 
+def corrected(autofix: Autofix) -> str:
+    """The fields a fix sets, for a reader who edits the manifest by hand."""
+    lead = "corrected" if autofix.safety is Safety.SAFE else "corrected (changes behaviour on purpose)"
+    return f"{lead}: {'; '.join(_edit_text(e) for e in autofix.edits)}"
+
+
+def _edit_text(edit: Edit) -> str:
+    if edit.new is None:
+        return f"remove {_field(edit.path)}"
+    if edit.old is None and isinstance(edit.path[-1], int):
+        return f"add {_json(edit.new)} to {_field(edit.path[:-1])}"
+    return f"set {_field(edit.path)} to {_json(edit.new)}"
+
+
+def _field(path: FieldPath) -> str:
+    text = ""
+    for key in path:
+        if isinstance(key, int):
+            text += f"[{key}]"
+        elif "." in key or "/" in key:
+            text += f"[{_json(key)}]"
+        else:
+            text += f".{key}" if text else key
+    return text
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
 def denial_message(ref: ObjectRef, denying: Sequence[Reported]) -> str:
     count = len(denying)
     lines = [
@@ -73,6 +104,8 @@ def denial_message(ref: ObjectRef, denying: Sequence[Reported]) -> str:
         lines.append(one_line(f"- {finding.code} {finding.rule}{where}: {finding.message}"))
         lines.append(f"  fix: {one_line(finding.fix)}")
         lines.append(f"  docs: {finding.docs}")
+        if finding.autofix is not None:
+            lines.append(f"  {one_line(corrected(finding.autofix))}")
     if count > MAX_LISTED_DENIALS:
         lines.append(f"...and {count - MAX_LISTED_DENIALS} more; run `meshwarden check` on the manifest")
     codes = ",".join(dict.fromkeys(r.finding.code for r in denying))
