@@ -32,8 +32,8 @@ def _apply(root: dict[str, Any], edit: Edit) -> None:
     trail: list[tuple[Any, str | int]] = []
     node: Any = root
     for key in parents:
-        if isinstance(node, dict) and key not in node and edit.old is None:
-            node[key] = {}
+        if isinstance(node, dict) and node.get(key) is None and edit.old is None:
+            node[key] = {}  # missing, or empty (`annotations:` with only a comment under it)
         trail.append((node, key))
         node = node[key]
     if isinstance(node, list):

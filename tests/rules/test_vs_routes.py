@@ -208,6 +208,7 @@ def test_the_default_route_to_the_one_host_every_route_sends_to_is_an_unsafe_fix
         Safety.UNSAFE,
     )
     assert finding.fix == f"end spec.http with a route without match: `- {shown}`"
+    assert len({finding, finding}) == 1, "reports key notes by finding, a map in an edit included"
 
 
 @pytest.mark.parametrize(
