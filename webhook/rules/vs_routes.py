@@ -6,6 +6,8 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple
 
+import yaml
+
 from webhook.findings import Action, Autofix, Edit, Lookup, Safety, Violation
 from webhook.inventory import InventoryView
 from webhook.inventory.detail import Detail
@@ -33,6 +35,7 @@ from webhook.rules.registry import Context, Input, rule
 from webhook.rules.virtualservices import VS_KINDS, q, vs_hosts
 
 MIN_DURATION = 0.001
+FLOW_WIDTH = float("inf")  # one line, however long the host
 
 
 # --- MW306 -------------------------------------------------------------------------------------------
@@ -345,18 +348,8 @@ def _default_route(vs: Resource) -> Body | None:
 
 
 def _flow(value: object) -> str:
-    """A small map or list in YAML flow style, as a fix shows it: `route: [{destination: {host: a}}]`."""
-    if isinstance(value, dict):
-        return ", ".join(f"{key}: {_flow_item(item)}" for key, item in value.items())
-    return _flow_item(value)
-
-
-def _flow_item(value: object) -> str:
-    if isinstance(value, dict):
-        return "{" + _flow(value) + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(_flow_item(item) for item in value) + "]"
-    return str(value)
+    """A small map in YAML flow style, on one line, as a fix shows it."""
+    return yaml.safe_dump(value, default_flow_style=True, width=FLOW_WIDTH).strip()
 
 
 # --- MW309 -------------------------------------------------------------------------------------------
