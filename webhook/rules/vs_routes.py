@@ -250,8 +250,8 @@ def _host_lookup(host_fqdn: str) -> Lookup:
     fix="""
         End `http` with a route without `match` (or a weight-only route) that sends everything
         else to the service. When every route sends to the one host the VirtualService is for,
-        that route (to the host, without a subset) is the fix `meshwarden fix --unsafe-fixes`
-        appends: it changes what such requests get, from 404 to the service.
+        that route is the exact fix, unsafe: to the host without a subset, so requests that match
+        no route reach the service as if the VirtualService were not there, instead of 404.
     """,
     bad="""
         apiVersion: networking.istio.io/v1
