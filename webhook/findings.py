@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import KW_ONLY, dataclass
+from dataclasses import KW_ONLY, dataclass, field
 from enum import StrEnum
 
 from webhook.model import GroupKind, ObjectRef
@@ -42,8 +42,8 @@ class Edit:
     """
 
     path: FieldPath
-    old: object
-    new: object
+    old: object = field(hash=False)  # a map or list is no key; the path tells edits apart
+    new: object = field(hash=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 import pytest
 
 from tests.helpers import only, run, said
+from webhook.findings import Autofix, Edit, Safety
 
 MESHED = "ingressNginx: {meshed: true}"
 SERVICE_UPSTREAM = "nginx.ingress.kubernetes.io/service-upstream"
@@ -136,3 +137,47 @@ def test_ingress_class_of_the_nginx_controller_counts() -> None:
     findings = run(ingress(class_name="public"), context=ingress_class, policy=MESHED)
     assert [f.message_id for f in findings if f.code == "MW601"] == ["MW601/upstream-and-vhost-wrong"]
     assert only(run(ingress(class_name="public"), policy=MESHED), "MW601") == []
+
+
+def annotation(key: str) -> tuple[str, str, str]:
+    return ("metadata", "annotations", key)
+
+
+def test_both_annotations_are_one_safe_fix() -> None:
+    [finding] = only(run(ingress(), policy=MESHED), "MW601")
+    edits = (
+        Edit(annotation(SERVICE_UPSTREAM), None, "true"),
+        Edit(annotation(UPSTREAM_VHOST), None, "frontend.web.svc.cluster.local"),
+    )
+    title = f'set {SERVICE_UPSTREAM}: "true"; set {UPSTREAM_VHOST}: frontend.web.svc.cluster.local'
+    assert finding.autofix == Autofix(title, edits, Safety.SAFE)
+
+
+@pytest.mark.parametrize(
+    ("annotations", "edit"),
+    [
+        (
+            f'{{{SERVICE_UPSTREAM}: "false", {UPSTREAM_VHOST}: frontend.web.svc.cluster.local}}',
+            Edit(annotation(SERVICE_UPSTREAM), "false", "true"),
+        ),
+        (
+            f'{{{SERVICE_UPSTREAM}: "true", {UPSTREAM_VHOST}: shop.example.com}}',
+            Edit(annotation(UPSTREAM_VHOST), "shop.example.com", "frontend.web.svc.cluster.local"),
+        ),
+    ],
+)
+def test_a_wrong_annotation_is_corrected_in_place(annotations: str, edit: Edit) -> None:
+    [finding] = only(run(ingress(annotations), policy=MESHED), "MW601")
+    assert finding.autofix is not None
+    assert finding.autofix.edits == (edit,)
+
+
+def test_several_backends_get_the_variable_form_as_the_fix() -> None:
+    [finding] = only(
+        run(ingress(f'{{{SERVICE_UPSTREAM}: "true"}}', backends=("a", "b")), policy=MESHED), "MW601"
+    )
+    pattern = "$service_name.$namespace.svc.cluster.local"
+    assert finding.autofix == Autofix(
+        f"set {UPSTREAM_VHOST}: {pattern}", (Edit(annotation(UPSTREAM_VHOST), None, pattern),), Safety.SAFE
+    )
+    assert finding.fix.endswith(", or split the Ingress per Service")

@@ -3,6 +3,7 @@
 import pytest
 
 from tests.helpers import only, run, said
+from webhook.findings import Autofix, Edit, Safety
 from webhook.istio.annotations import ANNOTATIONS, LABELS
 from webhook.rules import CATALOGUE
 
@@ -83,6 +84,55 @@ def test_refused_annotation_values(key: str, value: str, corrected: str | None) 
 
 
 @pytest.mark.parametrize(
+    ("key", "value", "corrected"),
+    [
+        ("traffic.sidecar.istio.io/excludeOutboundIPRanges", "10.0.0.1, fd00::1", "10.0.0.1/32,fd00::1/128"),
+        ("traffic.sidecar.istio.io/excludeInboundPorts", "8000-8002", "8000,8001,8002"),
+        ("sidecar.istio.io/interceptionMode", "tproxy", "TPROXY"),
+        ("sidecar.istio.io/rewriteAppHTTPProbers", "yes", "true"),
+        ("readiness.status.sidecar.istio.io/periodSeconds", "10s", "10"),
+        ("sidecar.istio.io/proxyMemoryLimit", "1GiB", "1Gi"),
+        ("sidecar.istio.io/proxyCPU", "1.5 m", "1.5m"),
+        ("traffic.sidecar.istio.io/includeOutboundIPRanges", "“10.0.0.0/8”", "10.0.0.0/8"),
+        ("sidecar.istio.io/rewriteAppHTTPProbers", "‘false’", "false"),
+        ("status.sidecar.istio.io/port", "«15020»", "15020"),
+        ("traffic.sidecar.istio.io/excludeInboundPorts", "“8000-8001”", "8000,8001"),
+    ],
+)
+def test_an_evident_correction_is_a_safe_fix(key: str, value: str, corrected: str) -> None:
+    for manifest, path in [
+        (template_with(f"{{{key}: '{value}'}}"), ("spec", "template", "metadata", "annotations", key)),
+        (pod_with(f"{{{key}: '{value}'}}"), ("metadata", "annotations", key)),
+    ]:
+        [finding] = only(run(manifest), "MW103")
+        assert finding.autofix == Autofix(finding.fix, (Edit(path, value, corrected),), Safety.SAFE)
+        assert f'"{corrected}"' in finding.fix
+
+
+def test_typographic_quotes_are_named_as_the_problem() -> None:
+    [finding] = only(run(pod_with("{sidecar.istio.io/interceptionMode: “REDIRECT”}")), "MW103")
+    assert "wrapped in typographic quotes" in finding.message
+    assert (
+        finding.fix == 'set annotation sidecar.istio.io/interceptionMode: "REDIRECT" in metadata.annotations'
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("sidecar.istio.io/proxyMemory", "128mb"),  # 128Mi or 128M?
+        ("sidecar.istio.io/proxyMemory", "128MB"),
+        ("sidecar.istio.io/proxyMemory", "“128mb”"),
+        ("traffic.sidecar.istio.io/includeInboundPorts", "8080, 70000"),
+        ("sidecar.istio.io/interceptionMode", "“IPTABLES”"),
+    ],
+)
+def test_no_fix_when_the_value_meant_is_not_certain(key: str, value: str) -> None:
+    [finding] = only(run(template_with(f"{{{key}: '{value}'}}")), "MW103")
+    assert finding.autofix is None
+
+
+@pytest.mark.parametrize(
     ("key", "value"),
     [
         ("traffic.sidecar.istio.io/includeInboundPorts", "*"),
@@ -121,6 +171,15 @@ def test_inject_label_must_be_exactly_true_or_false(value: str, corrected: str) 
     assert findings[0].fix == f'set label sidecar.istio.io/inject: "{corrected}" in metadata.labels'
 
 
+@pytest.mark.parametrize(("value", "corrected"), [("False", "false"), ("no", "false"), ("True", None)])
+def test_an_inject_label_is_fixed_only_when_it_opts_out(value: str, corrected: str | None) -> None:
+    labels = f"{{app: web, version: v1, sidecar.istio.io/inject: '{value}'}}"
+    [finding] = only(run(template_with(labels=labels)), "MW103")
+    path = ("spec", "template", "metadata", "labels", "sidecar.istio.io/inject")
+    expected = Autofix(finding.fix, (Edit(path, value, corrected),), Safety.SAFE) if corrected else None
+    assert finding.autofix == expected
+
+
 def test_one_finding_per_invalid_key_on_a_pod() -> None:
     keys = ["sidecar.istio.io/interceptionMode", "status.sidecar.istio.io/port", "sidecar.istio.io/proxyCPU"]
     annotations = "{" + ", ".join(f"{key}: x" for key in keys) + "}"
@@ -153,6 +212,39 @@ def test_pod_annotation_on_workload_metadata_is_misplaced() -> None:
         findings[0].fix
         == 'move annotation sidecar.istio.io/proxyCPU: "500m" to spec.template.metadata.annotations'
     )
+
+
+TEMPLATE_ANNOTATIONS = ("spec", "template", "metadata", "annotations")
+OWN_ANNOTATIONS = ("metadata", "annotations")
+
+
+def test_moving_a_pod_annotation_to_the_template_is_a_safe_fix() -> None:
+    [finding] = only(run(template_with(own="{sidecar.istio.io/proxyCPU: 500m}")), "MW104")
+    key = "sidecar.istio.io/proxyCPU"
+    edits = (Edit((*OWN_ANNOTATIONS, key), "500m", None), Edit((*TEMPLATE_ANNOTATIONS, key), None, "500m"))
+    assert finding.autofix == Autofix(finding.fix, edits, Safety.SAFE)
+
+
+def test_a_pod_annotation_the_template_already_has_is_removed_from_the_workload() -> None:
+    key = "sidecar.istio.io/proxyCPU"
+    [finding] = only(run(template_with(f"{{{key}: 500m}}", own=f"{{{key}: 500m}}")), "MW104")
+    assert finding.autofix == Autofix(
+        finding.fix, (Edit((*OWN_ANNOTATIONS, key), "500m", None),), Safety.SAFE
+    )
+
+
+@pytest.mark.parametrize(
+    ("template", "own"),
+    [
+        ("{sidecar.istio.io/proxyCPU: 200m}", "{sidecar.istio.io/proxyCPU: 500m}"),  # which value is meant?
+        ("{}", "{sidecar.istio.io/inject: 'false'}"),  # as a label it would take the sidecar away
+        ("{}", "{sidecar.istio.io/inject: 'true'}"),
+    ],
+)
+def test_no_fix_for_a_misplaced_annotation_whose_move_is_not_certain(template: str, own: str) -> None:
+    [finding] = only(run(template_with(template, own=own)), "MW104")
+    assert finding.message_id == "MW104/pod-annotation-on-workload"
+    assert finding.autofix is None
 
 
 def test_cronjob_misplaced_annotation_points_at_its_template() -> None:
@@ -230,6 +322,71 @@ def test_inject_annotation_in_template(value: str, labels: str, message_id: str,
     findings = only(run(template_with(f"{{sidecar.istio.io/inject: '{value}'}}", labels=labels)), "MW104")
     assert said(findings) == [(message_id, "spec.template.metadata.annotations.sidecar.istio.io/inject")]
     assert findings[0].fix.startswith(fix)
+
+
+INJECT_ANNOTATION = (*TEMPLATE_ANNOTATIONS, "sidecar.istio.io/inject")
+INJECT_LABEL = ("spec", "template", "metadata", "labels", "sidecar.istio.io/inject")
+
+
+@pytest.mark.parametrize(
+    ("value", "labels", "edits", "safety"),
+    [
+        (
+            "false",
+            "{app: web}",
+            [(INJECT_ANNOTATION, "false", None), (INJECT_LABEL, None, "false")],
+            Safety.SAFE,
+        ),
+        ("no", "{app: web}", [(INJECT_ANNOTATION, "no", None), (INJECT_LABEL, None, "false")], Safety.SAFE),
+        (
+            "false",
+            "{app: web, sidecar.istio.io/inject: 'false'}",
+            [(INJECT_ANNOTATION, "false", None)],
+            Safety.SAFE,
+        ),
+        (
+            "false",
+            "{app: web, sidecar.istio.io/inject: 'true'}",
+            [(INJECT_ANNOTATION, "false", None)],
+            Safety.SAFE,
+        ),
+        (
+            "true",
+            "{app: web}",
+            [(INJECT_ANNOTATION, "true", None), (INJECT_LABEL, None, "true")],
+            Safety.UNSAFE,
+        ),
+        (
+            "true",
+            "{app: web, sidecar.istio.io/inject: 'true'}",
+            [(INJECT_ANNOTATION, "true", None)],
+            Safety.UNSAFE,
+        ),
+    ],
+)
+def test_the_inject_annotation_becomes_the_label_safely_only_when_it_opts_out(
+    value: str, labels: str, edits: list[tuple[tuple[str, ...], str | None, str | None]], safety: Safety
+) -> None:
+    [finding] = only(run(template_with(f"{{sidecar.istio.io/inject: '{value}'}}", labels=labels)), "MW104")
+    assert finding.autofix == Autofix(finding.fix, tuple(Edit(*edit) for edit in edits), safety)
+
+
+def test_an_inject_annotation_that_says_neither_has_no_fix() -> None:
+    [finding] = only(run(template_with("{sidecar.istio.io/inject: 'maybe'}")), "MW104")
+    assert finding.message_id == CANNOT_OPT_IN
+    assert finding.autofix is None
+    assert finding.fix.startswith(
+        'replace the annotation with the label sidecar.istio.io/inject: "true" or "false"'
+    )
+
+
+def test_an_overridden_inject_annotation_is_removed_before_istio_1_15() -> None:
+    labels = "{app: web, sidecar.istio.io/inject: 'true'}"
+    manifest = pod_with("{sidecar.istio.io/inject: 'false'}", labels=labels)
+    [finding] = only(run(manifest, policy="mesh: {istioVersion: '1.14'}"), "MW104")
+    assert finding.message_id == OVERRIDDEN
+    edit = Edit(("metadata", "annotations", "sidecar.istio.io/inject"), "false", None)
+    assert finding.autofix == Autofix(finding.fix, (edit,), Safety.SAFE)
 
 
 OLD_ISTIO = "mesh: {istioVersion: '1.14'}"
@@ -359,6 +516,63 @@ def test_unknown_key_on_workload_metadata_is_also_told_to_move() -> None:
     findings = only(run(template_with(own="{sidecar.istio.io/proxyCpu: 500m}")), "MW104")
     assert said(findings) == [("MW104/misspelt-annotation", "metadata.annotations.sidecar.istio.io/proxyCpu")]
     assert findings[0].fix.endswith("and move it to spec.template.metadata.annotations")
+
+
+def test_a_key_misspelt_only_in_case_is_renamed_and_moved_where_istio_reads_it() -> None:
+    [finding] = only(run(template_with(own="{sidecar.istio.io/proxyCpu: 500m}")), "MW104")
+    edits = (
+        Edit((*OWN_ANNOTATIONS, "sidecar.istio.io/proxyCpu"), "500m", None),
+        Edit((*TEMPLATE_ANNOTATIONS, "sidecar.istio.io/proxyCPU"), None, "500m"),
+    )
+    assert finding.autofix == Autofix(finding.fix, edits, Safety.SAFE)
+    [finding] = only(run(template_with("{sidecar.istio.io/proxyCpu: 500m}")), "MW104")
+    assert finding.autofix is not None
+    assert [e.path[-1] for e in finding.autofix.edits] == [
+        "sidecar.istio.io/proxyCpu",
+        "sidecar.istio.io/proxyCPU",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("annotations", "key"),
+    [
+        ("{networking.istio.io/exportThree: x}", "networking.istio.io/exportThree"),  # a guess
+        ("{sidecar.istio.io/proxyCpu: 500m, sidecar.istio.io/proxyCPU: 1}", "sidecar.istio.io/proxyCpu"),
+    ],
+)
+def test_no_rename_when_the_key_meant_is_not_certain(annotations: str, key: str) -> None:
+    findings = [f for f in only(run(pod_with(annotations)), "MW104") if f.path.endswith(key)]
+    assert [(f.message_id, f.autofix) for f in findings] == [("MW104/misspelt-annotation", None)]
+
+
+def namespace_with(annotations: str, labels: str = "{}") -> str:
+    return f"""
+        apiVersion: v1
+        kind: Namespace
+        metadata: {{name: shop, labels: {labels}, annotations: {annotations}}}
+    """
+
+
+def test_a_label_written_as_an_annotation_moves_to_the_labels_as_an_unsafe_fix() -> None:
+    [finding] = only(run(namespace_with("{istio.io/dataplane-mode: ambient}")), "MW104")
+    edits = (
+        Edit(("metadata", "annotations", "istio.io/dataplane-mode"), "ambient", None),
+        Edit(("metadata", "labels", "istio.io/dataplane-mode"), None, "ambient"),
+    )
+    assert finding.autofix == Autofix(finding.fix, edits, Safety.UNSAFE)
+
+
+@pytest.mark.parametrize(
+    ("annotations", "labels"),
+    [
+        ("{istio.io/dataplane-mode: ambient}", "{istio.io/dataplane-mode: none}"),  # which one?
+        ("{istio.io/use-waypoint: 'not a label value'}", "{}"),
+    ],
+)
+def test_no_label_fix_when_the_label_cannot_take_the_value(annotations: str, labels: str) -> None:
+    [finding] = only(run(namespace_with(annotations, labels)), "MW104")
+    assert finding.message_id == "MW104/label-as-annotation"
+    assert finding.autofix is None
 
 
 @pytest.mark.parametrize(

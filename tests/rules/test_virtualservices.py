@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import only, run, said
-from webhook.findings import Lookup
+from webhook.findings import Autofix, Edit, Lookup, Safety
 from webhook.kinds import GATEWAY, GATEWAY_API_GATEWAY
 
 # Istio's analyzer case (Apache-2.0, see tests/conformance/istio/README.md): a Gateway API Gateway
@@ -127,6 +127,52 @@ def test_an_istio_gateway_of_the_same_name_is_the_one_whose_hosts_are_judged() -
     ]
 
 
+@pytest.mark.parametrize(
+    ("gateways", "path", "written"),
+    [
+        ('["public"]', ("spec", "gateways", 0), "public"),
+        ('["./public"]', ("spec", "gateways", 0), "./public"),
+        ('["shop/public"]', ("spec", "gateways", 0), "shop/public"),
+        (
+            '["mesh", "public.shop.svc.cluster.local"]',
+            ("spec", "gateways", 1),
+            "public.shop.svc.cluster.local",
+        ),
+    ],
+)
+def test_a_reference_to_its_own_namespace_is_fixed_to_the_one_namesake_elsewhere(
+    gateways: str, path: tuple[str | int, ...], written: str
+) -> None:
+    [finding] = only(run(vs(gateways), context=gateway()), "MW301")
+    step = f"spec.gateways[{path[-1]}]"
+    assert finding.autofix == Autofix(
+        f'set {step} to "istio-system/public"', (Edit(path, written, "istio-system/public"),), Safety.SAFE
+    )
+
+
+def test_a_match_level_reference_is_fixed_where_it_is() -> None:
+    extra = "            match: [{gateways: [public]}]"
+    [finding] = only(run(vs('["istio-system/public"]', extra=extra), context=gateway()), "MW301")
+    assert finding.autofix is not None
+    assert finding.autofix.edits == (
+        Edit(("spec", "http", 0, "match", 0, "gateways", 0), "public", "istio-system/public"),
+    )
+    assert finding.autofix.title == 'set spec.http[0].match[0].gateways[0] to "istio-system/public"'
+
+
+@pytest.mark.parametrize(
+    ("gateways", "context"),
+    [
+        ('["public"]', gateway() + "---" + gateway(namespace="edge")),  # which one?
+        ('["other/public"]', gateway()),  # a namespace written out may be meant
+        ('["public"]', ""),  # nothing of that name anywhere
+    ],
+)
+def test_no_fix_when_the_gateway_meant_is_not_certain(gateways: str, context: str) -> None:
+    findings = only(run(vs(gateways), context=context), "MW301")
+    assert findings and [f.autofix for f in findings] == [None]
+
+
 def test_gateway_lookup_is_skipped_when_the_inventory_is_partial() -> None:
     assert only(run(vs('["public"]'), complete=False), "MW301") == []
 
@@ -146,6 +192,19 @@ def test_dotted_reference_is_a_warning_in_the_default_profile_and_denied_in_stri
     assert said(findings) == [("MW302/dotted-form", "spec.gateways[0]")]
     assert [(f.action, f.fix) for f in findings] == [("warn", 'write "istio-system/public"')]
     assert [f.action for f in only(run(manifest, policy="profile: strict"), "MW302")] == ["deny"]
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [("./own", "shop/own"), ("public.istio-system.svc.cluster.local", "istio-system/public")],
+)
+def test_a_relative_or_dotted_reference_is_fixed_to_the_qualified_form_istio_reads(
+    written: str, meant: str
+) -> None:
+    [finding] = only(run(vs(f'["mesh", "{written}"]')), "MW302")
+    assert finding.autofix == Autofix(
+        f'set spec.gateways[1] to "{meant}"', (Edit(("spec", "gateways", 1), written, meant),), Safety.SAFE
+    )
 
 
 @pytest.mark.parametrize("gateways", ['["own"]', '["istio-system/public"]', '["mesh", "own"]'])
@@ -242,6 +301,13 @@ def test_gateway_only_virtual_service_for_a_mesh_host_is_found(host: str) -> Non
     assert findings[0].action == "warn"
     assert f'"{host}"' in findings[0].message
     assert 'add "mesh" to spec.gateways ("istio-system/public", "mesh")' in findings[0].fix
+
+
+def test_adding_mesh_is_an_unsafe_fix_that_appends_it() -> None:
+    [finding] = only(run(vs('["istio-system/public", "shop/edge"]', '["reviews"]')), "MW304")
+    assert finding.autofix == Autofix(
+        'add "mesh" to spec.gateways', (Edit(("spec", "gateways", 2), None, "mesh"),), Safety.UNSAFE
+    )
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@
 import pytest
 
 from tests.helpers import only, run, said
-from webhook.findings import Lookup
+from webhook.findings import Autofix, Edit, Lookup, Safety
 from webhook.kinds import DESTINATION_RULE, SERVICE
 
 
@@ -200,6 +200,25 @@ def test_dotted_short_form_is_not_expanded_by_istio() -> None:
     assert findings[0].fix == 'use "reviews.shop.svc.cluster.local"'
 
 
+HOST = ("spec", "http", 0, "route", 0, "destination", "host")
+
+
+@pytest.mark.parametrize("host", ["reviews.shop", "reviews.shop.svc"])
+def test_the_fqdn_of_the_service_a_dotted_host_names_is_a_safe_fix(host: str) -> None:
+    [finding] = only(run(vs(to(host)), context=service()), "MW308")
+    assert finding.autofix == Autofix(
+        'set spec.http[0].route[0].destination.host to "reviews.shop.svc.cluster.local"',
+        (Edit(HOST, host, "reviews.shop.svc.cluster.local"),),
+        Safety.SAFE,
+    )
+
+
+def test_a_short_name_of_a_service_elsewhere_has_no_fix() -> None:
+    # "ratings" names the VirtualService's own namespace; that the Service is elsewhere is a guess.
+    [finding] = only(run(vs(to("ratings")), context=service("ratings", "bookinfo")), "MW308")
+    assert finding.autofix is None
+
+
 def test_host_like_example_com_is_external_unless_com_is_a_known_namespace() -> None:
     assert only(run(vs(to("example.com"))), "MW308") == []
     namespace = "apiVersion: v1\nkind: Namespace\nmetadata: {name: com}\n"
@@ -233,6 +252,29 @@ def test_destination_port_must_select_a_port_of_the_service(
     findings = only(run(vs(to("reviews", port=port)), context=service(ports=ports)), "MW308")
     assert said(findings) == [(message_id, path)]
     assert [f.fix for f in findings] == [fix]
+
+
+def test_a_target_port_is_fixed_to_the_service_port_in_front_of_it() -> None:
+    ports = "[{name: http, port: 80, targetPort: 8080}, {name: admin, port: 9000, targetPort: 9001}]"
+    [finding] = only(run(vs(to("reviews", port="8080")), context=service(ports=ports)), "MW308")
+    path = ("spec", "http", 0, "route", 0, "destination", "port", "number")
+    assert finding.autofix == Autofix(
+        "set spec.http[0].route[0].destination.port.number to 80", (Edit(path, 8080, 80),), Safety.SAFE
+    )
+    assert finding.fix == "set port.number to 80, the Service's port for target port 8080"
+
+
+@pytest.mark.parametrize(
+    "ports",
+    [
+        "[{name: tcp, port: 42}]",  # one port, but nothing says 999 meant it
+        "[{name: http, port: 80, targetPort: 999}, {name: alt, port: 81, targetPort: 999}]",
+    ],
+)
+def test_no_port_fix_when_the_port_meant_is_not_certain(ports: str) -> None:
+    [finding] = only(run(vs(to("reviews", port="999")), context=service(ports=ports)), "MW308")
+    assert finding.message_id == "MW308/port-not-in-service"
+    assert finding.autofix is None
 
 
 def test_several_ports_with_a_port_selected_pass() -> None:

@@ -3,6 +3,7 @@
 import pytest
 
 from tests.helpers import only, run, said
+from webhook.findings import Autofix, Edit, Safety
 from webhook.kinds import SERVICE
 
 
@@ -168,6 +169,62 @@ def test_mesh_virtual_service_whose_routes_all_match_is_found(head: str) -> None
     assert findings[0].action == "warn"
     assert "all 2 http routes have a match" in findings[0].message
     assert "host: reviews" in findings[0].fix
+
+
+def matched_routes(destinations: list[str]) -> str:
+    """One http route per destination, each with its own header match."""
+    routes = [
+        f"          - match: [{{headers: {{x-user: {{exact: u{i}}}}}}}]\n"
+        f"            route: [{{destination: {d}}}]"
+        for i, d in enumerate(destinations)
+    ]
+    return "          http:\n" + "\n".join(routes)
+
+
+@pytest.mark.parametrize(
+    ("destinations", "default", "shown"),
+    [
+        (
+            ["{host: reviews, subset: v2}", "{host: reviews.shop.svc.cluster.local, subset: v1}"],
+            {"host": "reviews"},
+            "{route: [{destination: {host: reviews}}]}",
+        ),
+        (
+            ["{host: reviews, port: {number: 9080}}"] * 2,
+            {"host": "reviews", "port": {"number": 9080}},
+            "{route: [{destination: {host: reviews, port: {number: 9080}}}]}",
+        ),
+    ],
+)
+def test_the_default_route_to_the_one_host_every_route_sends_to_is_an_unsafe_fix(
+    destinations: list[str], default: dict[str, object], shown: str
+) -> None:
+    routes = matched_routes(destinations)
+    [finding] = only(run(vs(routes)), "MW307")
+    route = {"route": [{"destination": default}]}
+    assert finding.autofix == Autofix(
+        f"add the route `{shown}` at the end of spec.http",
+        (Edit(("spec", "http", 2), None, route),),
+        Safety.UNSAFE,
+    )
+    assert finding.fix == f"end spec.http with a route without match: `- {shown}`"
+    assert len({finding, finding}) == 1, "reports key notes by finding, a map in an edit included"
+
+
+@pytest.mark.parametrize(
+    ("head", "destinations"),
+    [
+        ("hosts: [reviews]", ["{host: reviews}", "{host: ratings}"]),  # which one?
+        ("hosts: [reviews, ratings]", ["{host: reviews}", "{host: reviews}"]),  # ratings is not sent there
+        ("hosts: [reviews]", ["{host: reviews-v2}", "{host: reviews-v2}"]),  # not the host it is for
+        ("hosts: [reviews]", ["{host: reviews, port: {number: 9080}}", "{host: reviews}"]),  # which port?
+    ],
+)
+def test_no_default_route_fix_when_the_route_is_not_certain(head: str, destinations: list[str]) -> None:
+    routes = matched_routes(destinations)
+    [finding] = only(run(vs(routes, head)), "MW307")
+    assert finding.autofix is None
+    assert "e.g." in finding.fix
 
 
 def test_match_restricted_to_another_gateway_is_no_default_for_the_mesh() -> None:
@@ -374,6 +431,55 @@ def test_invalid_http_policies_are_denied(policy: str, message_id: str, path: st
     assert said(findings) == [(f"MW309/{message_id}", path)]
     assert findings[0].action == "deny"
     assert fix_part in findings[0].fix
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [
+        ('"5"', "5s"),
+        ("5", "5s"),
+        ('"1.5"', "1.5s"),
+        ("10 s", "10s"),
+        ("10 sec", "10s"),
+        ("250 milliseconds", "250ms"),
+        ("2min", "2m"),
+        ("1H", "1h"),
+        ("300MS", "300ms"),
+    ],
+)
+def test_a_duration_with_one_meaning_is_fixed_to_it(written: str, meant: str) -> None:
+    [finding] = only(run(vs(http("", extra=f"timeout: {written}"))), "MW309")
+    value = written.strip('"') if written.startswith('"') else written
+    old = int(value) if value.isdigit() and not written.startswith('"') else value
+    assert finding.autofix == Autofix(
+        f'set spec.http[0].timeout to "{meant}"',
+        (Edit(("spec", "http", 0, "timeout"), old, meant),),
+        Safety.SAFE,
+    )
+    assert finding.fix == f'set timeout to "{meant}"'
+
+
+@pytest.mark.parametrize(
+    ("policy", "path"),
+    [
+        ("retries: {attempts: 2, perTryTimeout: '2'}", ("spec", "http", 0, "retries", "perTryTimeout")),
+        (
+            "fault: {delay: {fixedDelay: 3, percentage: {value: 10}}}",
+            ("spec", "http", 0, "fault", "delay", "fixedDelay"),
+        ),
+    ],
+)
+def test_every_duration_field_is_fixed_in_place(policy: str, path: tuple[str | int, ...]) -> None:
+    [finding] = only(run(vs(http("", extra=policy))), "MW309")
+    assert finding.autofix is not None
+    assert [edit.path for edit in finding.autofix.edits] == [path]
+
+
+@pytest.mark.parametrize("written", ["10M", "1d", "ten", "-5", '"0"', "0.0001", "5x", "1e3", "0.5s0", "١٠"])
+def test_no_duration_fix_when_the_meaning_is_not_certain(written: str) -> None:
+    findings = only(run(vs(http("", extra=f"timeout: {written}"))), "MW309")
+    assert findings and [f.autofix for f in findings] == [None]
+    assert 'e.g. "10s"' in findings[0].fix
 
 
 def test_retries_that_the_timeout_cuts_short_are_a_warning() -> None:

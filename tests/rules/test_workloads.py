@@ -3,6 +3,7 @@
 import pytest
 
 from tests.helpers import only, run, said
+from webhook.findings import Autofix, Edit, Safety
 from webhook.kinds import GATEWAY
 from webhook.rules import CATALOGUE
 
@@ -88,6 +89,60 @@ def test_suggested_version_comes_from_the_workload_names_suffix(name: str, label
     manifest = deployment(labels).replace("name: web\n", f"name: {name}\n", 1)
     policy = "rules: {MW101: {options: {requireLiteral: true}}}"
     assert fix in only(run(manifest, policy=policy), "MW101")[0].fix
+
+
+LITERAL = "rules: {MW101: {options: {requireLiteral: true}}}"
+TEMPLATE_LABELS = ("spec", "template", "metadata", "labels")
+
+
+@pytest.mark.parametrize(
+    ("name", "labels", "policy", "edits"),
+    [
+        ("reviews-v2", "{app: reviews}", "", [("version", None, "v2")]),
+        ("reviews-v2", "{app: reviews, version: ''}", "", [("version", "", "v2")]),
+        ("reviews-v2", "{tier: x}", "", [("app", None, "reviews"), ("version", None, "v2")]),
+        ("web", "{version: v1}", "", [("app", None, "web")]),
+        (
+            "web",
+            "{app.kubernetes.io/name: shop, app.kubernetes.io/version: '1.2'}",
+            LITERAL,
+            [("app", None, "shop"), ("version", None, "1.2")],
+        ),
+    ],
+)
+def test_identity_labels_the_name_or_other_labels_tell_are_an_unsafe_fix(
+    name: str, labels: str, policy: str, edits: list[tuple[str, str | None, str]]
+) -> None:
+    manifest = deployment(labels).replace("name: web\n", f"name: {name}\n", 1)
+    [finding] = only(run(manifest, policy=policy or None), "MW101")
+    expected = tuple(Edit((*TEMPLATE_LABELS, key), old, new) for key, old, new in edits)
+    assert finding.autofix == Autofix(finding.fix, expected, Safety.UNSAFE)
+
+
+def test_a_pods_identity_fix_is_on_its_own_labels() -> None:
+    [finding] = only(run(pod("{app: reviews}").replace("name: web\n", "name: reviews-v3\n", 1)), "MW101")
+    assert finding.autofix == Autofix(
+        finding.fix, (Edit(("metadata", "labels", "version"), None, "v3"),), Safety.UNSAFE
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "labels", "owner"),
+    [
+        ("reviews", "{app: reviews}", ""),  # no version in the name: v1 is only an example
+        ("serve-vault", "{app: vault}", ""),
+        (
+            "reviews-v2",
+            "{tier: x}",
+            "ownerReferences: [{kind: ReplicaSet, name: r, uid: u, controller: true}]",
+        ),
+        ("reviews-v2", "{tier: x}", "generateName: reviews-v2-"),
+    ],
+)
+def test_no_identity_fix_when_a_value_is_not_inferable(name: str, labels: str, owner: str) -> None:
+    named = f"name: {name}\n" + (f"          {owner}\n" if owner else "")
+    [finding] = only(run(pod(labels).replace("name: web\n", named, 1)), "MW101")
+    assert finding.autofix is None
 
 
 @pytest.mark.parametrize(

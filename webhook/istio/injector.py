@@ -31,11 +31,13 @@ _LOOSE_FALSE = frozenset({"false", "f", "0", "no", "n", "off", "disabled"})
 
 
 class Invalid(NamedTuple):
-    """Why a value is refused, the corrected value when one is evident, and what is accepted."""
+    """Why a value is refused, the corrected value when one is evident, and what is accepted.
+    `exact` is false when the correction picks one of two readings (`128mb`: 128Mi or 128M?)."""
 
     problem: str
     corrected: str | None
     expected: str
+    exact: bool = True
 
 
 Validator = Callable[[str], Invalid | None]
@@ -246,7 +248,8 @@ def quantity(value: str) -> Invalid | None:
         if is_quantity(value)
         else f"{shown(value)} is not a Kubernetes quantity"
     )
-    return Invalid(problem, _corrected_quantity(value), 'a Kubernetes quantity such as "100m" or "128Mi"')
+    corrected, exact = _corrected_quantity(value)
+    return Invalid(problem, corrected, 'a Kubernetes quantity such as "100m" or "128Mi"', exact)
 
 
 def is_quantity(text: str) -> bool:
@@ -273,14 +276,17 @@ def _digits_or_empty(text: str) -> bool:
     return not text or is_digits(text)
 
 
-def _corrected_quantity(value: str) -> str | None:
+def _corrected_quantity(value: str) -> tuple[str | None, bool]:
+    """The quantity meant, and whether it is the only reading: spaces dropped, or a `B` dropped
+    after a binary unit (`512MiB`); "128mb" (binary, most likely) and "128MB" (decimal megabytes)
+    are readings, not certainties."""
     text = value.strip().replace(" ", "")
     typo = _memory_unit(text)
     binary = f"{typo[0]}{typo[1].upper()}i" if typo else ""
-    # "128mb" and "512MiB" mean binary units; "128MB" reads as decimal megabytes.
     prefer_binary = typo is not None and (typo[1].islower() or typo[2])
     candidates = [text, binary if prefer_binary else "", text.rstrip("Bb"), binary]
-    return next((c for c in candidates if is_quantity(c) and not c.startswith("-")), None)
+    corrected = next((c for c in candidates if is_quantity(c) and not c.startswith("-")), None)
+    return corrected, corrected == text or (typo is not None and typo[2] and corrected == binary)
 
 
 def _memory_unit(text: str) -> tuple[str, str, bool] | None:
@@ -295,22 +301,53 @@ def _memory_unit(text: str) -> tuple[str, str, bool] | None:
     return number, unit, binary
 
 
+TYPOGRAPHIC_QUOTES = "“”„‟‘’‚‛«»‹›"
+
+
+def unquoting(check: Validator) -> Validator:
+    """`check`, and for a value wrapped in typographic quotes (pasted from a document, where YAML
+    keeps them as part of the value), the value within as the correction."""
+
+    def validate(value: str) -> Invalid | None:
+        invalid = check(value)
+        text = value.strip()
+        if (
+            invalid is None
+            or len(text) < 2
+            or text[0] not in TYPOGRAPHIC_QUOTES
+            or text[-1] not in TYPOGRAPHIC_QUOTES
+        ):
+            return invalid
+        within = text[1:-1]
+        inner = check(within)
+        problem = f"{shown(value)} is wrapped in typographic quotes, which are part of the value"
+        if inner is None:
+            return invalid._replace(problem=problem, corrected=within, exact=True)
+        return invalid._replace(problem=problem, corrected=inner.corrected, exact=inner.exact)
+
+    return validate
+
+
 # Pod annotations the injector validates (rules.md, MW103), by key.
 ANNOTATION_VALIDATORS: Mapping[str, Validator] = {
-    "traffic.sidecar.istio.io/includeInboundPorts": port_list(star=True),
-    "traffic.sidecar.istio.io/excludeInboundPorts": port_list(star=False),
-    "traffic.sidecar.istio.io/excludeOutboundPorts": port_list(star=False),
-    "traffic.sidecar.istio.io/includeOutboundPorts": port_list(star=False),
-    "traffic.sidecar.istio.io/includeOutboundIPRanges": cidr_list(star=True),
-    "traffic.sidecar.istio.io/excludeOutboundIPRanges": cidr_list(star=False),
-    "sidecar.istio.io/interceptionMode": interception_mode,
-    REWRITE_PROBES_ANNOTATION: go_bool,
-    "status.sidecar.istio.io/port": port,
-    "sidecar.istio.io/proxyCPU": quantity,
-    "sidecar.istio.io/proxyMemory": quantity,
-    "sidecar.istio.io/proxyCPULimit": quantity,
-    "sidecar.istio.io/proxyMemoryLimit": quantity,
+    key: unquoting(check)
+    for key, check in {
+        "traffic.sidecar.istio.io/includeInboundPorts": port_list(star=True),
+        "traffic.sidecar.istio.io/excludeInboundPorts": port_list(star=False),
+        "traffic.sidecar.istio.io/excludeOutboundPorts": port_list(star=False),
+        "traffic.sidecar.istio.io/includeOutboundPorts": port_list(star=False),
+        "traffic.sidecar.istio.io/includeOutboundIPRanges": cidr_list(star=True),
+        "traffic.sidecar.istio.io/excludeOutboundIPRanges": cidr_list(star=False),
+        "sidecar.istio.io/interceptionMode": interception_mode,
+        REWRITE_PROBES_ANNOTATION: go_bool,
+        "status.sidecar.istio.io/port": port,
+        "sidecar.istio.io/proxyCPU": quantity,
+        "sidecar.istio.io/proxyMemory": quantity,
+        "sidecar.istio.io/proxyCPULimit": quantity,
+        "sidecar.istio.io/proxyMemoryLimit": quantity,
+    }.items()
 }
+READINESS_VALIDATOR = unquoting(uint32)
 
 LABEL_VALIDATORS: Mapping[str, Validator] = {INJECT_KEY: inject_label}
 
@@ -321,5 +358,5 @@ def annotation_validator(key: str) -> Validator | None:
         return found
     name = key.removeprefix(READINESS_PREFIX)
     if name != key and (name.endswith("Seconds") or name == "failureThreshold"):
-        return uint32
+        return READINESS_VALIDATOR
     return None

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
-from webhook.findings import Action, Violation
+from webhook.findings import Action, Autofix, Edit, Safety, Violation
 from webhook.inventory.detail import Detail
 from webhook.kinds import INGRESS, INGRESS_CLASS
 from webhook.kube import service_fqdn
@@ -68,6 +68,11 @@ def _vhost_for(vhost: str, service: str, namespace: str) -> str:
         "upstream-and-vhost-wrong": 'both: `service-upstream` is not `"true"`, and `upstream-vhost` does '
         "not name the backend Service's FQDN",
     },
+    fixes={
+        "service-upstream-off": Safety.SAFE,
+        "upstream-vhost-wrong": Safety.SAFE,
+        "upstream-and-vhost-wrong": Safety.SAFE,
+    },
     summary="""
         When the policy says the ingress-nginx controller runs with a sidecar
         (`ingressNginx.meshed: true`), checks that every Ingress of class `nginx` sets
@@ -127,15 +132,17 @@ def ingress_nginx_mesh_upstream(ingress: Resource, context: Context) -> Iterator
         return
     annotations = ingress.annotations
     services = _backend_services(ingress)
-    problems: list[tuple[str, str, str]] = []
+    problems: list[_Problem] = []
     upstream = annotations.get(SERVICE_UPSTREAM)
     if (upstream or "").strip().lower() != "true":
         problems.append(
-            (
+            _Problem(
                 f"metadata.annotations.{SERVICE_UPSTREAM}",
                 f'{SERVICE_UPSTREAM} is "{upstream}"'
                 if upstream is not None
                 else f"{SERVICE_UPSTREAM} is not set",
+                f'set {SERVICE_UPSTREAM}: "true"',
+                _set_annotation(ingress, SERVICE_UPSTREAM, "true"),
                 f'set {SERVICE_UPSTREAM}: "true"',
             )
         )
@@ -149,12 +156,16 @@ def ingress_nginx_mesh_upstream(ingress: Resource, context: Context) -> Iterator
     if wrong:
         shown = ", ".join(expected[name] for name in services)
         state = f'is "{vhost}"' if vhost is not None else "is not set"
-        if len(services) == 1:
-            fix = f"set {UPSTREAM_VHOST}: {expected[services[0]]}"
-        else:
-            fix = f"set {UPSTREAM_VHOST}: {VHOST_PATTERN}, or split the Ingress per Service"
+        meant = expected[services[0]] if len(services) == 1 else VHOST_PATTERN
+        step = f"set {UPSTREAM_VHOST}: {meant}"
         problems.append(
-            (f"metadata.annotations.{UPSTREAM_VHOST}", f"{UPSTREAM_VHOST} {state}, not {shown}", fix)
+            _Problem(
+                f"metadata.annotations.{UPSTREAM_VHOST}",
+                f"{UPSTREAM_VHOST} {state}, not {shown}",
+                step if len(services) == 1 else f"{step}, or split the Ingress per Service",
+                _set_annotation(ingress, UPSTREAM_VHOST, meant),
+                step,
+            )
         )
     if not problems:
         return
@@ -164,11 +175,30 @@ def ingress_nginx_mesh_upstream(ingress: Resource, context: Context) -> Iterator
         message_id = "upstream-vhost-wrong"
     else:
         message_id = "service-upstream-off"
+    title = "; ".join(p.step for p in problems)
     yield Violation(
-        problems[0][0],
+        problems[0].path,
         f"nginx Ingress to {', '.join(services) or 'no Service backend'}: "
-        + "; ".join(message for _, message, _ in problems)
+        + "; ".join(p.message for p in problems)
         + ", so its sidecar cannot apply the backend's VirtualService",
-        "; ".join(fix for _, _, fix in problems),
+        "; ".join(p.fix for p in problems),
         message_id=message_id,
+        autofix=Autofix(title, tuple(p.edit for p in problems), Safety.SAFE),
+    )
+
+
+class _Problem(NamedTuple):
+    """One annotation to correct: where, what is wrong, the fix as told, its edit, and the fix as
+    applied (`step`: without the alternative the fix tells of)."""
+
+    path: str
+    message: str
+    fix: str
+    edit: Edit
+    step: str
+
+
+def _set_annotation(ingress: Resource, key: str, value: str) -> Edit:
+    return Edit(
+        ("metadata", "annotations", key), as_dict(ingress.metadata.get("annotations")).get(key), value
     )

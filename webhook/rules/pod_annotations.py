@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterator, Mapping
+from typing import NamedTuple
 
-from webhook.findings import Action, Violation
+from webhook.findings import Action, Autofix, Edit, FieldPath, Safety, Violation
 from webhook.istio.annotations import ANNOTATIONS, LABELS
 from webhook.istio.injector import LABEL_VALIDATORS, Invalid, annotation_validator, loose_bool, shown
 from webhook.istio.mesh import INJECT_KEY, NAMESPACE_INJECTION_LABEL, STATUS_ANNOTATION
@@ -21,7 +23,8 @@ from webhook.kinds import (
     VIRTUAL_SERVICE,
 )
 from webhook.kube import PodTemplate
-from webhook.model import Resource
+from webhook.model import Body, Resource, as_dict
+from webhook.rules.edits import template_field
 from webhook.rules.registry import Context, rule
 
 READ_KINDS = POD_KINDS | {
@@ -45,6 +48,7 @@ POD_ANNOTATION_PREFIXES = (
 PROXY_CONFIG_ANNOTATION = "proxy.istio.io/config"
 SIMILARITY_CUTOFF = 0.6
 INJECT_ANNOTATION_DEPRECATED = (1, 15)  # the Istio version that deprecated the inject annotation
+LABEL_VALUE = re.compile(r"(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
 
 
 # --- MW103 ---------------------------------------------------------------------------------------
@@ -59,6 +63,7 @@ INJECT_ANNOTATION_DEPRECATED = (1, 15)  # the Istio version that deprecated the 
         "invalid-annotation": "a sidecar annotation whose value the injector refuses",
         "invalid-label": "a `sidecar.istio.io/inject` label that is neither `true` nor `false`",
     },
+    fixes={"invalid-annotation": Safety.SAFE, "invalid-label": Safety.SAFE},
     summary="""
         Checks the values of the pod annotations that Istio's sidecar injector validates
         (`traffic.sidecar.istio.io/*` port and CIDR lists, `sidecar.istio.io/interceptionMode`,
@@ -145,8 +150,16 @@ def _invalid_value(template: PodTemplate, what: str, key: str, value: str, inval
         else "the sidecar injector refuses the pod"
     )
     parent = _parent(path, key)
+    autofix = None
     if invalid.corrected is not None:
         fix = f'set {what} {key}: "{invalid.corrected}" in {parent}'
+        # The pod is refused as the annotation stands, so its corrected value changes nothing that
+        # runs today. A label meaning "true" may not opt the pod in today (the injector's webhook
+        # compares the exact text): correcting it could; one meaning "false" opts it out either way.
+        if invalid.exact and (what == "annotation" or invalid.corrected == "false"):
+            written = as_dict(template.metadata.get(f"{what}s")).get(key)
+            edit = Edit(template_field(template, "metadata", f"{what}s", key), written, invalid.corrected)
+            autofix = Autofix(fix, (edit,), Safety.SAFE)
     else:
         fix = f"set {what} {key} in {parent} to {invalid.expected}"
     return Violation(
@@ -154,6 +167,7 @@ def _invalid_value(template: PodTemplate, what: str, key: str, value: str, inval
         f"{what} {key}: {shown(value)} is invalid: {invalid.problem}; {effect}",
         fix,
         message_id="invalid-label" if what == "label" else "invalid-annotation",
+        autofix=autofix,
     )
 
 
@@ -182,6 +196,14 @@ def _parent(path: str, key: str) -> str:
         "Istio 1.15",
         "inject-annotation-overridden": "a `sidecar.istio.io/inject` annotation beside the label, which "
         "decides (before Istio 1.15)",
+    },
+    fixes={
+        "misspelt-annotation": Safety.SAFE,
+        "label-as-annotation": Safety.UNSAFE,
+        "pod-annotation-on-workload": Safety.SAFE,
+        "inject-annotation-cannot-opt-in": Safety.UNSAFE,
+        "inject-annotation-deprecated": Safety.SAFE,
+        "inject-annotation-overridden": Safety.SAFE,
     },
     summary="""
         Checks where Istio keys sit: pod annotations (`sidecar.istio.io/*`,
@@ -249,23 +271,38 @@ def istio_metadata_misplaced(resource: Resource, context: Context) -> Iterator[V
     facts = context.facts(resource)
     template = facts.pod
     workload = template if template is not None and template.is_template else None
+    own = _Metadata(resource.metadata, ("metadata",))
     for key, value in _istio_keys(facts.annotations):
         path = f"metadata.annotations.{key}"
         if key not in ANNOTATIONS:
-            yield _unknown(key, path, workload)
+            yield _unknown(key, path, workload, own)
         elif resource.group_kind == NAMESPACE and _is_pod_annotation(key):
             yield _on_namespace(resource.name, key, value, path)
         elif workload is not None and _is_pod_annotation(key):
-            yield _on_workload(resource.kind, workload, key, value, path)
+            yield _on_workload(resource.kind, workload, key, value, path, own)
         elif template is not None and key == INJECT_KEY:
             yield from _inject_annotation(template, value, path, context)
     if workload is not None:
+        pods = _Metadata(workload.metadata, template_field(workload, "metadata"))
         for key, value in _istio_keys(workload.annotations):
             path = workload.field(f"metadata.annotations.{key}")
             if key not in ANNOTATIONS:
-                yield _unknown(key, path, None)
+                yield _unknown(key, path, None, pods)
             elif key == INJECT_KEY:
                 yield from _inject_annotation(workload, value, path, context)
+
+
+class _Metadata(NamedTuple):
+    """The metadata an annotation was found in, and where it is in the object."""
+
+    body: Body
+    at: FieldPath
+
+    def written(self, field: str, key: str) -> object:
+        return as_dict(self.body.get(field)).get(key)
+
+    def annotation(self, key: str) -> FieldPath:
+        return (*self.at, "annotations", key)
 
 
 def _istio_keys(annotations: Mapping[str, str]) -> Iterator[tuple[str, str]]:
@@ -284,16 +321,19 @@ def _wanted_label(value: str) -> str | None:
     return value if value in ("true", "false") else loose_bool(value)
 
 
-def _unknown(key: str, path: str, workload: PodTemplate | None) -> Violation:
+def _unknown(key: str, path: str, workload: PodTemplate | None, metadata: _Metadata) -> Violation:
     message = f"annotation {key} is not one Istio defines, so Istio ignores it"
     parent = _parent(path, key)
+    written = metadata.written("annotations", key)
     if key in LABELS:
         labels = parent.removesuffix("annotations") + "labels"
+        fix = f"move {key} from {parent} to {labels}"
         return Violation(
             path,
             f"{message}; {key} is a label",
-            f"move {key} from {parent} to {labels}",
+            fix,
             message_id="label-as-annotation",
+            autofix=_as_label(fix, key, written, metadata),
         )
     nearest = _nearest_annotation(key)
     if nearest is None:
@@ -304,9 +344,34 @@ def _unknown(key: str, path: str, workload: PodTemplate | None) -> Violation:
             message_id="unknown-annotation",
         )
     fix = f"rename annotation {key} to {nearest}"
+    target = metadata
     if workload is not None and _is_pod_annotation(nearest):
         fix += f" and move it to {workload.field('metadata.annotations')}"
-    return Violation(path, f"{message}; did you mean {nearest}?", fix, message_id="misspelt-annotation")
+        target = _Metadata(workload.metadata, template_field(workload, "metadata"))
+    # Only a key that differs in case alone is certainly the one meant.
+    autofix = None
+    if nearest.lower() == key.lower() and target.written("annotations", nearest) is None:
+        edits = (
+            Edit(metadata.annotation(key), written, None),
+            Edit(target.annotation(nearest), None, written),
+        )
+        autofix = Autofix(fix, edits, Safety.SAFE)
+    return Violation(
+        path, f"{message}; did you mean {nearest}?", fix, message_id="misspelt-annotation", autofix=autofix
+    )
+
+
+def _as_label(fix: str, key: str, written: object, metadata: _Metadata) -> Autofix | None:
+    """The annotation moved to the labels, when its value is a label value and no other value of
+    the label is there. Unsafe: the label takes effect (`istio.io/dataplane-mode` enrols the
+    namespace in ambient)."""
+    label = metadata.written("labels", key)
+    if not isinstance(written, str) or not LABEL_VALUE.fullmatch(written) or label not in (None, written):
+        return None
+    edits = [Edit(metadata.annotation(key), written, None)]
+    if label is None:
+        edits.append(Edit((*metadata.at, "labels", key), None, written))
+    return Autofix(fix, tuple(edits), Safety.UNSAFE)
 
 
 def _nearest_annotation(key: str) -> str | None:
@@ -339,23 +404,38 @@ def _inject_annotation(template: PodTemplate, value: str, path: str, context: Co
     else:
         message = f"{written} has no effect: the label decides when both are set"
         message_id = "inject-annotation-overridden"
-    if label_value == wanted:
+    annotation = template_field(template, "metadata", "annotations", INJECT_KEY)
+    remove = Edit(annotation, as_dict(template.metadata.get("annotations")).get(INJECT_KEY), None)
+    edits: tuple[Edit, ...] = ()
+    if label_value is not None and label_value == wanted:
         fix = f'remove the annotation: {labels_path} already has the label {INJECT_KEY}: "{wanted}"'
+        edits = (remove,)
     elif label_value is not None:
         label = f'{INJECT_KEY}: "{label_value}"'
         fix = f"remove the annotation: Istio reads only the label {label} in {labels_path}"
+        edits = (remove,)
     else:
         label = f'{INJECT_KEY}: "{wanted}"' if wanted else f'{INJECT_KEY}: "true" or "false"'
         fix = f"replace the annotation with the label {label} in {labels_path}"
-    yield Violation(path, message, fix, message_id=message_id)
+        if wanted:
+            edits = (remove, Edit(template_field(template, "metadata", "labels", INJECT_KEY), None, wanted))
+    # Replacing an annotation that opts out by the label changes nothing (the injector honours both);
+    # one that means "true" opts nothing in today, and the label would.
+    safety = Safety.UNSAFE if message_id == "inject-annotation-cannot-opt-in" else Safety.SAFE
+    autofix = Autofix(fix, edits, safety) if edits else None
+    yield Violation(path, message, fix, message_id=message_id, autofix=autofix)
 
 
-def _on_workload(kind: str, workload: PodTemplate, key: str, value: str, path: str) -> Violation:
+def _on_workload(
+    kind: str, workload: PodTemplate, key: str, value: str, path: str, own: _Metadata
+) -> Violation:
     written = f"{key}: {shown(value)}"
     message = (
         f"pod annotation {written} on the {kind}'s own metadata is ignored: Istio reads it from the pods"
     )
+    edits: tuple[Edit, ...] = ()
     if key == INJECT_KEY:
+        # No fix: as a label it would switch the sidecar on or off for the pods, which it does not today.
         wanted = _wanted_label(value) or "true"
         target = workload.field("metadata.labels")
         if workload.labels.get(INJECT_KEY) == wanted:
@@ -364,11 +444,20 @@ def _on_workload(kind: str, workload: PodTemplate, key: str, value: str, path: s
             fix = f'move it to {target} as the label {INJECT_KEY}: "{wanted}"'
     else:
         target = workload.field("metadata.annotations")
-        if workload.annotations.get(key) == value:
+        remove = Edit(own.annotation(key), own.written("annotations", key), None)
+        there = workload.annotations.get(key)
+        if there == value:
             fix = f"remove it: {target} already has {written}"
+            edits = (remove,)
         else:
             fix = f"move annotation {written} to {target}"
-    return Violation(path, message, fix, message_id="pod-annotation-on-workload")
+            if there is None:  # a different value there is the one in effect: which is meant?
+                edits = (
+                    remove,
+                    Edit(template_field(workload, "metadata", "annotations", key), None, remove.old),
+                )
+    autofix = Autofix(fix, edits, Safety.SAFE) if edits else None
+    return Violation(path, message, fix, message_id="pod-annotation-on-workload", autofix=autofix)
 
 
 def _on_namespace(namespace: str, key: str, value: str, path: str) -> Violation:

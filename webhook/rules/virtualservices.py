@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from webhook.findings import Action, Lookup, Violation
+from webhook.findings import Action, Autofix, Edit, Lookup, Safety, Violation
 from webhook.inventory import InventoryView
 from webhook.inventory.detail import Detail
 from webhook.istio.hosts import gateway_host_admits, gateway_host_matches, is_mesh_internal
@@ -16,6 +16,7 @@ from webhook.istio.virtualservice import MESH, GatewayRef, RefForm
 from webhook.kinds import GATEWAY, GATEWAY_API_GATEWAY, NAMESPACE, SERVICE, VIRTUAL_SERVICE
 from webhook.kube import fqdn
 from webhook.model import Resource, as_dict, as_list, scalar_text
+from webhook.rules.edits import field_path
 from webhook.rules.registry import Context, Input, rule
 
 VS_KINDS = {VIRTUAL_SERVICE}
@@ -34,6 +35,12 @@ MESH_INTERNAL_INPUTS = (
     Input(NAMESPACE, Detail.METADATA, optional=True),
     Input(SERVICE, Detail.METADATA, optional=True),
 )
+
+
+def rewrite_ref(ref: GatewayRef, text: str) -> Autofix:
+    """The safe fix that writes a gateway reference as `text`."""
+    edit = Edit(field_path(ref.path), ref.text, text)
+    return Autofix(f"set {ref.path} to {q(text)}", (edit,), Safety.SAFE)
 
 
 def mesh_internal(host: str, vs: Resource, inventory: InventoryView) -> bool:
@@ -63,6 +70,7 @@ BINDABLE_GATEWAYS = (GATEWAY, GATEWAY_API_GATEWAY)
         "gateway-in-other-namespace": "no Gateway of that name exists in the namespace the reference means, "
         "but one does elsewhere",
     },
+    fixes={"gateway-in-other-namespace": Safety.SAFE},
     summary="""
         Checks that every gateway a VirtualService names (in `spec.gateways` or in a match's
         `gateways`) is an existing Gateway. A bare name means the VirtualService's own namespace.
@@ -141,7 +149,21 @@ def vs_gateway_not_found(vs: Resource, context: Context) -> Iterator[Violation]:
         else:
             message += f"; Gateways of that name exist in {qs(elsewhere)}"
         fix = "use " + " or ".join(q(f"{ns}/{ref.name}") for ns in elsewhere)
-        yield Violation(ref.path, message, fix, message_id="gateway-in-other-namespace", missing=missing)
+        # Only a reference to the VirtualService's own namespace, written or implied, is one the
+        # author evidently meant elsewhere; `other/name` may name a Gateway still to be created.
+        autofix = (
+            rewrite_ref(ref, f"{elsewhere[0]}/{ref.name}")
+            if len(elsewhere) == 1 and ref.namespace == vs.namespace
+            else None
+        )
+        yield Violation(
+            ref.path,
+            message,
+            fix,
+            message_id="gateway-in-other-namespace",
+            missing=missing,
+            autofix=autofix,
+        )
 
 
 # --- MW302 -------------------------------------------------------------------------------------------
@@ -156,6 +178,7 @@ def vs_gateway_not_found(vs: Resource, context: Context) -> Iterator[Violation]:
         "relative-form": "a `./name` reference, which Istio's validating webhook rejects",
         "dotted-form": "a legacy `name.namespace.svc.cluster.local` reference (a warning)",
     },
+    fixes={"relative-form": Safety.SAFE, "dotted-form": Safety.SAFE},
     summary="""
         Checks the form of gateway references: `./name` is denied, and the legacy dotted form
         `name.namespace.svc.cluster.local` is a warning. Write `name` or `namespace/name`.
@@ -201,6 +224,7 @@ def vs_gateway_reference_form(vs: Resource, context: Context) -> Iterator[Violat
                 "rejects",
                 f"write {q(ref.qualified)}",
                 message_id="relative-form",
+                autofix=rewrite_ref(ref, ref.qualified),
             )
         elif ref.form is RefForm.DOTTED:
             yield Violation(
@@ -210,6 +234,7 @@ def vs_gateway_reference_form(vs: Resource, context: Context) -> Iterator[Violat
                 f"write {q(ref.qualified)}",
                 message_id="dotted-form",
                 weak=True,
+                autofix=rewrite_ref(ref, ref.qualified),
             )
 
 
@@ -374,6 +399,7 @@ def _host_not_served(
     messages={
         "mesh-not-listed": "`gateways` does not list `mesh`, and a host is mesh-internal",
     },
+    fixes={"mesh-not-listed": Safety.UNSAFE},
     summary="""
         Checks a VirtualService that lists `gateways` without `mesh` while one of its hosts is
         mesh-internal (a short name, `name.namespace`, `*.svc.cluster.local`, or a known Service).
@@ -416,6 +442,7 @@ def vs_gateways_without_mesh(vs: Resource, context: Context) -> Iterator[Violati
         return
     internal = [h for h in context.facts(vs).hosts if mesh_internal(h, vs, context.inventory)]
     if internal:
+        add_mesh = Edit(("spec", "gateways", len(as_list(vs.spec["gateways"]))), None, MESH)
         yield Violation(
             "spec.gateways",
             f'gateways {qs(listed)} do not include "mesh", but host {qs(internal)} is mesh-internal: '
@@ -423,4 +450,5 @@ def vs_gateways_without_mesh(vs: Resource, context: Context) -> Iterator[Violati
             f'add "mesh" to spec.gateways ({qs([*listed, MESH])}) if these routes should apply inside '
             "the mesh too",
             message_id="mesh-not-listed",
+            autofix=Autofix(f'add "{MESH}" to spec.gateways', (add_mesh,), Safety.UNSAFE),
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from webhook.findings import Action, Lookup, Violation
+from webhook.findings import Action, Autofix, Edit, Lookup, Safety, Violation
 from webhook.inventory import InventoryView
 from webhook.inventory.detail import Detail
 from webhook.istio.hosts import EXPORT_ANNOTATION, covering_hosts, parse_export_to, visible_from
@@ -13,6 +13,7 @@ from webhook.istio.virtualservice import Destination, applies_to_mesh, as_int
 from webhook.kinds import DESTINATION_RULE, NAMESPACE, SERVICE, SERVICE_ENTRY, VIRTUAL_SERVICE
 from webhook.kube import CLUSTER_SUFFIX, fqdn, service_fqdn
 from webhook.model import Resource, as_dict, as_list, scalar_text
+from webhook.rules.edits import field_path
 from webhook.rules.registry import Context, Input, rule
 from webhook.rules.virtualservices import VS_KINDS, mesh_internal, q, qs
 
@@ -191,6 +192,7 @@ def _service_ref(host_fqdn: str) -> tuple[str, str] | None:
         "port-not-in-service": "a destination port the Service does not have",
         "port-unspecified": "a destination that names no port of a Service with several",
     },
+    fixes={"host-not-fqdn": Safety.SAFE, "port-not-in-service": Safety.SAFE},
     summary="""
         Checks that every route and mirror destination with a mesh-internal host resolves to a
         Service or ServiceEntry visible from the VirtualService's namespace, that the
@@ -199,8 +201,9 @@ def _service_ref(host_fqdn: str) -> tuple[str, str] | None:
     """,
     why="""
         A destination nobody serves gets 503 (`NR`): typically a typo, a short name used from
-        another namespace (short names resolve in the VirtualService's namespace), or a Service
-        hidden by its `networking.istio.io/exportTo` annotation. Without a port, a multi-port
+        another namespace (short names resolve in the VirtualService's namespace), a
+        `name.namespace` host (Istio expands only names without a dot), or a Service hidden by
+        its `networking.istio.io/exportTo` annotation. Without a port, a multi-port
         Service gives Envoy no way to pick one.
     """,
     fix="""
@@ -208,19 +211,9 @@ def _service_ref(host_fqdn: str) -> tuple[str, str] | None:
         namespace, create the Service, export it, or set `port.number` to one of its ports.
     """,
     bad="""
-        apiVersion: networking.istio.io/v1
-        kind: VirtualService
-        metadata: {name: ratings, namespace: shop}
-        spec:
-          hosts: ["ratings"]
-          http:
-          - route:
-            - destination: {host: ratings}
-    """,
-    good="""
         apiVersion: v1
         kind: Service
-        metadata: {name: ratings, namespace: shop}
+        metadata: {name: ratings, namespace: bookinfo}
         spec:
           selector: {app: ratings}
           ports:
@@ -230,10 +223,28 @@ def _service_ref(host_fqdn: str) -> tuple[str, str] | None:
         kind: VirtualService
         metadata: {name: ratings, namespace: shop}
         spec:
-          hosts: ["ratings"]
+          hosts: ["ratings.bookinfo.svc.cluster.local"]
           http:
           - route:
-            - destination: {host: ratings}
+            - destination: {host: ratings.bookinfo}
+    """,
+    good="""
+        apiVersion: v1
+        kind: Service
+        metadata: {name: ratings, namespace: bookinfo}
+        spec:
+          selector: {app: ratings}
+          ports:
+          - {name: http, port: 9080}
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: ratings, namespace: shop}
+        spec:
+          hosts: ["ratings.bookinfo.svc.cluster.local"]
+          http:
+          - route:
+            - destination: {host: ratings.bookinfo.svc.cluster.local}
     """,
 )
 def vs_destination_unknown(vs: Resource, context: Context) -> Iterator[Violation]:
@@ -314,12 +325,15 @@ def _check_unserved(
     short_form = len(labels) == 2 or (len(labels) == 3 and labels[2] == "svc")
     expanded = service_fqdn(labels[0], labels[1]) if short_form else ""
     if expanded and inventory.services_for_host(expanded):
+        path = f"{destination.path}.host"
+        edit = Edit(field_path(path), destination.body.get("host"), expanded)
         yield Violation(
-            f"{destination.path}.host",
+            path,
             f"host {q(host)} is not a Service FQDN: Istio expands only names without a dot, and no "
             "ServiceEntry declares this host",
             f"use {q(expanded)}",
             message_id="host-not-fqdn",
+            autofix=Autofix(f"set {path} to {q(expanded)}", (edit,), Safety.SAFE),
         )
         return
     ref = _service_ref(host_fqdn)
@@ -344,12 +358,25 @@ def _check_unserved(
 def _check_port(destination: Destination, service: Resource, ports: list[int]) -> Iterator[Violation]:
     number = destination.port
     if number is not None and ports and number not in ports:
+        path = f"{destination.path}.port.number"
+        fronting = [
+            as_int(as_dict(port).get("port"))
+            for port in as_list(service.spec.get("ports"))
+            if as_int(as_dict(port).get("targetPort")) == number
+        ]
+        autofix = None
+        fix = f"set port.number to {_choices(ports)}"
+        if len(fronting) == 1 and fronting[0] is not None:  # the pods' port: the author meant the Service's
+            fix = f"set port.number to {fronting[0]}, the Service's port for target port {number}"
+            edit = Edit(field_path(path), as_dict(destination.body.get("port")).get("number"), fronting[0])
+            autofix = Autofix(f"set {path} to {fronting[0]}", (edit,), Safety.SAFE)
         yield Violation(
-            f"{destination.path}.port.number",
+            path,
             f"port {number} of host {q(destination.host)} is not a port of Service {_where(service)} "
             f"({', '.join(map(str, ports))})",
-            f"set port.number to {_choices(ports)}",
+            fix,
             message_id="port-not-in-service",
+            autofix=autofix,
         )
     elif number is None and len(ports) > 1:
         yield Violation(

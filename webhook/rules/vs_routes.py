@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple
 
-from webhook.findings import Action, Lookup, Violation
+import yaml
+
+from webhook.findings import Action, Autofix, Edit, Lookup, Safety, Violation
 from webhook.inventory import InventoryView
 from webhook.inventory.detail import Detail
 from webhook.istio.hosts import EXPORT_ANNOTATION, covering_hosts, parse_export_to, visible_from
@@ -22,11 +25,13 @@ from webhook.istio.virtualservice import (
 from webhook.kinds import SERVICE, SERVICE_ENTRY
 from webhook.kube import CLUSTER_SUFFIX, fqdn
 from webhook.model import Body, Resource, as_dict, as_list, scalar_text
+from webhook.rules.edits import field_path
 from webhook.rules.facts import Facts
 from webhook.rules.registry import Context, Input, rule
 from webhook.rules.virtualservices import VS_KINDS, q
 
 MIN_DURATION = 0.001
+FLOW_WIDTH = float("inf")  # one line, however long the host
 
 
 # --- MW306 -------------------------------------------------------------------------------------------
@@ -232,6 +237,11 @@ def _host_lookup(host_fqdn: str) -> Lookup:
         "http-port-left-out": "every http route has a match, and the `port` matches leave an HTTP port of "
         "the host out",
     },
+    fixes={
+        "no-default-route": Safety.UNSAFE,
+        "ports-unknown": Safety.UNSAFE,
+        "http-port-left-out": Safety.UNSAFE,
+    },
     summary="""
         Checks that a VirtualService that applies to the mesh (no `gateways`, or `mesh` listed)
         ends with a default route: at least one http route without `match`. A match whose only
@@ -247,7 +257,9 @@ def _host_lookup(host_fqdn: str) -> Lookup:
     """,
     fix="""
         End `http` with a route without `match` (or a weight-only route) that sends everything
-        else to the stable version.
+        else to the service. When every route sends to the one host the VirtualService is for,
+        that route is the exact fix, unsafe: to the host without a subset, so requests that match
+        no route reach the service as if the VirtualService were not there, instead of 404.
     """,
     bad="""
         apiVersion: networking.istio.io/v1
@@ -273,7 +285,7 @@ def _host_lookup(host_fqdn: str) -> Lookup:
             route:
             - destination: {host: reviews, subset: v2}
           - route:
-            - destination: {host: reviews, subset: v1}
+            - destination: {host: reviews}
     """,
 )
 def vs_no_default_route(vs: Resource, context: Context) -> Iterator[Violation]:
@@ -286,11 +298,20 @@ def vs_no_default_route(vs: Resource, context: Context) -> Iterator[Violation]:
     message = (
         "the only http route has" if len(http) == 1 else f"all {len(http)} http routes have"
     ) + " a match, so an in-mesh request that matches none gets 404 instead of reaching the service"
-    last = as_list(http[-1].body.get("route"))
-    host = scalar_text(
-        as_dict(as_dict(last[0] if last else {}).get("destination")).get("host") or "<service>"
-    )
-    fix = f"end spec.http with a route without match, e.g. `- route: [{{destination: {{host: {host}}}}}]`"
+    default = _default_route(vs, facts)
+    if default is not None:
+        fix = f"end spec.http with a route without match: `- {_flow(default)}`"
+        append = Edit(("spec", "http", len(as_list(vs.spec["http"]))), None, default)
+        autofix = Autofix(
+            f"add the route `{_flow(default)}` at the end of spec.http", (append,), Safety.UNSAFE
+        )
+    else:
+        last = as_list(http[-1].body.get("route"))
+        host = scalar_text(
+            as_dict(as_dict(last[0] if last else {}).get("destination")).get("host") or "<service>"
+        )
+        fix = f"end spec.http with a route without match, e.g. `- route: [{{destination: {{host: {host}}}}}]`"
+        autofix = None
     missing: tuple[Lookup, ...] = ()
     message_id = "no-default-route"
     matched = _matched_ports(facts)
@@ -310,7 +331,33 @@ def vs_no_default_route(vs: Resource, context: Context) -> Iterator[Violation]:
             message += f"; the routes take {_ports_text(matched)} whole, but not HTTP {_ports_text(left_out)}"
             fix += f", or match {_ports_text(left_out)} too"
             message_id = "http-port-left-out"
-    yield Violation("spec.http", message, fix, message_id=message_id, missing=missing)
+    yield Violation("spec.http", message, fix, message_id=message_id, missing=missing, autofix=autofix)
+
+
+def _default_route(vs: Resource, facts: Facts) -> Body | None:
+    """The route a request that matches none should take, when it is exact: every http route sends
+    to the one host the VirtualService is for (and to one port, or never names one), so the default
+    is that host, as if the VirtualService were not there."""
+    hosts = {fqdn(host, vs.namespace) for host in facts.hosts}
+    targets = [
+        as_dict(as_dict(entry).get("destination"))
+        for route in facts.http
+        for entry in as_list(route.body.get("route"))
+    ]
+    written = [scalar_text(t.get("host") or "").strip() for t in targets]
+    ports = {scalar_text(as_dict(t.get("port")).get("number")) for t in targets}
+    if not targets or len(hosts) != 1 or {fqdn(h, vs.namespace) for h in written} != hosts or len(ports) != 1:
+        return None
+    destination: Body = {"host": written[0]}
+    number = as_int(ports.pop())
+    if number is not None:
+        destination["port"] = {"number": number}
+    return {"route": [{"destination": destination}]}
+
+
+def _flow(value: object) -> str:
+    """A small map in YAML flow style, on one line, as a fix shows it."""
+    return yaml.safe_dump(value, default_flow_style=True, width=FLOW_WIDTH).strip()
 
 
 # --- MW309 -------------------------------------------------------------------------------------------
@@ -331,22 +378,50 @@ def _duration_problem(value: Any) -> _Problem | None:
     return None
 
 
-def _duration_fix(field: str, value: Any) -> str:
-    number = as_int(value) if not isinstance(value, float) else None
-    example = f"{number}s" if number is not None and number > 0 else "10s"
-    return f"set {field} to a duration of at least 1ms with a unit, e.g. {q(example)}"
+# A number with no unit or a unit spelt out: each has one meaning (a bare number is seconds, as in
+# the protobuf JSON form of a duration). A capital `M` is not here: minutes or months?
+_WRITTEN_DURATION = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*")
+_UNIT_SPELLINGS = {
+    **dict.fromkeys(("", "s", "sec", "secs", "second", "seconds"), "s"),
+    **dict.fromkeys(("ms", "msec", "msecs", "millisecond", "milliseconds"), "ms"),
+    **dict.fromkeys(("min", "mins", "minute", "minutes"), "m"),
+    **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), "h"),
+}
+_WRITTEN_DURATION_LENGTH = 32
+
+
+def _meant_duration(value: object) -> str | None:
+    """The Go-style duration a value evidently means (`5` and `"5"` are `5s`, `"10 sec"` is `10s`),
+    when it means exactly one of at least 1ms."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return None
+    text = str(value)
+    written = _WRITTEN_DURATION.fullmatch(text) if len(text) <= _WRITTEN_DURATION_LENGTH else None
+    unit = _UNIT_SPELLINGS.get(written[2].lower()) if written else None
+    if written is None or unit is None:
+        return None
+    meant = written[1] + unit
+    seconds = parse_duration(meant)
+    return meant if seconds is not None and seconds >= MIN_DURATION else None
 
 
 def _check_duration(body: Body, key: str, path: str, field: str) -> Iterator[Violation]:
     if key in body and body[key] is not None:
-        problem = _duration_problem(body[key])
-        if problem:
-            yield Violation(
-                f"{path}.{key}",
-                f"{field} {problem.text}",
-                _duration_fix(field, body[key]),
-                message_id=problem.message_id,
-            )
+        value = body[key]
+        problem = _duration_problem(value)
+        if not problem:
+            return
+        meant = _meant_duration(value) if problem.message_id == "not-a-duration" else None
+        if meant is None:
+            fix = f'set {field} to a duration of at least 1ms with a unit, e.g. "10s"'
+            autofix = None
+        else:
+            fix = f"set {field} to {q(meant)}"
+            edit = Edit(field_path(f"{path}.{key}"), value, meant)
+            autofix = Autofix(f"set {path}.{key} to {q(meant)}", (edit,), Safety.SAFE)
+        yield Violation(
+            f"{path}.{key}", f"{field} {problem.text}", fix, message_id=problem.message_id, autofix=autofix
+        )
 
 
 def _check_percentage(body: Body, path: str, field: str) -> Iterator[Violation]:
@@ -480,6 +555,7 @@ def _check_weights(route: Route) -> Iterator[Violation]:
         "weight-negative": "a destination `weight` below 0",
         "weights-all-zero": "a route whose several destinations all weigh 0",
     },
+    fixes={"not-a-duration": Safety.SAFE},
     summary="""
         Checks timeouts, retries, fault injection and weights: durations are Go-style and at
         least 1ms; `retries.attempts` is not negative, and not 0 with `perTryTimeout` or
@@ -516,7 +592,6 @@ def _check_weights(route: Route) -> Iterator[Violation]:
           hosts: ["reviews"]
           http:
           - timeout: 10s
-            retries: {attempts: 3, perTryTimeout: 2s}
             route:
             - destination: {host: reviews}
     """,

@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 
 import yaml
 
-from webhook.findings import Action, Violation
+from webhook.findings import Action, Autofix, Edit, Safety, Violation
 from webhook.inventory.detail import Detail
 from webhook.istio.mesh import (
     PROXY_CONTAINER,
@@ -19,13 +19,15 @@ from webhook.istio.mesh import (
     probe_rewrite_enabled,
 )
 from webhook.kinds import GATEWAY, NAMESPACE, PEER_AUTHENTICATION, POD_KINDS
-from webhook.kube import PodTemplate, container_port
+from webhook.kube import PodTemplate, container_port, is_controller_managed
 from webhook.model import Resource, as_dict, as_list, scalar_text
+from webhook.rules.edits import template_field
 from webhook.rules.registry import Context, Input, rule
 
 APP_LABELS = ("app", "app.kubernetes.io/name", "service.istio.io/canonical-name")
 VERSION_LABELS = ("version", "app.kubernetes.io/version", "service.istio.io/canonical-revision")
 DEFAULT_VERSION = "v1"
+MAX_LABEL_VALUE = 63
 VERSION_SUFFIX = re.compile(r"-(v[0-9][a-z0-9.]*)$")  # reviews-v2, api-v1beta1
 
 # What deciding whether a pod is an in-mesh application pod reads: its Namespace's injection labels
@@ -78,6 +80,11 @@ def _identity_value(labels: Mapping[str, str], keys: tuple[str, ...]) -> str:
         "no-version-label": "an in-mesh pod or template without a `version` identity label",
         "no-app-or-version-label": "an in-mesh pod or template with neither identity label",
     },
+    fixes={
+        "no-app-label": Safety.UNSAFE,
+        "no-version-label": Safety.UNSAFE,
+        "no-app-or-version-label": Safety.UNSAFE,
+    },
     summary="""
         Checks that every pod in the mesh carries an application identity label (`app`,
         `app.kubernetes.io/name` or `service.istio.io/canonical-name`) and a version identity label
@@ -99,13 +106,16 @@ def _identity_value(labels: Mapping[str, str], keys: tuple[str, ...]) -> str:
     """,
     fix="""
         Add the missing label to the pod template (`spec.template.metadata.labels`), not to the
-        workload's own metadata: for example `app: reviews` and `version: v1`.
+        workload's own metadata: for example `app: reviews` and `version: v1`. When the other
+        identity labels or the workload's name tell the value (`reviews-v2` is `app: reviews`,
+        `version: v2`), that is the fix, unsafe: a Service or subset that selects on the label
+        may start sending the pods traffic.
     """,
     bad="""
         apiVersion: apps/v1
         kind: Deployment
         metadata:
-          name: reviews
+          name: reviews-v1
         spec:
           selector:
             matchLabels:
@@ -123,7 +133,7 @@ def _identity_value(labels: Mapping[str, str], keys: tuple[str, ...]) -> str:
         apiVersion: apps/v1
         kind: Deployment
         metadata:
-          name: reviews
+          name: reviews-v1
         spec:
           selector:
             matchLabels:
@@ -145,44 +155,73 @@ def workload_identity_labels(resource: Resource, context: Context) -> Iterator[V
         return
     literal = bool(context.options(workload_identity_labels).get("requireLiteral", False))
     labels = template.labels
-    gaps = []  # (identity, the label to add, what Istio reports instead)
+    gaps: list[_Gap] = []
     suffix = VERSION_SUFFIX.search(resource.name)
     app_keys = APP_LABELS[:1] if literal else APP_LABELS
+    # A name a controller generated (`reviews-v2-5d8f9c-x7k2p`) tells neither identity.
+    named_by_author = not is_controller_managed(resource) and not resource.metadata.get("generateName")
     if not _identity_value(labels, app_keys):
         named = resource.name[: suffix.start()] if suffix else resource.name.rstrip("-")
-        app = _identity_value(labels, APP_LABELS) or named
-        gaps.append(("app", _label_text("app", app), f'app "{resource.name}"'))
+        labelled = _identity_value(labels, APP_LABELS)
+        inferred = bool(labelled) or (named_by_author and 0 < len(named) <= MAX_LABEL_VALUE)
+        gaps.append(_Gap("app", labelled or named, f'app "{resource.name}"', inferred))
     version_keys = VERSION_LABELS[:1] if literal else VERSION_LABELS
     if not _identity_value(labels, version_keys):
-        version = _identity_value(labels, VERSION_LABELS) or (suffix[1] if suffix else DEFAULT_VERSION)
-        gaps.append(("version", _label_text("version", version), 'version "latest"'))
+        labelled = _identity_value(labels, VERSION_LABELS)
+        inferred = bool(labelled) or (
+            suffix is not None and named_by_author and len(suffix[1]) <= MAX_LABEL_VALUE
+        )
+        version = labelled or (suffix[1] if suffix else DEFAULT_VERSION)
+        gaps.append(_Gap("version", version, 'version "latest"', inferred))
     if not gaps:
         return
     path = template.field("metadata.labels")
-    identities = " and no ".join(identity for identity, _, _ in gaps)
+    identities = " and no ".join(g.identity for g in gaps)
     if literal:
         ignored = [k for k in (*APP_LABELS[1:], *VERSION_LABELS[1:]) if labels.get(k)]
         note = f"; {', '.join(ignored)} {'does' if len(ignored) == 1 else 'do'} not count" if ignored else ""
         message = f"in-mesh {_where(template)} has no {identities} label (requireLiteral: true{note})"
     else:
-        fallbacks = ", ".join(fallback for _, _, fallback in gaps)
+        fallbacks = ", ".join(g.fallback for g in gaps)
         message = (
             f"in-mesh {_where(template)} has no {identities} identity label; Istio reports it as {fallbacks}"
         )
     if len(gaps) > 1:
         message_id = "no-app-or-version-label"
-    elif gaps[0][0] == "app":
+    elif gaps[0].identity == "app":
         message_id = "no-app-label"
     else:
         message_id = "no-version-label"
     plural = "s" if len(gaps) > 1 else ""
+    fix = f"add label{plural} {' and '.join(_label_text(g.identity, g.value) for g in gaps)} to {path}"
+    autofix = None
+    if all(g.inferred for g in gaps):
+        written = as_dict(template.metadata.get("labels"))
+        edits = tuple(
+            Edit(template_field(template, "metadata", "labels", g.identity), written.get(g.identity), g.value)
+            for g in gaps
+        )
+        # Unsafe: a Service or subset that selects on the label may start sending these pods traffic.
+        autofix = Autofix(fix, edits, Safety.UNSAFE)
     yield Violation(
         path,
         message,
-        f"add label{plural} {' and '.join(label for _, label, _ in gaps)} to {path}",
+        fix,
         message_id=message_id,
         missing=(gateway_lookup(template, context.mesh.gateways_namespace_scoped),),
+        autofix=autofix,
     )
+
+
+class _Gap(NamedTuple):
+    """A missing identity label, the value the fix gives it, what Istio reports instead, and
+    whether that value is inferred (from another identity label or the workload's name) or only
+    an example."""
+
+    identity: str
+    value: str
+    fallback: str
+    inferred: bool
 
 
 # --- MW102 ---------------------------------------------------------------------------------------
