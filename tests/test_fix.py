@@ -129,6 +129,7 @@ def test_the_bad_example_is_fixed_for_good(
     fixed = manifest.read_text()
     after = check_json(capsys, str(manifest), "--config", str(policy))
     assert rule.code not in {f["code"] for f in after}, fixed
+    assert list(yaml.safe_load_all(fixed)) == list(yaml.safe_load_all(rule.good)), fixed
     had_findings = {object_key(f) for f in before}
     assert all(object_key(f) in had_findings for f in after), after
     assert_only_edited_lines_changed(
