@@ -35,6 +35,28 @@ ROOT = Path(__file__).resolve().parent.parent
 SARIF_SCHEMA = Path(__file__).resolve().parent / "data" / "sarif" / "sarif-schema-2.1.0.json"
 FIXABLE = [rule for rule in CATALOGUE if rule.fixes]
 
+UNSAFE_ONLY = """\
+# MW304 only: adding "mesh" changes which requests the routes take
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: public, namespace: shop}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: ["shop/*"]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: shop}
+spec:
+  hosts: [reviews]
+  gateways: [public]
+  http:
+  - route:
+    - destination: {host: reviews}
+"""
+
 SERVICES = """\
 # two Services, three ports to fix
 apiVersion: v1
@@ -399,6 +421,15 @@ def test_text_marks_fixable_findings_and_counts_them(
     assert sum(" MW201 [*] " in line for line in lines) == 3
     assert sum(" MW201 Service" in line for line in lines) == 1
     assert lines[-1] == "[*] 3 fixable with `meshwarden fix`"
+
+
+def test_text_counts_unsafe_fixes_alone_without_a_safe_count(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "reviews.yaml"
+    path.write_text(UNSAFE_ONLY)
+    _, out, _ = run_cli(capsys, "check", str(path))
+    assert out.splitlines()[-1] == "1 fixable with `meshwarden fix --unsafe-fixes`"
 
 
 def test_json_carries_each_fix_as_edits(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -75,7 +75,10 @@ def render(report: Report) -> str:
         )
     lines.append(", ".join(parts))
     fixable = report.fixable()
-    if fixable[Safety.SAFE] or fixable[Safety.UNSAFE]:
-        more = f" ({fixable[Safety.UNSAFE]} more with --unsafe-fixes)" if fixable[Safety.UNSAFE] else ""
-        lines.append(f"[*] {fixable[Safety.SAFE]} fixable with `meshwarden fix`{more}")
+    safe, unsafe = fixable[Safety.SAFE], fixable[Safety.UNSAFE]
+    if safe:
+        more = f" ({unsafe} more with --unsafe-fixes)" if unsafe else ""
+        lines.append(f"[*] {safe} fixable with `meshwarden fix`{more}")
+    elif unsafe:
+        lines.append(f"{unsafe} fixable with `meshwarden fix --unsafe-fixes`")
     return "\n".join(lines) + "\n"
