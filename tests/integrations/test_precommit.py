@@ -1,4 +1,4 @@
-"""The pre-commit hook, as pre-commit itself installs and runs it from this repository."""
+"""The pre-commit hooks, as pre-commit itself installs and runs it from this repository."""
 
 from __future__ import annotations
 
@@ -45,7 +45,9 @@ def git(repo: Path, *args: str) -> None:
     subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
 
 
-def test_the_hook_fails_on_the_bad_manifest_only(tmp_path: Path) -> None:
+def try_hook(tmp_path: Path, hook: str) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """A repository of one broken and one good manifest and a CI workflow, and pre-commit's run
+    of `hook` from this repository over all its files."""
     repo = tmp_path / "repo"
     for name, text in {
         "deploy/virtualservice.yaml": BAD,
@@ -63,17 +65,36 @@ def test_the_hook_fails_on_the_bad_manifest_only(tmp_path: Path) -> None:
         "PRE_COMMIT_COLOR": "never",
     }
     result = subprocess.run(
-        [str(PRE_COMMIT), "try-repo", str(ROOT), "meshwarden", "--all-files", "--verbose"],
+        [str(PRE_COMMIT), "try-repo", str(ROOT), hook, "--all-files", "--verbose"],
         cwd=repo,
         env=environment,
         capture_output=True,
         text=True,
         timeout=600,
     )
+    return repo, result
+
+
+def test_the_hook_fails_on_the_bad_manifest_only(tmp_path: Path) -> None:
+    _, result = try_hook(tmp_path, "meshwarden")
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     assert "meshwarden" in output and "Failed" in output, output
-    assert "deploy/virtualservice.yaml:6: deny MW302 VirtualService shop/shop spec.gateways[0]" in output
+    assert "deploy/virtualservice.yaml:6: deny MW302 [*] VirtualService shop/shop spec.gateways[0]" in output
     assert ".github/workflows/ci.yaml:1: note: skipped: no apiVersion and kind" in output
     assert "2 objects checked, 1 deny, 0 warn" in output
     assert "input error" not in output
+
+
+def test_the_fix_hook_fixes_the_bad_manifest_and_fails_for_review(tmp_path: Path) -> None:
+    repo, result = try_hook(tmp_path, "meshwarden-fix")
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "files were modified by this hook" in output, output
+    assert "deploy/virtualservice.yaml: fixed 1 finding (MW302 ×1)" in output
+    assert (repo / "deploy/virtualservice.yaml").read_text() == BAD.replace(
+        "./shop-gateway", "shop/shop-gateway"
+    )
+    assert (repo / "deploy/service.yaml").read_text() == GOOD
+    assert (repo / ".github/workflows/ci.yaml").read_text() == WORKFLOW
+    assert "2 objects checked, 0 deny, 0 warn" in output
