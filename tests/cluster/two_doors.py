@@ -45,7 +45,7 @@ POLICY = EXAMPLE_POLICY
 # How the admission answer lists findings (webhook/server/messages.py): a denial message line
 # "- MW301 gateway-ref at spec.gateways[0]: ...", a warning "MW302 spec.hosts[0]: ...".
 DENIAL_LINE = re.compile(r"^- (?P<code>MW\d{3}) [a-z0-9-]+(?: at (?P<path>\S+))?: ")
-DENIAL_DETAIL = re.compile(r"^ {2}(fix|docs): ")
+DENIAL_DETAIL = re.compile(r"^ {2}(fix|docs|corrected|corrected \(changes behaviour on purpose\)): ")
 WARNING_LINE = re.compile(r"^(?P<code>MW\d{3})(?: (?P<path>\S+))?: ")
 
 
