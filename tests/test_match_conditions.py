@@ -103,10 +103,13 @@ SENT = {
             owner("Secret", "s", controller=None),
         )
     ),
-    "a ReplicaSet its Deployment owns": sent(replica_set(), user=controller("deployment-controller")),
-    "a Job its CronJob owns": sent(job(), user=controller("cronjob-controller")),
-    "a Deployment an operator owns": sent(
-        owned(deployment(labels=NO_VERSION), owner("Shop", "web", api_version="example.com/v1"))
+    "a Deployment a person applies": sent(deployment(labels=NO_VERSION)),
+    "a ReplicaSet a person applies": sent(owned(replica_set())),
+    "a Deployment whose owner is not its controller": sent(
+        owned(
+            deployment(labels=NO_VERSION),
+            owner("Shop", "web", controller=False, api_version="example.com/v1"),
+        )
     ),
     "a Service": sent(service([{"name": "http", "port": 9080}])),
     "a VirtualService": sent(
@@ -118,6 +121,11 @@ SENT = {
     ),
 }
 NOT_SENT = {
+    "a ReplicaSet its Deployment owns": sent(replica_set(), user=controller("deployment-controller")),
+    "a Job its CronJob owns": sent(job(), user=controller("cronjob-controller")),
+    "a Deployment an operator owns": sent(
+        owned(deployment(labels=NO_VERSION), owner("Shop", "web", api_version="example.com/v1"))
+    ),
     "a ReplicaSet's Pod": sent(
         pod(owner("ReplicaSet", "productpage-v1-6b746f74dc"), generated=True),
         user=controller("replicaset-controller"),
@@ -199,12 +207,17 @@ def decision(admission_review: Obj) -> Decision:
     return admit(parse_review(admission_review), strict, StaticSource()).decision
 
 
+WORKLOAD_KINDS = {"Pod", "ReplicaSet", "Job", "Deployment"}
+
+
 @pytest.mark.parametrize(
-    "name", [n for n, r in {**SENT, **NOT_SENT}.items() if r["request"]["kind"]["kind"] == "Pod"]
+    "name", [n for n, r in {**SENT, **NOT_SENT}.items() if r["request"]["kind"]["kind"] in WORKLOAD_KINDS]
 )
-def test_a_pod_is_not_sent_exactly_when_the_server_could_only_warn(conditions: list[Obj], name: str) -> None:
-    """The skipped pods are those the engine treats as a controller's: never denied, whatever the
-    policy. The others, all lacking their version label, are denied."""
+def test_a_workload_is_not_sent_exactly_when_the_server_could_only_warn(
+    conditions: list[Obj], name: str
+) -> None:
+    """The skipped pods and workloads are those the engine treats as a controller's: never denied,
+    whatever the policy. The others, all lacking their version label, are denied."""
     admission_review = {**SENT, **NOT_SENT}[name]
     managed = is_controller_managed(Resource(admission_review["request"]["object"], "bookinfo"))
     assert is_sent(conditions, admission_review) is not managed

@@ -18,10 +18,12 @@ Each rule has a stable code and name; both work in the policy file, in `--suppre
 `strict` makes every rule `deny`, `audit` makes every rule `warn`. Cross rules look at other
 objects (the input files and `--context` files in the CLI, the cluster in the server).
 
-A Pod that a controller owns (an ownerReference with `controller: true`) gets warnings, never a
-denial, from the rules that also check pod templates: its template was checked where a person wrote
-it. The admission webhook as installed is not even called for such pods (its `matchConditions`;
-README, "What the API server sends").
+A Pod or workload that a controller owns (an ownerReference with `controller: true`: a
+ReplicaSet's pods, a Deployment's ReplicaSets, a CronJob's Jobs, an operator's Deployments) gets
+warnings, never a denial, from the rules that check pod templates: the template it was made from
+was checked where a person wrote it, and a denial would only stall the controller's rollout. The
+admission webhook as installed is not even called for such objects (its `matchConditions`; README,
+"What the API server sends").
 
 Each rule lists the messages it can give. A finding carries its message's id next to the code, as
 `MW309/not-a-duration` (JSON `messageId`, SARIF `properties.messageId`): it names what was said,

@@ -23,7 +23,7 @@ from webhook.findings import (
 )
 from webhook.inventory import InventoryView, World
 from webhook.istio.mesh import MeshFacts
-from webhook.kinds import POD
+from webhook.kinds import POD_KINDS
 from webhook.kube import is_controller_managed
 from webhook.model import GroupKind, Resource
 from webhook.policy import Policy, Resolved
@@ -136,7 +136,7 @@ class Engine:
             if suppressed is None:  # read once, and only when a rule has something to say
                 suppressed = _annotation_suppressions(context.facts(resource))
             is_suppressed = self._is_suppressed(rule, resource, suppressed)
-            managed = rule.covers_templates and resource.group_kind == POD and is_controller_managed(resource)
+            managed = rule.covers_templates and resource.group_kind in POD_KINDS and is_controller_managed(resource)
             for violation in violations:
                 action = resolved.action
                 if (violation.weak and not resolved.strict) or managed:

@@ -215,6 +215,36 @@ def test_pod_owned_by_a_controller_is_only_warned() -> None:
 
 
 @pytest.mark.parametrize(
+    ("kind", "owner", "action"),
+    [
+        ("ReplicaSet", "{kind: Deployment, name: web, uid: u, controller: true}", "warn"),
+        (
+            "Deployment",
+            "{apiVersion: example.com/v1, kind: Shop, name: web, uid: u, controller: true}",
+            "warn",
+        ),
+        ("ReplicaSet", "{kind: Deployment, name: web, uid: u, controller: false}", "deny"),
+        ("ReplicaSet", "{kind: Deployment, name: web, uid: u}", "deny"),
+    ],
+    ids=[
+        "deployments-replicaset",
+        "operators-deployment",
+        "owner-not-controller",
+        "owner-without-controller",
+    ],
+)
+def test_workload_owned_by_a_controller_is_only_warned(kind: str, owner: str, action: str) -> None:
+    """A denial of a ReplicaSet its Deployment creates would stall the rollout (a Deployment applied
+    before Meshwarden, or before its namespace was meshed), and nobody would read it."""
+    manifest = (
+        deployment(labels="{app: web}")
+        .replace("kind: Deployment", f"kind: {kind}", 1)
+        .replace("name: web\n", f"name: web\n          ownerReferences: [{owner}]\n", 1)
+    )
+    assert [f.action for f in only(run(manifest), "MW101")] == [action]
+
+
+@pytest.mark.parametrize(
     ("manifest", "world"),
     [
         (pod(labels="{tier: x}", spec="hostNetwork: true\n          containers: [{name: web}]"), ""),
