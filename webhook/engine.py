@@ -136,7 +136,9 @@ class Engine:
             if suppressed is None:  # read once, and only when a rule has something to say
                 suppressed = _annotation_suppressions(context.facts(resource))
             is_suppressed = self._is_suppressed(rule, resource, suppressed)
-            managed = rule.covers_templates and resource.group_kind in POD_KINDS and is_controller_managed(resource)
+            managed = (
+                rule.covers_templates and resource.group_kind in POD_KINDS and is_controller_managed(resource)
+            )
             for violation in violations:
                 action = resolved.action
                 if (violation.weak and not resolved.strict) or managed:
