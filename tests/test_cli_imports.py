@@ -71,3 +71,13 @@ def test_each_format_loads_its_own_writer_only(tmp_path: Path) -> None:
     assert "orjson" not in text and "xml.etree.ElementTree" not in text
     assert "orjson" in loaded("check", "--format", "sarif", str(tmp_path / "svc.yaml"))
     assert "xml.etree.ElementTree" in loaded("check", "--format", "junit", str(tmp_path / "svc.yaml"))
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "junit"])
+def test_check_loads_the_file_editor_only_for_sarif(fmt: str, tmp_path: Path) -> None:
+    """The editor places SARIF's replacements; other formats carry fixes as edits, not text."""
+    (tmp_path / "svc.yaml").write_text(BAD_SERVICE)
+    assert not {"webhook.editor", "webhook.fixing"} & loaded(
+        "check", "--format", fmt, str(tmp_path / "svc.yaml")
+    )
+    assert "webhook.editor" in loaded("check", "--format", "sarif", str(tmp_path / "svc.yaml"))

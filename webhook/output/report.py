@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from webhook.editor import Region
 from webhook.findings import Action, Finding, Safety
 from webhook.loader import InputError, Note
 from webhook.model import ObjectRef
 from webhook.rules import Rule
+
+if TYPE_CHECKING:  # the editor is loaded by `fix` and by SARIF reports with fixes only
+    from webhook.editor import Region
 
 
 class FailOn:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from webhook import __version__
-from webhook.editor import Region
 from webhook.findings import Action, Autofix, Finding
 from webhook.loader import Note
 from webhook.output.report import Report
 from webhook.rules import CATALOGUE
+
+if TYPE_CHECKING:  # the editor is loaded by `fix` and by SARIF reports with fixes only
+    from webhook.editor import Region
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVELS = {Action.DENY: "error", Action.WARN: "warning"}
