@@ -27,8 +27,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import floor_app
 import orjson
-from flask import Flask, request
 from werkzeug.test import EnvironBuilder
 
 from webhook.server.metrics_dir import metrics_directory
@@ -38,22 +38,6 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 DEFAULT_REVIEWS = ("review-pod-allow.json", "review-pod-deny.json", "review-virtualservice-deny.json")
 
 Wsgi = Callable[..., Iterable[bytes]]
-
-
-def floor_app() -> Flask:
-    """The floor: parse, echo the uid, allow."""
-    app = Flask("floor")
-
-    @app.post("/validate")
-    def validate() -> dict[str, Any]:
-        review = request.get_json(force=True)
-        return {
-            "apiVersion": review["apiVersion"],
-            "kind": "AdmissionReview",
-            "response": {"uid": review["request"]["uid"], "allowed": True},
-        }
-
-    return app
 
 
 def environs(body: bytes, count: int) -> list[dict[str, Any]]:
@@ -113,7 +97,7 @@ def main() -> None:
         material = write_material(Path(scratch), ca, serving)
         settings = ServerSettings(cert=material.cert, key=material.key)
         app = create_app(settings, ServedInventory(StaticSource()))
-        floor = floor_app()
+        floor = floor_app.app
         engine = PolicyStore(None, (), lambda path, error: None).engine()
         decisions, metrics = DecisionLog(), Metrics(lambda: None)
 
