@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from webhook.findings import FieldPath
 from webhook.kinds import CRON_JOB, POD, WORKLOADS
 from webhook.model import Body, GroupKind, Resource, as_dict, as_list, scalar_text, string_map
 
@@ -49,6 +50,10 @@ class PodTemplate:
     def field(self, path: str) -> str:
         """Field path of `path` (`spec.containers[0]`) relative to the object's root."""
         return f"{self.path}.{path}" if self.path else path
+
+    def field_keys(self, *keys: str | int) -> FieldPath:
+        """The same as keys, exact when keys hold dots: `("spec", "template", "metadata", "labels")`."""
+        return (*TEMPLATE_PATHS.get(self.owner.group_kind, ()), *keys)
 
 
 def pod_template(resource: Resource) -> PodTemplate | None:

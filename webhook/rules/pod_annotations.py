@@ -24,7 +24,6 @@ from webhook.kinds import (
 )
 from webhook.kube import PodTemplate
 from webhook.model import Body, Resource, as_dict
-from webhook.rules.edits import template_field
 from webhook.rules.registry import Context, rule
 
 READ_KINDS = POD_KINDS | {
@@ -157,8 +156,8 @@ def _invalid_value(template: PodTemplate, what: str, key: str, value: str, inval
         # runs today. A label meaning "true" may not opt the pod in today (the injector's webhook
         # compares the exact text): correcting it could; one meaning "false" opts it out either way.
         if invalid.exact and (what == "annotation" or invalid.corrected == "false"):
-            written = as_dict(template.metadata.get(f"{what}s")).get(key)
-            edit = Edit(template_field(template, "metadata", f"{what}s", key), written, invalid.corrected)
+            metadata = _Metadata.of(template)
+            edit = Edit(metadata.key(f"{what}s", key), metadata.written(f"{what}s", key), invalid.corrected)
             autofix = Autofix(fix, (edit,), Safety.SAFE)
     else:
         fix = f"set {what} {key} in {parent} to {invalid.expected}"
@@ -283,7 +282,7 @@ def istio_metadata_misplaced(resource: Resource, context: Context) -> Iterator[V
         elif template is not None and key == INJECT_KEY:
             yield from _inject_annotation(template, value, path, context)
     if workload is not None:
-        pods = _Metadata(workload.metadata, template_field(workload, "metadata"))
+        pods = _Metadata.of(workload)
         for key, value in _istio_keys(workload.annotations):
             path = workload.field(f"metadata.annotations.{key}")
             if key not in ANNOTATIONS:
@@ -298,11 +297,16 @@ class _Metadata(NamedTuple):
     body: Body
     at: FieldPath
 
+    @classmethod
+    def of(cls, template: PodTemplate) -> _Metadata:
+        return cls(template.metadata, template.field_keys("metadata"))
+
     def written(self, field: str, key: str) -> object:
         return as_dict(self.body.get(field)).get(key)
 
-    def annotation(self, key: str) -> FieldPath:
-        return (*self.at, "annotations", key)
+    def key(self, field: str, key: str) -> FieldPath:
+        """Where `key` of its labels or annotations (`field`) is in the object."""
+        return (*self.at, field, key)
 
 
 def _istio_keys(annotations: Mapping[str, str]) -> Iterator[tuple[str, str]]:
@@ -347,13 +351,13 @@ def _unknown(key: str, path: str, workload: PodTemplate | None, metadata: _Metad
     target = metadata
     if workload is not None and _is_pod_annotation(nearest):
         fix += f" and move it to {workload.field('metadata.annotations')}"
-        target = _Metadata(workload.metadata, template_field(workload, "metadata"))
+        target = _Metadata.of(workload)
     # Only a key that differs in case alone is certainly the one meant.
     autofix = None
     if nearest.lower() == key.lower() and target.written("annotations", nearest) is None:
         edits = (
-            Edit(metadata.annotation(key), written, None),
-            Edit(target.annotation(nearest), None, written),
+            Edit(metadata.key("annotations", key), written, None),
+            Edit(target.key("annotations", nearest), None, written),
         )
         autofix = Autofix(fix, edits, Safety.SAFE)
     return Violation(
@@ -368,9 +372,9 @@ def _as_label(fix: str, key: str, written: object, metadata: _Metadata) -> Autof
     label = metadata.written("labels", key)
     if not isinstance(written, str) or not LABEL_VALUE.fullmatch(written) or label not in (None, written):
         return None
-    edits = [Edit(metadata.annotation(key), written, None)]
+    edits = [Edit(metadata.key("annotations", key), written, None)]
     if label is None:
-        edits.append(Edit((*metadata.at, "labels", key), None, written))
+        edits.append(Edit(metadata.key("labels", key), None, written))
     return Autofix(fix, tuple(edits), Safety.UNSAFE)
 
 
@@ -404,8 +408,8 @@ def _inject_annotation(template: PodTemplate, value: str, path: str, context: Co
     else:
         message = f"{written} has no effect: the label decides when both are set"
         message_id = "inject-annotation-overridden"
-    annotation = template_field(template, "metadata", "annotations", INJECT_KEY)
-    remove = Edit(annotation, as_dict(template.metadata.get("annotations")).get(INJECT_KEY), None)
+    metadata = _Metadata.of(template)
+    remove = Edit(metadata.key("annotations", INJECT_KEY), metadata.written("annotations", INJECT_KEY), None)
     edits: tuple[Edit, ...] = ()
     if label_value is not None and label_value == wanted:
         fix = f'remove the annotation: {labels_path} already has the label {INJECT_KEY}: "{wanted}"'
@@ -418,7 +422,7 @@ def _inject_annotation(template: PodTemplate, value: str, path: str, context: Co
         label = f'{INJECT_KEY}: "{wanted}"' if wanted else f'{INJECT_KEY}: "true" or "false"'
         fix = f"replace the annotation with the label {label} in {labels_path}"
         if wanted:
-            edits = (remove, Edit(template_field(template, "metadata", "labels", INJECT_KEY), None, wanted))
+            edits = (remove, Edit(metadata.key("labels", INJECT_KEY), None, wanted))
     # Replacing an annotation that opts out by the label changes nothing (the injector honours both);
     # one that means "true" opts nothing in today, and the label would.
     safety = Safety.UNSAFE if message_id == "inject-annotation-cannot-opt-in" else Safety.SAFE
@@ -444,7 +448,7 @@ def _on_workload(
             fix = f'move it to {target} as the label {INJECT_KEY}: "{wanted}"'
     else:
         target = workload.field("metadata.annotations")
-        remove = Edit(own.annotation(key), own.written("annotations", key), None)
+        remove = Edit(own.key("annotations", key), own.written("annotations", key), None)
         there = workload.annotations.get(key)
         if there == value:
             fix = f"remove it: {target} already has {written}"
@@ -454,7 +458,7 @@ def _on_workload(
             if there is None:  # a different value there is the one in effect: which is meant?
                 edits = (
                     remove,
-                    Edit(template_field(workload, "metadata", "annotations", key), None, remove.old),
+                    Edit(_Metadata.of(workload).key("annotations", key), None, remove.old),
                 )
     autofix = Autofix(fix, edits, Safety.SAFE) if edits else None
     return Violation(path, message, fix, message_id="pod-annotation-on-workload", autofix=autofix)

@@ -21,7 +21,6 @@ from webhook.istio.mesh import (
 from webhook.kinds import GATEWAY, NAMESPACE, PEER_AUTHENTICATION, POD_KINDS
 from webhook.kube import PodTemplate, container_port, is_controller_managed
 from webhook.model import Resource, as_dict, as_list, scalar_text
-from webhook.rules.edits import template_field
 from webhook.rules.registry import Context, Input, rule
 
 APP_LABELS = ("app", "app.kubernetes.io/name", "service.istio.io/canonical-name")
@@ -198,7 +197,7 @@ def workload_identity_labels(resource: Resource, context: Context) -> Iterator[V
     if all(g.inferred for g in gaps):
         written = as_dict(template.metadata.get("labels"))
         edits = tuple(
-            Edit(template_field(template, "metadata", "labels", g.identity), written.get(g.identity), g.value)
+            Edit(template.field_keys("metadata", "labels", g.identity), written.get(g.identity), g.value)
             for g in gaps
         )
         # Unsafe: a Service or subset that selects on the label may start sending these pods traffic.
