@@ -117,7 +117,7 @@ def vs_unreachable_route(vs: Resource, context: Context) -> Iterator[Violation]:
             if is_catch_all(route, matches):
                 catch_all = route
                 continue
-            covering = [_covered_by(earlier, m) for m in matches]
+            covering = [next((r for r, e in earlier if covers(e, m)), None) for m in matches]
             if all(covering):
                 first = {r.path: r for r in covering if r is not None}
                 shown = "; ".join(describe_match(m) for m in route.matches)
@@ -129,15 +129,6 @@ def vs_unreachable_route(vs: Resource, context: Context) -> Iterator[Violation]:
                     message_id="match-covered",
                 )
             earlier += [(route, m) for m in matches]
-
-
-def _covered_by(earlier: list[tuple[Route, Body]], match: Body) -> Route | None:
-    """The first earlier route with a match (its conditions) that covers `match`: only a match on
-    the same fields can."""
-    for route, conditions in earlier:
-        if conditions.keys() == match.keys() and covers(conditions, match):
-            return route
-    return None
 
 
 # --- MW307 -------------------------------------------------------------------------------------------
@@ -300,11 +291,10 @@ def vs_no_default_route(vs: Resource, context: Context) -> Iterator[Violation]:
     ) + " a match, so an in-mesh request that matches none gets 404 instead of reaching the service"
     default = _default_route(vs, facts)
     if default is not None:
-        fix = f"end spec.http with a route without match: `- {_flow(default)}`"
+        route = _flow(default)
+        fix = f"end spec.http with a route without match: `- {route}`"
         append = Edit(("spec", "http", len(as_list(vs.spec["http"]))), None, default)
-        autofix = Autofix(
-            f"add the route `{_flow(default)}` at the end of spec.http", (append,), Safety.UNSAFE
-        )
+        autofix = Autofix(f"add the route `{route}` at the end of spec.http", (append,), Safety.UNSAFE)
     else:
         last = as_list(http[-1].body.get("route"))
         host = scalar_text(
