@@ -56,22 +56,7 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
         help="files or directories (.yaml, .yml, .json; recursive); '-' reads standard input",
     )
     add_report_arguments(check)
-    check.add_argument(
-        "--context",
-        action="append",
-        default=[],
-        metavar="PATH",
-        help="objects that are part of the world for cross-object rules but are not "
-        "reported themselves, e.g. a cluster dump (repeatable)",
-    )
-    check.add_argument(
-        "--exclude",
-        action="append",
-        default=[],
-        metavar="GLOB",
-        help="leave out matching paths when walking a directory (gitignore syntax, relative to the "
-        "directory; repeatable); a .meshwardenignore file at the directory does the same",
-    )
+    add_input_arguments(check)
     check.add_argument(
         "--skip-non-manifests",
         action="store_true",
@@ -80,32 +65,12 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
         "kustomizations and their patches, Helm charts) are skipped with a note, as in a directory walk",
     )
     check.add_argument(
-        "--max-input-size",
-        type=_size,
-        default=DEFAULT_MAX_INPUT_SIZE,
-        metavar="SIZE",
-        help=f"refuse any one input (file, pipe, standard input) larger than this "
-        f"(default: {format_size(DEFAULT_MAX_INPUT_SIZE)})",
-    )
-    check.add_argument(
-        "--namespace",
-        default="default",
-        metavar="NS",
-        help="namespace for objects without one (default: %(default)s)",
-    )
-    check.add_argument(
         "--cluster",
         action="store_true",
         help="the live cluster is the world for cross-object rules (what would applying these files "
         "do?); the files replace their namesakes in it",
     )
     add_cluster_arguments(check)
-    check.add_argument(
-        "--partial",
-        action="store_true",
-        help="the inputs are not the whole world: skip cross-object rules instead of "
-        "reporting missing objects",
-    )
 
     add_fix_parser(commands)
 
@@ -190,13 +155,47 @@ def add_fix_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
         help="do not fix these rules, by code or name (repeatable; comma-separated)",
     )
     add_report_arguments(fix)
-    fix.add_argument("--context", action="append", default=[], metavar="PATH", help="as for check")
-    fix.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="as for check")
-    fix.add_argument(
-        "--max-input-size", type=_size, default=DEFAULT_MAX_INPUT_SIZE, metavar="SIZE", help="as for check"
+    add_input_arguments(fix)
+
+
+def add_input_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags shared by the commands that read manifests: check and fix."""
+    parser.add_argument(
+        "--context",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="objects that are part of the world for cross-object rules but are not "
+        "reported themselves, e.g. a cluster dump (repeatable)",
     )
-    fix.add_argument("--namespace", default="default", metavar="NS", help="as for check")
-    fix.add_argument("--partial", action="store_true", help="as for check")
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="leave out matching paths when walking a directory (gitignore syntax, relative to the "
+        "directory; repeatable); a .meshwardenignore file at the directory does the same",
+    )
+    parser.add_argument(
+        "--max-input-size",
+        type=_size,
+        default=DEFAULT_MAX_INPUT_SIZE,
+        metavar="SIZE",
+        help=f"refuse any one input (file, pipe, standard input) larger than this "
+        f"(default: {format_size(DEFAULT_MAX_INPUT_SIZE)})",
+    )
+    parser.add_argument(
+        "--namespace",
+        default="default",
+        metavar="NS",
+        help="namespace for objects without one (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--partial",
+        action="store_true",
+        help="the inputs are not the whole world: skip cross-object rules instead of "
+        "reporting missing objects",
+    )
 
 
 def add_report_arguments(parser: argparse.ArgumentParser) -> None:
