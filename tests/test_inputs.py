@@ -180,6 +180,19 @@ def test_devices_are_refused_without_reading_them() -> None:
     assert "-: standard input is a device, not a file or a pipe" in result.stderr
 
 
+@pytest.mark.parametrize("command", ["check", "fix"])
+def test_standard_input_that_is_a_device_or_closed_is_an_input_error(command: str) -> None:
+    for redirect, problem in [("</dev/zero", "a device, not a file or a pipe"), ("<&-", "closed")]:
+        result = subprocess.run(
+            ["sh", "-c", f'exec "$0" -m webhook {command} - {redirect}', sys.executable],
+            capture_output=True,
+            text=True,
+            timeout=GENEROUS,
+        )
+        assert result.returncode == 2, result.stderr
+        assert f"-: standard input is {problem}" in result.stderr
+
+
 def test_a_named_pipe_that_nobody_writes_to_does_not_block(tmp_path: Path) -> None:
     fifo = tmp_path / "manifests.yaml"
     os.mkfifo(fifo)

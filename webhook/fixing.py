@@ -19,7 +19,7 @@ from webhook.documents import read_text
 from webhook.editor import EditError, Region, Replacement, Source, SourceError, Target, apply, region
 from webhook.engine import Engine
 from webhook.findings import Autofix, Finding, Safety
-from webhook.inputs import STDIN, read_inputs
+from webhook.inputs import STDIN, read_inputs, stdin_problem
 from webhook.inventory import Inventory, World
 from webhook.loader import InputError, LoadOptions, Note, load
 from webhook.model import ObjectRef, Resource
@@ -171,6 +171,10 @@ def _editable(file: str) -> bool:
 
 
 def _read_stdin(max_size: int, errors: list[InputError]) -> str | None:
+    problem = stdin_problem()
+    if problem is not None:
+        errors.append(InputError(STDIN, None, problem))
+        return None
     data = sys.stdin.buffer.read(max_size + 1)
     if len(data) > max_size:
         errors.append(InputError(STDIN, None, "larger than the --max-input-size limit: not read"))

@@ -37,6 +37,20 @@ class Inputs:
     """Files left out with a note: not Kubernetes objects by design."""
 
 
+def stdin_problem() -> str | None:
+    """Why standard input cannot be read as manifests: closed, or a device (`< /dev/zero`)."""
+    if sys.stdin is None:
+        return "standard input is closed"
+    stdin = sys.stdin.buffer
+    try:
+        mode = os.fstat(stdin.fileno()).st_mode
+    except OSError:  # no file descriptor (io.UnsupportedOperation): a stream in memory
+        return None
+    if (stat.S_ISCHR(mode) or stat.S_ISBLK(mode)) and not stdin.isatty():
+        return "standard input is a device, not a file or a pipe"
+    return None
+
+
 def read_inputs(
     paths: Iterable[str],
     options: LoadOptions,
@@ -95,15 +109,11 @@ class _Reader:
         self.inputs.skipped_files += 1
 
     def read_stdin(self) -> None:
-        if sys.stdin is None:
-            self.error(STDIN, "standard input is closed")
+        problem = stdin_problem()
+        if problem is not None:
+            self.error(STDIN, problem)
             return
-        stdin = sys.stdin.buffer
-        mode = os.fstat(stdin.fileno()).st_mode
-        if (stat.S_ISCHR(mode) or stat.S_ISBLK(mode)) and not stdin.isatty():
-            self.error(STDIN, "standard input is a device, not a file or a pipe")
-            return
-        self._load(stdin, STDIN, walked=False, stream=True)
+        self._load(sys.stdin.buffer, STDIN, walked=False, stream=True)
 
     def read_file(self, path: str, *, walked: bool) -> None:
         try:
