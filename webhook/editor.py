@@ -28,7 +28,7 @@ from yaml.emitter import Emitter
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import Resolver
 
-from webhook.findings import Autofix, Edit, FieldPath
+from webhook.findings import Autofix, Edit, FieldPath, field_text
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _BLOCK_SCALAR_STYLES = ("|", ">")
@@ -109,6 +109,7 @@ class Source:
     def __init__(self, text: str):
         self.text = text
         self.newline = "\r\n" if "\r\n" in text else "\n"
+        self._writers: dict[int, _Writer] = {}
         try:
             self._documents = [d for d in yaml.compose_all(text, Loader=yaml.SafeLoader) if d is not None]
         except yaml.MarkedYAMLError as exc:
@@ -124,7 +125,10 @@ class Source:
         """The replacements that make `autofix` to the object `target`; EditError when they cannot
         be placed."""
         document, root = self._find(target)
-        done = _Writer(self.text, self.newline, document).fix(root, autofix.edits)
+        writer = self._writers.get(id(document))
+        if writer is None:  # the document's layout and aliases are looked at once, for all its fixes
+            writer = self._writers[id(document)] = _Writer(self.text, self.newline, document)
+        done = writer.fix(root, autofix.edits)
         ordered = sorted(done)
         if any(a.overlaps(b) for a, b in itertools.pairwise(ordered)):
             raise EditError("its edits overlap")
@@ -539,7 +543,4 @@ def _merge(into: Any, value: Any) -> None:
 
 
 def _show(path: FieldPath) -> str:
-    shown = ""
-    for key in path:
-        shown += f"[{key}]" if isinstance(key, int) else (f".{key}" if shown else key)
-    return shown or "the object"
+    return field_text(path) or "the object"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import KW_ONLY, dataclass, field
 from enum import StrEnum
 
@@ -30,6 +31,20 @@ class Safety(StrEnum):
 FieldPath = tuple[str | int, ...]
 """A field of an object as keys and list indices: `("metadata", "annotations", "sidecar.istio.io/inject")`.
 Unlike a Violation's dotted path, it stays exact when keys hold dots."""
+
+
+def field_text(path: FieldPath) -> str:
+    """A field path as a person writes it: `spec.ports[0].name`, and a key with dots or slashes
+    quoted in brackets, `metadata.annotations["sidecar.istio.io/inject"]`."""
+    text = ""
+    for key in path:
+        if isinstance(key, int):
+            text += f"[{key}]"
+        elif "." in key or "/" in key:
+            text += f"[{json.dumps(key, ensure_ascii=False)}]"
+        else:
+            text += f".{key}" if text else key
+    return text
 
 
 @dataclass(frozen=True, slots=True)

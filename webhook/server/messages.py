@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from webhook.engine import SUPPRESS_ANNOTATION, SUPPRESS_REASON_ANNOTATION
-from webhook.findings import Action, Autofix, Edit, FieldPath, Finding, Safety
+from webhook.findings import Action, Autofix, Edit, Finding, Safety, field_text
 from webhook.model import ObjectRef
 
 MAX_WARNINGS = 10
@@ -71,22 +71,10 @@ def corrected(autofix: Autofix) -> str:
 
 def _edit_text(edit: Edit) -> str:
     if edit.new is None:
-        return f"remove {_field(edit.path)}"
+        return f"remove {field_text(edit.path)}"
     if edit.old is None and isinstance(edit.path[-1], int):
-        return f"add {_json(edit.new)} to {_field(edit.path[:-1])}"
-    return f"set {_field(edit.path)} to {_json(edit.new)}"
-
-
-def _field(path: FieldPath) -> str:
-    text = ""
-    for key in path:
-        if isinstance(key, int):
-            text += f"[{key}]"
-        elif "." in key or "/" in key:
-            text += f"[{_json(key)}]"
-        else:
-            text += f".{key}" if text else key
-    return text
+        return f"add {_json(edit.new)} to {field_text(edit.path[:-1])}"
+    return f"set {field_text(edit.path)} to {_json(edit.new)}"
 
 
 def _json(value: object) -> str:
