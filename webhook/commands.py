@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, TextIO, TypeVar
 from webhook import __version__
 from webhook.engine import Engine, RunSuppression
 from webhook.findings import Finding
-from webhook.inputs import DEFAULT_MAX_INPUT_SIZE, STDIN, format_size, parse_size, read_inputs
+from webhook.inputs import DEFAULT_MAX_INPUT_SIZE, STDIN, format_size, parse_size, read_inputs, shown_path
 from webhook.inventory import Inventory, World
 from webhook.loader import LoadOptions, Note
 from webhook.model import ObjectRef, Resource
@@ -345,9 +345,8 @@ def run_fix(args: argparse.Namespace) -> int:
     verb = "fixed" if apply else "would fix"
     for file in files:
         codes = ", ".join(f"{code} ×{count}" for code, count in sorted(file.fixed.items()))
-        print(
-            f"{_shown(file.path)}: {verb} {_count(file.fixed.total(), 'finding')} ({codes})", file=sys.stderr
-        )
+        fixed_here = _count(file.fixed.total(), "finding")
+        print(f"{shown_path(file.path)}: {verb} {fixed_here} ({codes})", file=sys.stderr)
     done = "applied" if apply else "available"
     print(f"fix: {_count(fixed, 'fix', 'fixes')} {done} in {_count(len(files), 'file')}", file=sys.stderr)
     if not apply:
@@ -384,10 +383,6 @@ def _rule_names(values: list[str], flag: str) -> frozenset[str]:
 
 def _count(number: int, noun: str, plural: str = "") -> str:
     return f"{number} {noun if number == 1 else plural or noun + 's'}"
-
-
-def _shown(path: str) -> str:
-    return "stdin" if path == "-" else path
 
 
 def run_audit(args: argparse.Namespace) -> int:

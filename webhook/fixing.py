@@ -19,7 +19,7 @@ from webhook.documents import read_text
 from webhook.editor import EditError, Region, Replacement, Source, SourceError, Target, apply, region
 from webhook.engine import Engine
 from webhook.findings import Autofix, Finding, Safety
-from webhook.inputs import STDIN, read_inputs, stdin_problem
+from webhook.inputs import STDIN, read_inputs, shown_path, stdin_problem
 from webhook.inventory import Inventory, World
 from webhook.loader import InputError, LoadOptions, Note, load
 from webhook.model import ObjectRef, Resource
@@ -255,7 +255,7 @@ def fix_regions(
 
 
 def unified_diff(file: FixedFile) -> str:
-    name = "stdin" if file.path == STDIN else file.path
+    name = shown_path(file.path)
     lines = difflib.unified_diff(
         file.original.splitlines(keepends=True),
         file.text.splitlines(keepends=True),

@@ -28,6 +28,11 @@ DEFAULT_MAX_INPUT_SIZE = 512 * 1024 * 1024
 STDIN = "-"
 
 
+def shown_path(path: str) -> str:
+    """A path as reports name it: standard input is `stdin`."""
+    return "stdin" if path == STDIN else path
+
+
 @dataclass
 class Inputs:
     resources: list[Resource] = field(default_factory=list)

@@ -9,6 +9,7 @@ import orjson
 
 from webhook import __version__
 from webhook.findings import Action, Autofix, Finding
+from webhook.inputs import shown_path
 from webhook.loader import Note
 from webhook.output.report import Report
 from webhook.rules import CATALOGUE
@@ -36,7 +37,7 @@ def _rules() -> list[dict[str, Any]]:
 
 
 def _location(file: str, line: int | None) -> dict[str, Any]:
-    location: dict[str, Any] = {"artifactLocation": {"uri": _uri(file)}}
+    location: dict[str, Any] = {"artifactLocation": {"uri": shown_path(file)}}
     if line:
         location["region"] = {"startLine": line}
     return {"physicalLocation": location}
@@ -93,12 +94,8 @@ def _fix(autofix: Autofix, file: str, regions: tuple[Region, ...]) -> dict[str, 
     ]
     return {
         "description": {"text": f"{autofix.title} ({autofix.safety} fix)"},
-        "artifactChanges": [{"artifactLocation": {"uri": _uri(file)}, "replacements": replacements}],
+        "artifactChanges": [{"artifactLocation": {"uri": shown_path(file)}, "replacements": replacements}],
     }
-
-
-def _uri(file: str) -> str:
-    return "stdin" if file == "-" else file
 
 
 def _unread_notes(report: Report) -> list[dict[str, Any]]:
