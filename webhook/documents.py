@@ -5,12 +5,15 @@ aliases are never expanded into memory, and hostile documents (alias bombs, extr
 numbers too long to convert) are refused with a clear error instead of exhausting memory, the C
 stack or the interpreter's limits. Input is read in blocks and parsed one document at a time
 (a document ends at a `---` or `...` line), so that one broken document cannot hide the others
-and memory follows the values kept, not the raw text.
+and memory follows the values kept, not the raw text. A document in the plain block style that
+tools write is first offered to a line reader (webhook.block_yaml), which reads it several times
+faster than libyaml's events reach Python and leaves every other shape to libyaml.
 """
 
 from __future__ import annotations
 
 import codecs
+import functools
 import io
 import json
 import re
@@ -18,20 +21,9 @@ import sys
 from array import array
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-import yaml
-from yaml import (
-    AliasEvent,
-    MappingEndEvent,
-    MappingStartEvent,
-    ScalarEvent,
-    SequenceEndEvent,
-    SequenceStartEvent,
-)
-from yaml.constructor import SafeConstructor
-from yaml.nodes import ScalarNode
-from yaml.resolver import Resolver
+from webhook.block_yaml import MAX_INTERNED, MAYBE_TYPED, TYPED_WORDS, WORD_VALUES, Block, read_block
 
 MAX_DEPTH = 100
 MAX_NODES = 1_000_000
@@ -40,14 +32,13 @@ MAX_NUMBER_LENGTH = 4300
 """Python's own limit on converting decimal text to an integer; no Kubernetes number comes near."""
 BLOCK = 1 << 16
 """Bytes read at a time; also the longest piece of a line handed to libyaml at once."""
-MAX_INTERNED = 64
-"""Strings up to this length are interned: kinds, keys, label values and names repeat."""
+BLOCK_READ_LIMIT = 1 << 18
+"""Documents up to this size are first offered to the line reader (webhook.block_yaml)."""
 
-_Parser: Any
-try:  # libyaml's parser alone: events are all this module reads, no constructor or resolver
-    from yaml._yaml import CParser as _Parser
-except ImportError:  # pragma: no cover - libyaml is part of the PyYAML wheels
-    _Parser = yaml.SafeLoader
+if TYPE_CHECKING:
+    import yaml
+    from yaml.constructor import SafeConstructor
+    from yaml.resolver import Resolver
 
 _SEPARATOR = re.compile(r"^(---|\.\.\.)(?=[ \t\r\n]|$)", re.MULTILINE)
 _CONTENT = re.compile(r"^[ \t]*([^\s#])", re.MULTILINE)
@@ -61,10 +52,33 @@ _RESOLVED_TAGS = {
     "tag:yaml.org,2002:float",
 }
 _NUMBER_TAGS = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
+NUMBER_CHARACTERS = frozenset("0123456789+-_.:~bxabcdefABCDEFeEinfINFnaNA")
+"""Every character of YAML 1.1's nulls, ints and floats as PyYAML resolves them: signs, digits,
+`_` and `:` separators, the `0b` and `0x` prefixes, hex digits, exponents, `.inf` and `.nan`."""
 _END = "\0end of stream"
 _TEMPLATE_HINT = " (an unrendered template? pipe `helm template CHART` into meshwarden check -)"
-_resolver = Resolver()
-_constructor = SafeConstructor()
+
+
+@functools.cache
+def _event_parser() -> Any:
+    """libyaml's parser alone: events are all this module reads, no constructor or resolver.
+    PyYAML is imported on first use: documents the line reader reads need none of it."""
+    try:
+        from yaml._yaml import CParser
+
+        return CParser
+    except ImportError:  # pragma: no cover - libyaml is part of the PyYAML wheels
+        from yaml import SafeLoader
+
+        return SafeLoader
+
+
+@functools.cache
+def _resolving() -> tuple[Resolver, SafeConstructor]:
+    from yaml.constructor import SafeConstructor
+    from yaml.resolver import Resolver
+
+    return Resolver(), SafeConstructor()
 
 
 class DocumentError(Exception):
@@ -274,6 +288,23 @@ class _Splitter:
             if self._looked:
                 return True
 
+    def whole(self, limit: int) -> str | None:
+        """The rest of the document's text, or None (reading nothing) when it is longer than
+        `limit` characters."""
+        parts: list[str] = []
+        size = 0
+        while size <= limit:
+            part = self.read()
+            if not part:
+                return "".join(parts)
+            parts.append(part)
+            size += len(part)
+        self._pending[:0] = parts
+        return None
+
+    def unread(self, text: str) -> None:
+        self._pending.insert(0, text)
+
     def drain(self) -> None:
         while self.read():
             pass
@@ -337,16 +368,6 @@ def _parse_json(text: str | None, start_line: int) -> Document | None:
     return Document(value, start_line, EMPTY_LINES, items)
 
 
-# A plain scalar is a null, bool, int or float only when it starts with one of these, or is one
-# of these words (YAML 1.1's booleans and nulls, as PyYAML's resolver reads them).
-_MAYBE_NUMBER = frozenset("-+.0123456789~")
-_TYPED_WORDS = frozenset(
-    variant
-    for word in ("null", "true", "false", "yes", "no", "on", "off")
-    for variant in (word, word.capitalize(), word.upper())
-)
-
-
 def _intern(value: str) -> str:
     """Short strings repeat (kinds, label values, the name of an object in its labels and
     selectors): each is stored once."""
@@ -359,19 +380,36 @@ def _scalar(event: yaml.ScalarEvent, line: int) -> Any:
     if tag is None or tag == "!":
         if event.style or not event.implicit[0]:
             return _intern(value)
-        if value and value[0] not in _MAYBE_NUMBER and value not in _TYPED_WORDS:
-            return _intern(value)
-        if value.isdecimal() and value.isascii() and len(value) < 19 and (value[0] != "0" or value == "0"):
-            return int(value)  # the common case, decided without the resolver's patterns
-        tag = _resolver.resolve(ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
-    elif not tag.startswith(_STANDARD_TAG):
+        return _plain(value, line)
+    if not tag.startswith(_STANDARD_TAG):
         raise ForeignTag(line, tag)
+    return _typed(value, tag, line)
+
+
+def _plain(value: str, line: int = 0) -> Any:
+    """A plain scalar's value: a string unless it reads as a null, bool or number."""
+    if value and value[0] not in MAYBE_TYPED:
+        return WORD_VALUES[value] if value in TYPED_WORDS else _intern(value)
+    if value.isdecimal() and value.isascii() and len(value) < 19 and (value[0] != "0" or value == "0"):
+        return int(value)  # the common case, decided without the resolver's patterns
+    if not NUMBER_CHARACTERS.issuperset(value):
+        return _intern(value)  # `100m`, `128Mi`, `30s`, `--port`: no pattern of the resolver matches
+    from yaml.nodes import ScalarNode
+
+    resolver = _resolving()[0]
+    return _typed(value, resolver.resolve(ScalarNode, value, (True, False)), line)  # type: ignore[no-untyped-call]
+
+
+def _typed(value: str, tag: str, line: int) -> Any:
     if tag not in _RESOLVED_TAGS:
         return _intern(value)
     if tag in _NUMBER_TAGS and len(value) > MAX_NUMBER_LENGTH:
         raise DocumentError(line, f"a number of {len(value):,} characters is too long to read")
+    from yaml.nodes import ScalarNode
+
+    constructor = _resolving()[1]
     try:  # the constructor's own construct_object would cache every node for the process's life
-        return SafeConstructor.yaml_constructors[tag](_constructor, ScalarNode(tag, value))
+        return constructor.yaml_constructors[tag](constructor, ScalarNode(tag, value))
     except (ValueError, KeyError, TypeError) as exc:
         raise DocumentError(line, f"{value[:40]!r} is not a valid {tag.rpartition(':')[2]}: {exc}") from None
 
@@ -393,7 +431,28 @@ class _Frame:
 
 
 def _parse(documents: _Splitter, shapes: Shapes) -> Document | None:
-    """The document libyaml reads from `documents`, None when it holds only comments."""
+    """The document read from `documents`, None when it holds only comments: by the line reader
+    when it can, else by libyaml."""
+    text = documents.whole(BLOCK_READ_LIMIT)
+    if text is not None:
+        block = read_block(text, documents.start_line, _plain, MAX_DEPTH)
+        if block is not None:
+            return _document(block, shapes, *documents.source())
+        documents.unread(text)
+    return _parse_events(documents, shapes)
+
+
+def _parse_events(documents: _Splitter, shapes: Shapes) -> Document | None:
+    import yaml
+    from yaml import (
+        AliasEvent,
+        MappingEndEvent,
+        MappingStartEvent,
+        ScalarEvent,
+        SequenceEndEvent,
+        SequenceStartEvent,
+    )
+
     offset = documents.start_line - 1
     stack: list[_Frame] = []
     anchors: dict[str, Any] = {}
@@ -408,14 +467,14 @@ def _parse(documents: _Splitter, shapes: Shapes) -> Document | None:
     # The loop runs once per YAML node of every input: its common cases (a plain or quoted
     # string, a key, a mapping or sequence) are written out inline.
     try:
-        next_event = _Parser(documents).get_event
+        next_event = _event_parser()(documents).get_event
         while (event := next_event()) is not None:
             kind = type(event)
             line = event.start_mark.line + 1 + offset
             if kind is ScalarEvent:
                 value = event.value
                 if event.tag is None and (
-                    event.style or (value and value[0] not in _MAYBE_NUMBER and value not in _TYPED_WORDS)
+                    event.style or (value and value[0] not in MAYBE_TYPED and value not in TYPED_WORDS)
                 ):
                     if len(value) <= MAX_INTERNED:
                         value = intern(value)
@@ -495,32 +554,38 @@ def _parse(documents: _Splitter, shapes: Shapes) -> Document | None:
     source, source_line = documents.source()
     if root_frame is None:
         return None if root is None else Document(root, documents.start_line, EMPTY_LINES, None, source)
-    return _document(root_frame, members, shapes, source, source_line)
+    block = Block(
+        root_frame.container,
+        root_frame.line,
+        root_frame.record,
+        {key: (frame.line, frame.record) for key, frame in members.items()},
+    )
+    return _document(block, shapes, source, source_line)
 
 
-def _document(
-    root: _Frame, members: dict[int, _Frame], shapes: Shapes, source: str | None, source_line: int
-) -> Document:
-    value: Any = root.container
+def _document(block: Block, shapes: Shapes, source: str | None, source_line: int) -> Document:
+    value = block.value
     if is_list(value):
         items = []
         for index, item in enumerate(value["items"]):
-            frame = members.get(id(item))
-            if frame is not None:
-                items.append(Parsed(item, frame.line, shapes.line_map(frame.line, frame.record)))
+            member = block.members.get(id(item))
+            if member is not None:
+                line, fields = member
+                items.append(Parsed(item, line, shapes.line_map(line, fields)))
             else:  # a scalar, a list or an alias
-                line = next((n for p, n in root.record if p == f"items[{index}]"), root.line)
+                line = next((n for p, n in block.record if p == f"items[{index}]"), block.line)
                 items.append(Parsed(item, line, EMPTY_LINES))
-        return Document(value, root.line, EMPTY_LINES, items, source, source_line)
-    record = root.record
-    if members:  # an `items` field of something that is no List: its lines are the document's
+        return Document(value, block.line, EMPTY_LINES, items, source, source_line)
+    record = block.record
+    if block.members:  # an `items` field of something that is no List: its lines are the document's
         record = list(record)
         for index, item in enumerate(value.get("items") or []):
-            frame = members.get(id(item))
-            if frame is not None:
-                record.append((f"items[{index}]", frame.line))
-                record += [(f"items[{index}].{path}", n) for path, n in frame.record]
-    return Document(value, root.line, shapes.line_map(root.line, record), None, source, source_line)
+            member = block.members.get(id(item))
+            if member is not None:
+                line, fields = member
+                record.append((f"items[{index}]", line))
+                record += [(f"items[{index}].{path}", n) for path, n in fields]
+    return Document(value, block.line, shapes.line_map(block.line, record), None, source, source_line)
 
 
 def _child_path(top: _Frame) -> str:

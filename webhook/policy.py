@@ -13,21 +13,17 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, TypeVar
-
-import yaml
-from yaml.composer import ComposerError
-from yaml.constructor import ConstructorError
-from yaml.nodes import MappingNode, Node, SequenceNode
-from yaml.parser import ParserError
-from yaml.reader import ReaderError
-from yaml.scanner import ScannerError
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from webhook.findings import Action
 from webhook.istio.mesh import NEWEST_ISTIO, MeshFacts
 from webhook.rules import Catalogue, Rule
+
+if TYPE_CHECKING:  # PyYAML is imported when a policy file is read: `check` without one starts faster
+    import yaml
+    from yaml.nodes import Node
 
 
 class Profile(StrEnum):
@@ -138,8 +134,13 @@ def load_policy(path: str | Path, catalogue: Catalogue) -> Policy:
 
 def parse_policy(text: str, catalogue: Catalogue, source: str = "policy") -> Policy:
     """The policy in `text`; PolicyError lists every problem, each with its line and key."""
+    import yaml
+    from yaml.parser import ParserError
+    from yaml.reader import ReaderError
+    from yaml.scanner import ScannerError
+
     try:
-        loader = _PolicyLoader(text)
+        loader = _policy_loader()(text)
     except ReaderError as exc:  # a control character: refused before parsing
         where = f"{source}:{text.count(chr(10), 0, exc.position) + 1}"
         raise PolicyError(f"{where}: character #x{exc.character:04x} is not allowed in YAML") from None
@@ -165,41 +166,54 @@ def parse_policy(text: str, catalogue: Catalogue, source: str = "policy") -> Pol
 def _yaml_problem(exc: yaml.YAMLError) -> str:
     """`expected a single document in the stream, but found another document`, without the
     error's own position lines (the caller names file and line)."""
+    from yaml.parser import ParserError
+    from yaml.scanner import ScannerError
+
     context, problem = getattr(exc, "context", None), getattr(exc, "problem", None)
     if not problem:
         return str(exc)
     return f"{context}, {problem}" if context and not isinstance(exc, ScannerError | ParserError) else problem
 
 
-class _PolicyLoader(yaml.SafeLoader):
-    """PyYAML's safe loader with nesting capped and every bad scalar reported at its line."""
+@cache
+def _policy_loader() -> type[yaml.SafeLoader]:
+    """PyYAML's safe loader with nesting capped and every bad scalar reported at its line, made on
+    first use, so that PyYAML is imported only when there is a policy file to read."""
+    import yaml
+    from yaml.composer import ComposerError
+    from yaml.constructor import ConstructorError
 
-    def __init__(self, text: str):
-        super().__init__(text)
-        self._depth = 0
+    class PolicyLoader(yaml.SafeLoader):
+        def __init__(self, text: str):
+            super().__init__(text)
+            self._depth = 0
 
-    def compose_node(self, parent: Node | None, index: int) -> Node | None:
-        self._depth += 1
-        try:
-            if self._depth > MAX_DEPTH:
-                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
-                raise ComposerError(None, None, f"nested more than {MAX_DEPTH} levels deep", mark)
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
+        def compose_node(self, parent: Node | None, index: int) -> Node | None:
+            self._depth += 1
+            try:
+                if self._depth > MAX_DEPTH:
+                    mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                    raise ComposerError(None, None, f"nested more than {MAX_DEPTH} levels deep", mark)
+                return super().compose_node(parent, index)
+            finally:
+                self._depth -= 1
 
-    def construct_object(self, node: Node, deep: bool = False) -> Any:
-        try:
-            return super().construct_object(node, deep)
-        except ValueError as exc:  # int() beyond its digit limit, a date that does not exist
-            kind = node.tag.rpartition(":")[2]
-            reason = "too many digits" if kind == "int" else str(exc)
-            problem = f"{_shown(node.value)} is not a usable {kind}: {reason}"
-            raise ConstructorError(None, None, problem, node.start_mark) from None
+        def construct_object(self, node: Node, deep: bool = False) -> Any:
+            try:
+                return super().construct_object(node, deep)
+            except ValueError as exc:  # int() beyond its digit limit, a date that does not exist
+                kind = node.tag.rpartition(":")[2]
+                reason = "too many digits" if kind == "int" else str(exc)
+                problem = f"{_shown(node.value)} is not a usable {kind}: {reason}"
+                raise ConstructorError(None, None, problem, node.start_mark) from None
+
+    return PolicyLoader
 
 
 def _key_lines(root: Node) -> dict[str, int]:
     """The line of each key and list entry, by the path the problems name (`rules.MW201`)."""
+    from yaml.nodes import MappingNode, SequenceNode
+
     lines: dict[str, int] = {}
     seen: set[int] = set()  # aliases share nodes: each is walked once
 

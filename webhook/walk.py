@@ -14,10 +14,12 @@ import stat
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pathspec
+from typing import TYPE_CHECKING
 
 from webhook.loader import InputError, Note
+
+if TYPE_CHECKING:
+    import pathspec
 
 IGNORE_FILE = ".meshwardenignore"
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
@@ -155,6 +157,8 @@ def _ignore_spec(root: str, exclude: tuple[str, ...], result: Walk) -> pathspec.
         pass
     except (OSError, UnicodeDecodeError) as exc:
         result.errors.append(InputError(ignore_file, None, f"cannot read: {_reason(exc)}"))
+    import pathspec  # only a directory walk needs it: checking files starts without it
+
     return pathspec.GitIgnoreSpec.from_lines([*lines, *exclude])
 
 

@@ -6,8 +6,6 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple
 
-import yaml
-
 from webhook.findings import Action, Autofix, Edit, Lookup, Safety, Violation
 from webhook.inventory import InventoryView
 from webhook.inventory.detail import Detail
@@ -347,6 +345,8 @@ def _default_route(vs: Resource, facts: Facts) -> Body | None:
 
 def _flow(value: object) -> str:
     """A small map in YAML flow style, on one line, as a fix shows it."""
+    import yaml  # a finding's text needs it, a clean check does not
+
     return yaml.safe_dump(value, default_flow_style=True, width=FLOW_WIDTH).strip()
 
 

@@ -6,8 +6,6 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
-import yaml
-
 from webhook.findings import Action, Autofix, Edit, Safety, Violation
 from webhook.inventory.detail import Detail
 from webhook.istio.mesh import (
@@ -53,6 +51,8 @@ def _where(template: PodTemplate) -> str:
 
 def _label_text(key: str, value: str) -> str:
     """`key: value` as it would be written in YAML, quoting values YAML would not read as text."""
+    import yaml  # a finding's text needs it, a clean check does not
+
     try:  # beyond a label value's 63 characters, YAML could take long or fail (int() of 5,000 digits)
         plain = len(value) <= 63 and yaml.safe_load(value) == value
     except yaml.YAMLError:
