@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 
 import webhook.documents
-from webhook.block_yaml import read_block
-from webhook.documents import MAX_DEPTH, NUMBER_CHARACTERS, DocumentError, _plain, read_documents
+from webhook.block_yaml import Limits, read_block
+from webhook.documents import MAX_DEPTH, MAX_NODES, NUMBER_CHARACTERS, DocumentError, _plain, read_documents
 
 TESTS = Path(__file__).parent
+LIMITS = Limits(MAX_DEPTH, MAX_NODES)
 
 
 def _summary(document: Any) -> Any:
@@ -34,7 +35,7 @@ def _read(data: bytes, monkeypatch: pytest.MonkeyPatch, *, line_reader: bool) ->
 
 
 def _line_read(text: str) -> bool:
-    return read_block(text, 1, _plain, MAX_DEPTH) is not None
+    return read_block(text, 1, _plain, LIMITS) is not None
 
 
 YAML_FILES = sorted(p for p in TESTS.rglob("*") if p.suffix in {".yaml", ".yml"} and p.is_file())
@@ -62,7 +63,8 @@ READ = {
     "nulls": "a:\nb: # nothing\nc:\n  d:\ne:\n",
     "indentless and indented sequences": "a:\n- 1\n- x\nb:\n  - y\n  -   z: 1\n      w: 2\n",
     "a mapping item on the dash's line and after it": "a:\n- name: x\n  port: 80\n-\n  name: y\n",
-    "empty flow collections": "a: {}\nb: []\nc:\n- {}\n- [] # none\n",
+    "empty flow collections": "a: {}\nb: []\nc:\n- {}\n- [] # none\nd: [ ]\n",
+    "one-line flow sequences": "a: [x, 'y''s', \"z #1\", 1, true, ~, -1, -x, a b ]  # ok\nb:\n- [p,]\n",
     "literal block strings": "a: |\n  one\n    two\n\n  three\n\n\nb: |-\n  x\n  y\nc: |  # keep\n  z\n",
     "literal strings in a sequence": "a:\n- |\n  one\n- |-\n  two\nb: 1\n",
     "duplicate keys": "a: 1\nb: 2\na: {}\n",
@@ -74,7 +76,12 @@ READ = {
 }
 
 LEFT_TO_LIBYAML = {
-    "flow collections": "a: [1, 2]\n",
+    "a flow sequence over lines": "a: [1,\n  2]\n",
+    "a nested flow sequence": "a: [[1], 2]\n",
+    "a flow sequence with a mapping": "a: [b: 1]\n",
+    "a flow sequence with an escape": 'a: ["\\t"]\n',
+    "a flow sequence with a colon or hash in a plain item": "a: [b:c, d#e]\n",
+    "a flow sequence with an empty item": "a: [b, , c]\n",
     "a flow mapping": "a: {b: 1}\n",
     "anchors and aliases": "a: &x 1\nb: *x\n",
     "tags": "a: !!str 1\n",
@@ -121,7 +128,7 @@ def test_other_shapes_are_left_to_libyaml(text: str, monkeypatch: pytest.MonkeyP
 
 def test_field_lines_of_a_line_read_document() -> None:
     text = "# head\nkind: Service\nmetadata:\n  name: web\nspec:\n  ports:\n  - name: http\n\n    port: 80\n"
-    block = read_block(text, 10, _plain, MAX_DEPTH)
+    block = read_block(text, 10, _plain, LIMITS)
     assert block is not None
     assert block.line == 11
     assert dict(block.record) == {
@@ -161,3 +168,13 @@ def test_text_outside_the_number_characters_is_never_a_number() -> None:
         if not NUMBER_CHARACTERS.issuperset(text):
             assert tag.rpartition(":")[2] not in {"null", "bool", "int", "float"}, text
             assert _plain(text) == text
+
+
+def test_documents_past_the_node_limit_are_left_to_libyaml(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(webhook.documents, "MAX_NODES", 1_000)
+    monkeypatch.setattr(webhook.documents, "_LIMITS", Limits(MAX_DEPTH, 1_000))
+    text = "items:\n" + "- 1\n" * 1_000
+    assert read_block(text, 1, _plain, Limits(MAX_DEPTH, 1_000)) is None
+    [document] = read_documents(io.BytesIO(text.encode()), len(text))
+    assert isinstance(document, DocumentError)
+    assert "more than 1,000 nodes" in document.message

@@ -23,7 +23,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
-from webhook.block_yaml import MAX_INTERNED, MAYBE_TYPED, TYPED_WORDS, WORD_VALUES, Block, read_block
+from webhook.block_yaml import MAX_INTERNED, MAYBE_TYPED, TYPED_WORDS, WORD_VALUES, Block, Limits, read_block
 
 MAX_DEPTH = 100
 MAX_NODES = 1_000_000
@@ -32,8 +32,10 @@ MAX_NUMBER_LENGTH = 4300
 """Python's own limit on converting decimal text to an integer; no Kubernetes number comes near."""
 BLOCK = 1 << 16
 """Bytes read at a time; also the longest piece of a line handed to libyaml at once."""
-BLOCK_READ_LIMIT = 1 << 18
-"""Documents up to this size are first offered to the line reader (webhook.block_yaml)."""
+BLOCK_READ_LIMIT = 1 << 22
+"""Documents up to this many characters are first offered to the line reader (webhook.block_yaml);
+longer ones libyaml reads as they stream."""
+_LIMITS = Limits(MAX_DEPTH, MAX_NODES)
 
 if TYPE_CHECKING:
     import yaml
@@ -435,7 +437,7 @@ def _parse(documents: _Splitter, shapes: Shapes) -> Document | None:
     when it can, else by libyaml."""
     text = documents.whole(BLOCK_READ_LIMIT)
     if text is not None:
-        block = read_block(text, documents.start_line, _plain, MAX_DEPTH)
+        block = read_block(text, documents.start_line, _plain, _LIMITS)
         if block is not None:
             return _document(block, shapes, *documents.source())
         documents.unread(text)
