@@ -178,3 +178,31 @@ def test_documents_past_the_node_limit_are_left_to_libyaml(monkeypatch: pytest.M
     [document] = read_documents(io.BytesIO(text.encode()), len(text))
     assert isinstance(document, DocumentError)
     assert "more than 1,000 nodes" in document.message
+
+
+MUTATIONS = [" ", "  ", "-", "- ", ":", ": ", "#", " #", "'", '"', "|", "|-", ">", "\n", "\n  ", "\n- "]
+MUTATIONS += ["a", "1", "~", "yes", "on", "0x1", "{}", "[]", "[a, 'b']", "[1,", "]", ", ", "&a", "*a"]
+MUTATIONS += ["!", "\\", "\t", "\r", "\u2028", "\ufeff", "é"]
+
+
+def test_damaged_documents_read_as_libyaml_reads_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each case: a file the tests carry with a few characters inserted, deleted or lines repeated
+    or removed, so that every shape near the reader's edges comes up (a fixed seed)."""
+    sources = [p.read_text(encoding="utf-8") for p in YAML_FILES if p.stat().st_size < 4000]
+    generator = random.Random(7)
+    for _ in range(600):
+        lines = generator.choice(sources).split("\n")
+        for _ in range(generator.randint(1, 4)):
+            at = generator.randrange(len(lines))
+            line, where = lines[at], generator.randint(0, len(lines[at]))
+            change = generator.random()
+            if change < 0.4:
+                lines[at] = line[:where] + generator.choice(MUTATIONS) + line[where:]
+            elif change < 0.6:
+                lines[at] = line[:where] + line[where + 1 :]
+            elif change < 0.8:
+                lines.insert(at, generator.choice(lines))
+            elif len(lines) > 1:
+                del lines[at]
+        data = "\n".join(lines).encode()
+        assert _read(data, monkeypatch, line_reader=True) == _read(data, monkeypatch, line_reader=False), data
