@@ -64,8 +64,10 @@ READ = {
     "indentless and indented sequences": "a:\n- 1\n- x\nb:\n  - y\n  -   z: 1\n      w: 2\n",
     "a mapping item on the dash's line and after it": "a:\n- name: x\n  port: 80\n-\n  name: y\n",
     "empty flow collections": "a: {}\nb: []\nc:\n- {}\n- [] # none\nd: [ ]\n",
+    "one-line flow mappings": "meta: {name: a, ns: 'b', x: 1, y: yes,}  # c\nspec:\n- {port: 80}\ne: { }\n",
     "one-line flow sequences": "a: [x, 'y''s', \"z #1\", 1, true, ~, -1, -x, a b ]  # ok\nb:\n- [p,]\n",
     "literal block strings": "a: |\n  one\n    two\n\n  three\n\n\nb: |-\n  x\n  y\nc: |  # keep\n  z\n",
+    "folded block strings": "a: >\n  one\n  two\n\n  three\n\n\n  four\n\nb: >-\n  x\n  y\nc:\n- >\n  z\n",
     "literal strings in a sequence": "a:\n- |\n  one\n- |-\n  two\nb: 1\n",
     "duplicate keys": "a: 1\nb: 2\na: {}\n",
     "a List": "apiVersion: v1\nkind: List\nitems:\n- kind: A\n  metadata:\n    name: a\n- kind: B\n",
@@ -82,10 +84,17 @@ LEFT_TO_LIBYAML = {
     "a flow sequence with an escape": 'a: ["\\t"]\n',
     "a flow sequence with a colon or hash in a plain item": "a: [b:c, d#e]\n",
     "a flow sequence with an empty item": "a: [b, , c]\n",
-    "a flow mapping": "a: {b: 1}\n",
+    "a nested flow mapping": "a: {b: {c: 1}}\n",
+    "a flow mapping with a key alone": "a: {b, c: 1}\n",
+    "a flow mapping with a boolean key": "a: {on: 1}\n",
+    "a flow mapping with a quoted key": 'a: {"b": 1}\n',
+    "a flow mapping with an empty value": "a: {b: }\n",
+    "a flow mapping over lines": "a: {b: 1,\n  c: 2}\n",
+    "a flow mapping with a list": "a: {b: [1]}\n",
     "anchors and aliases": "a: &x 1\nb: *x\n",
     "tags": "a: !!str 1\n",
-    "folded strings": "a: >\n  one\n  two\n",
+    "folded strings with lines indented further": "a: >\n  one\n    two\n  three\n",
+    "folded strings with trailing spaces": "a: >\n  one \n  two\n",
     "keep chomping": "a: |+\n  one\n\n",
     "an indentation indicator": "a: |2\n   one\n",
     "a literal string without a final line break": "a: |\n  one",
@@ -182,6 +191,7 @@ def test_documents_past_the_node_limit_are_left_to_libyaml(monkeypatch: pytest.M
 
 MUTATIONS = [" ", "  ", "-", "- ", ":", ": ", "#", " #", "'", '"', "|", "|-", ">", "\n", "\n  ", "\n- "]
 MUTATIONS += ["a", "1", "~", "yes", "on", "0x1", "{}", "[]", "[a, 'b']", "[1,", "]", ", ", "&a", "*a"]
+MUTATIONS += ["{a: b}", "{a: 1,", "}", "{", " {x: 'y'}", ">-", ": >\n  a\n  b"]
 MUTATIONS += ["!", "\\", "\t", "\r", "\u2028", "\ufeff", "é"]
 
 

@@ -234,12 +234,16 @@ def test_rules_as_json_list_each_rules_messages(capsys: pytest.CaptureFixture[st
     assert [m["fix"] for m in mw201["messages"]] == ["safe", "safe", None, None]
 
 
-def on_terminal(*args: str, env: dict[str, str] | None = None) -> str:
-    """What `meshwarden ARGS` prints with a terminal as its standard output."""
+def on_terminal(*args: str, env: dict[str, str] | None = None, stderr: bool = False) -> str:
+    """What `meshwarden ARGS` prints with a terminal as its standard output (and, with `stderr`,
+    as its standard error too)."""
     primary, secondary = pty.openpty()
     environment = {k: v for k, v in os.environ.items() if k != "NO_COLOR"} | (env or {})
     with subprocess.Popen(
-        [sys.executable, "-m", "webhook", *args], stdout=secondary, stderr=subprocess.DEVNULL, env=environment
+        [sys.executable, "-m", "webhook", *args],
+        stdout=secondary,
+        stderr=secondary if stderr else subprocess.DEVNULL,
+        env=environment,
     ) as process:
         os.close(secondary)
         chunks = []
@@ -261,6 +265,22 @@ def test_no_color_is_honoured_on_a_terminal(tmp_path: Path) -> None:
     assert "\033[1;33mwarn" in on_terminal("check", path)
     assert "\033[" not in on_terminal("check", path, env={"NO_COLOR": "1"})
     assert "\033[1;33mwarn" in on_terminal("check", "--color", "always", path, env={"NO_COLOR": "1"})
+
+
+def test_a_large_input_shows_its_progress_on_a_terminal_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    services = "".join(
+        f"---\napiVersion: v1\nkind: Service\nmetadata:\n  name: s{n}\nspec:\n  ports:\n  - name: http\n"
+        "    port: 80\n"
+        for n in range(2_500)
+    )
+    path = write(tmp_path, "services.yaml", services)
+    shown = on_terminal("check", path, stderr=True)
+    assert "\rread 2000 objects\rread 2500 objects\n" in shown
+    assert "\rchecked 2000/2500 objects\n" in shown
+    code, _, err = run_cli(capsys, "check", path)
+    assert code == 0 and "read 2000" not in err and "checked 2000" not in err
 
 
 def test_explain_prints_plain_text_on_a_terminal_and_markdown_otherwise(

@@ -3,12 +3,13 @@ line, two to three times faster than the same document built from libyaml's even
 
 A document is read here only when every line has one of a few plain shapes: `key: value`,
 `- item`, `- key: value`, a key or dash alone before a nested block, a plain or single-line
-quoted string without escapes, `{}`, a one-line flow sequence of such strings (`[a, "b"]`), or a
-literal block string (`|`, `|-`). Anything else (flow mappings, nested or multi-line flow
-sequences, anchors, aliases, tags, folded or multi-line strings, escapes, tabs, CR line ends, keys
-that are not plain names) returns None, and libyaml reads the document: its values, lines and
-errors are the reference, and for what this module reads it gives the same values and lines
-(tests/test_block_yaml.py compares the two over every YAML file the tests carry).
+quoted string without escapes, a one-line flow sequence or mapping of such strings (`[a, "b"]`,
+`{name: a, port: 80}`), or a literal or folded block string (`|`, `|-`, `>`, `>-`). Anything
+else (nested or multi-line flow collections, anchors, aliases, tags, multi-line plain or quoted
+strings, escapes, tabs, CR line ends, keys that are not plain names) returns None, and libyaml
+reads the document: its values, lines and errors are the reference, and for what this module
+reads it gives the same values and lines (tests/test_block_yaml.py compares the two over every
+YAML file the tests carry).
 """
 
 from __future__ import annotations
@@ -64,7 +65,10 @@ _FLOW_ITEM = r"""(?:"[^"\\]*"|'(?:[^']|'')*'|(?:[^\s,\[\]{}#&*!|>'"%@`?:-]|[-?][
 one without `:` or `#` (libyaml versions differ on those in flow context)."""
 _FLOW_SEQUENCE = re.compile(rf"\[ *((?:{_FLOW_ITEM} *, *)*(?:{_FLOW_ITEM} *,? *)?)\](?: +#.*)? *")
 _FLOW_ITEMS = re.compile(rf"({_FLOW_ITEM}) *(?:,|$)")
-_BLOCK_HEADER = re.compile(r"\|(-?)(?: +#.*)? *")
+_FLOW_PAIR = rf"[A-Za-z_][A-Za-z0-9_./-]*: +{_FLOW_ITEM}"
+_FLOW_MAPPING = re.compile(rf"\{{ *((?:{_FLOW_PAIR} *, *)*(?:{_FLOW_PAIR} *,? *)?)\}}(?: +#.*)? *")
+_FLOW_PAIRS = re.compile(rf"([A-Za-z_][A-Za-z0-9_./-]*): +({_FLOW_ITEM}) *(?:,|$)")
+_BLOCK_HEADER = re.compile(r"([|>])(-?)(?: +#.*)? *")
 
 Record = list[tuple[str, int]]
 """(path, line) of every field of an object, in the order libyaml meets them."""
@@ -137,7 +141,7 @@ class _Reader:
         self.resolve = resolve
         self.limits = limits
         self.resume = 0
-        """The index of the line after a literal block string."""
+        """The index of the line after a block string."""
 
     def read(self) -> Block:
         intern = sys.intern
@@ -273,13 +277,13 @@ class _Reader:
         first = text[0]
         if first == '"' or first == "'":
             return self._quoted(text)
-        if first == "|":
-            return self._literal(text, parent_indent, index + 1)
+        if first == "|" or first == ">":
+            return self._block_string(text, parent_indent, index + 1)
         if first == "[":
             return self._flow_sequence(text, path, self.first_line + index, record)
+        if first == "{":
+            return self._flow_mapping(text, path, self.first_line + index, record)
         if first in _PLAIN_START:
-            if text.startswith("{}") and _QUOTED_TAIL.fullmatch(text, 2):
-                return {}
             raise _Unread
         if first in "-?:" and (len(text) == 1 or text[1] == " "):
             raise _Unread
@@ -302,16 +306,32 @@ class _Reader:
         items: list[Any] = []
         for item in _FLOW_ITEMS.findall(found.group(1)):
             record.append((f"{path}[{len(items)}]", line))
-            if item[0] == '"':
-                items.append(_interned(item[1:-1]))
-            elif item[0] == "'":
-                items.append(_interned(item[1:-1].replace("''", "'")))
-            else:
-                try:
-                    items.append(self.resolve(item))
-                except Exception:  # a malformed number or date: libyaml's reading reports it
-                    raise _Unread from None
+            items.append(self._flow_scalar(item))
         return items
+
+    def _flow_mapping(self, text: str, path: str, line: int, record: Record) -> dict[str, Any]:
+        """`{a: b, c: "d"}` on one line, with plain names as keys."""
+        found = _FLOW_MAPPING.fullmatch(text)
+        if found is None:
+            raise _Unread  # nested, spread over lines, a key alone, or an escape or comment inside
+        mapping: dict[str, Any] = {}
+        for key, item in _FLOW_PAIRS.findall(found.group(1)):
+            if key in TYPED_WORDS:
+                raise _Unread
+            key = sys.intern(key)
+            record.append((f"{path}.{key}", line))
+            mapping[key] = self._flow_scalar(item)
+        return mapping
+
+    def _flow_scalar(self, item: str) -> Any:
+        if item[0] == '"':
+            return _interned(item[1:-1])
+        if item[0] == "'":
+            return _interned(item[1:-1].replace("''", "'"))
+        try:
+            return self.resolve(item)
+        except Exception:  # a malformed number or date: libyaml's reading reports it
+            raise _Unread from None
 
     def _quoted(self, text: str) -> str:
         quote = text[0]
@@ -334,11 +354,13 @@ class _Reader:
             raise _Unread
         return _interned(value)
 
-    def _literal(self, header: str, parent_indent: int, start: int) -> str:
-        """A `|` or `|-` block string: the following lines indented deeper than its parent."""
-        chomp = _BLOCK_HEADER.fullmatch(header)
-        if chomp is None:
+    def _block_string(self, header: str, parent_indent: int, start: int) -> str:
+        """A literal (`|`, `|-`) or folded (`>`, `>-`) block string: the following lines indented
+        deeper than its parent."""
+        found = _BLOCK_HEADER.fullmatch(header)
+        if found is None:
             raise _Unread  # an indentation indicator, keep chomping, or text after the header
+        style, strip = found.groups()
         lines = self.lines
         if start >= len(lines) or not lines[start].strip(" "):
             raise _Unread  # leading blank lines, or an empty string
@@ -360,8 +382,28 @@ class _Reader:
         if end == len(lines):
             raise _Unread  # the input's last line, without the line break that clipping keeps
         self.resume = end
-        body = "\n".join(raw[indent:] for raw in lines[start:end])
-        return body if chomp.group(1) else body + "\n"
+        content = [raw[indent:] for raw in lines[start:end]]
+        body = "\n".join(content) if style == "|" else _folded(content)
+        return body if strip else body + "\n"
+
+
+def _folded(content: list[str]) -> str:
+    """Folded lines: a single line break between two lines becomes a space, and each empty line
+    between them a line break. Lines indented further, or ending in a space, keep their breaks
+    and spaces by rules not written here: left to libyaml."""
+    pieces: list[str] = []
+    empty = 0
+    for text in content:
+        if not text:
+            empty += 1
+            continue
+        if text[0] == " " or text[-1] == " ":
+            raise _Unread
+        if pieces:
+            pieces.append("\n" * empty if empty else " ")
+        pieces.append(text)
+        empty = 0
+    return "".join(pieces)
 
 
 def _interned(value: str) -> str:

@@ -274,7 +274,12 @@ def run_check(args: argparse.Namespace) -> int:
         raise UsageError("no input: give files, directories or '-' for standard input")
     if not args.cluster and (args.kubeconfig or args.kube_context):
         raise UsageError("--kubeconfig and --kube-context read the cluster: add --cluster")
-    options = LoadOptions(namespace=args.namespace, checked=lambda r: engine.covers(r.group_kind))
+    reading = _ReadCount() if sys.stderr.isatty() else None
+    options = LoadOptions(
+        namespace=args.namespace,
+        checked=lambda r: engine.covers(r.group_kind),
+        counted=reading.add if reading else None,
+    )
     world_options = dataclasses.replace(options, world=True)
     exclude, max_size = tuple(args.exclude), args.max_input_size
     gc.disable()  # loading makes millions of dicts and lists and no reference cycle to collect
@@ -290,6 +295,8 @@ def run_check(args: argparse.Namespace) -> int:
     finally:
         gc.freeze()  # what was read lives to the end: later collections need not walk it again
         gc.enable()
+        if reading:
+            reading.done()
     resources, replacements = latest(inputs.resources)
     context_resources, context_replacements = latest(context.resources)
     unreadable: list[Unreadable] = []
@@ -485,6 +492,22 @@ def _progress(label: str) -> Progress:
             print(f"\r{label}: {done}/{total or '?'} {resource.plural}", end="", file=sys.stderr, flush=True)
 
     return show
+
+
+class _ReadCount:
+    """`read N objects` on a terminal's standard error while a large input is read."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def add(self) -> None:
+        self.count += 1
+        if self.count % PROGRESS_EVERY == 0:
+            print(f"\rread {self.count} objects", end="", file=sys.stderr, flush=True)
+
+    def done(self) -> None:
+        if self.count >= PROGRESS_EVERY:
+            print(f"\rread {self.count} objects", file=sys.stderr)
 
 
 def check_resources(

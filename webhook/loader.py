@@ -64,6 +64,8 @@ class LoadOptions:
     checked: Callable[[Resource], bool] = lambda resource: True
     """Whether rules check an object's kind: only such objects keep their fields' lines, and a
     document of such a kind without a name is a broken object, not another tool's file."""
+    counted: Callable[[], None] | None = None
+    """Called once per object read: the CLI's running count on a terminal."""
 
 
 @dataclass
@@ -125,6 +127,8 @@ def _collect(document: Document, file: str, options: LoadOptions, stream: bool, 
         lines = member.lines if not options.world and options.checked(resource) else EMPTY_LINES
         resource.origin = _origin(resource, file, member.line, lines, document if stream else None)
         loaded.resources.append(resource)
+        if options.counted is not None:
+            options.counted()
 
 
 def _by_design(value: Any, file: str, options: LoadOptions) -> str:
