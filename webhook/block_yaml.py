@@ -60,14 +60,27 @@ _LOOK_FIRST = _PLAIN_START | MAYBE_TYPED | frozenset("?:")
 """First characters of a value that _value looks at closely; other values are plain strings
 unless they hold a comment or `: `, or end in a space or colon."""
 _QUOTED_TAIL = re.compile(r"(?: +#.*)? *")
-_FLOW_ITEM = r"""(?:"[^"\\]*"|'(?:[^']|'')*'|(?:[^\s,\[\]{}#&*!|>'"%@`?:-]|[-?][^\s,\[\]{}])[^,\[\]{}:#]*?)"""
-"""An item of a one-line flow sequence read here: a quoted string without escapes, or a plain
-one without `:` or `#` (libyaml versions differ on those in flow context)."""
-_FLOW_SEQUENCE = re.compile(rf"\[ *((?:{_FLOW_ITEM} *, *)*(?:{_FLOW_ITEM} *,? *)?)\](?: +#.*)? *")
-_FLOW_ITEMS = re.compile(rf"({_FLOW_ITEM}) *(?:,|$)")
-_FLOW_PAIR = rf"[A-Za-z_][A-Za-z0-9_./-]*: +{_FLOW_ITEM}"
-_FLOW_MAPPING = re.compile(rf"\{{ *((?:{_FLOW_PAIR} *, *)*(?:{_FLOW_PAIR} *,? *)?)\}}(?: +#.*)? *")
-_FLOW_PAIRS = re.compile(rf"([A-Za-z_][A-Za-z0-9_./-]*): +({_FLOW_ITEM}) *(?:,|$)")
+_PLAIN_CHARACTER = r"[^\s,\[\]{}:#]"
+_FLOW_ITEM = (
+    r'(?:"[^"\\]*+"'  # double-quoted, without escapes
+    r"|'(?:[^']|'')*+'"  # single-quoted
+    r"|(?:[^\s,\[\]{}#&*!|>'\"%@`?:-]|[-?]" + _PLAIN_CHARACTER + ")"  # plain: no indicator first
+    r"(?:" + _PLAIN_CHARACTER + r"| ++(?=" + _PLAIN_CHARACTER + r"))*+)"  # inner spaces, none at the end
+)
+"""An item of a one-line flow collection read here: a quoted string without escapes, or a plain
+one without `:` or `#` (libyaml versions differ on those in flow context). Every part of the
+pattern can match a text in one way only, and the quantifiers are possessive: a line that does
+not match fails in linear time, without backtracking through the ways to split its spaces."""
+_FLOW_KEY = r"[A-Za-z_][A-Za-z0-9_./-]*+"
+_FLOW_PAIR = _FLOW_KEY + r": ++" + _FLOW_ITEM
+_FLOW_SEQUENCE = re.compile(
+    r"\[ *+((?:" + _FLOW_ITEM + r" *+, *+)*+(?:" + _FLOW_ITEM + r" *+,? *+)?)\](?: +#.*)? *"
+)
+_FLOW_ITEMS = re.compile("(" + _FLOW_ITEM + r") *+(?:,|$)")
+_FLOW_MAPPING = re.compile(
+    r"\{ *+((?:" + _FLOW_PAIR + r" *+, *+)*+(?:" + _FLOW_PAIR + r" *+,? *+)?)\}(?: +#.*)? *"
+)
+_FLOW_PAIRS = re.compile("(" + _FLOW_KEY + r"): ++(" + _FLOW_ITEM + r") *+(?:,|$)")
 _BLOCK_HEADER = re.compile(r"([|>])(-?)(?: +#.*)? *")
 
 Record = list[tuple[str, int]]
