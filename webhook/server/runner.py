@@ -43,7 +43,10 @@ class AdmissionServer(BaseApplication):  # type: ignore[misc]
         """Runs in each worker after the fork (there is no preload_app), so the live inventory's
         threads start in the process that serves."""
         self.inventory = open_inventory(self.settings)
-        return create_app(self.settings, self.inventory, draining=self.draining)
+        app = create_app(self.settings, self.inventory, draining=self.draining)
+        import yaml  # noqa: F401  # some rules write a fix's text with it: imported here, not in a request
+
+        return app
 
 
 def gunicorn_settings(settings: ServerSettings, tls: ReloadingContext) -> dict[str, Any]:
