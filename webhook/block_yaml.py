@@ -41,6 +41,13 @@ TYPED_WORDS = frozenset(WORD_VALUES)
 MAX_INTERNED = 64
 """Strings up to this length are interned: kinds, keys, label values and names repeat."""
 
+
+def interned(value: str) -> str:
+    """Short strings repeat (kinds, label values, the name of an object in its labels and
+    selectors): each is stored once."""
+    return sys.intern(value) if len(value) <= MAX_INTERNED else value
+
+
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_./-]*")
 """The keys read here: plain names, which are strings unless they are one of TYPED_WORDS."""
 _UNREAD_ASCII = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
@@ -186,9 +193,10 @@ class _Reader:
             if colon == -1 and text[-1:] == ":":
                 colon = len(text) - 1
             if colon > 0:
-                key = keys.get(text[:colon])
-                if key is None and _KEY.fullmatch(text, 0, colon) and text[:colon] not in TYPED_WORDS:
-                    key = _known_key(text[:colon])
+                candidate = text[:colon]
+                key = keys.get(candidate)
+                if key is None and _KEY.fullmatch(candidate) and candidate not in TYPED_WORDS:
+                    key = _known_key(candidate)
                 if key is not None:
                     text = text[colon + 1 :].lstrip(" ")
             if key is None and not dash:
@@ -270,7 +278,7 @@ class _Reader:
             ):
                 top.container[key] = self._value(text, top.indent, index, path, top.record)
             else:
-                top.container[key] = intern(text) if len(text) <= MAX_INTERNED else text
+                top.container[key] = intern(text) if len(text) <= MAX_INTERNED else text  # interned(), inline
         if pending is not None:
             parent, path, pending_key, pending_line = pending
             if not parent.is_map:
@@ -306,6 +314,9 @@ class _Reader:
         text = text.rstrip(" ")
         if ": " in text or text.endswith(":"):
             raise _Unread  # libyaml refuses a mapping here
+        return self._plain(text)
+
+    def _plain(self, text: str) -> Any:
         try:
             return self.resolve(text)
         except Exception:  # a malformed number or date: libyaml's reading reports it
@@ -338,13 +349,10 @@ class _Reader:
 
     def _flow_scalar(self, item: str) -> Any:
         if item[0] == '"':
-            return _interned(item[1:-1])
+            return interned(item[1:-1])
         if item[0] == "'":
-            return _interned(item[1:-1].replace("''", "'"))
-        try:
-            return self.resolve(item)
-        except Exception:  # a malformed number or date: libyaml's reading reports it
-            raise _Unread from None
+            return interned(item[1:-1].replace("''", "'"))
+        return self._plain(item)
 
     def _quoted(self, text: str) -> str:
         quote = text[0]
@@ -365,7 +373,7 @@ class _Reader:
             value = text[1:end].replace("''", "'")
         if not _QUOTED_TAIL.fullmatch(text, end + 1):
             raise _Unread
-        return _interned(value)
+        return interned(value)
 
     def _block_string(self, header: str, parent_indent: int, start: int) -> str:
         """A literal (`|`, `|-`) or folded (`>`, `>-`) block string: the following lines indented
@@ -417,7 +425,3 @@ def _folded(content: list[str]) -> str:
         pieces.append(text)
         empty = 0
     return "".join(pieces)
-
-
-def _interned(value: str) -> str:
-    return sys.intern(value) if len(value) <= MAX_INTERNED else value
