@@ -17,7 +17,7 @@ from webhook.inventory import Inventory
 from webhook.inventory.source import StaticSource
 from webhook.kinds import GATEWAY, INGRESS
 from webhook.loader import load_text
-from webhook.model import GroupKind, group_kind_of
+from webhook.model import GroupKind, Resource, group_kind_of
 from webhook.policy import Policy
 from webhook.server.admission import Decision, admit
 from webhook.server.review import parse_review
@@ -114,6 +114,27 @@ def test_the_inventory_keeps_both_gateways_apart() -> None:
     assert istio is not None and istio.body["apiVersion"] == "networking.istio.io/v1"
     assert [g.body["apiVersion"] for g in inventory.of_kind(K8S_GATEWAY)] == ["gateway.networking.k8s.io/v1"]
     assert inventory.named(GATEWAY, "web") == [istio]
+
+
+def test_objects_of_one_name_are_found_in_every_namespace_until_removed() -> None:
+    def gateway(namespace: str) -> Resource:
+        return Resource(
+            {
+                "apiVersion": "networking.istio.io/v1",
+                "kind": "Gateway",
+                "metadata": {"name": "web", "namespace": namespace},
+            }
+        )
+
+    inventory = Inventory([gateway("a"), gateway("b"), gateway("c")])
+    inventory.add(gateway("a"))  # replaced: found once, now after the others
+    assert [g.namespace for g in inventory.named(GATEWAY, "web")] == ["b", "c", "a"]
+    inventory.remove(gateway("b").ref)
+    assert [g.namespace for g in inventory.named(GATEWAY, "web")] == ["c", "a"]
+    inventory.remove(gateway("c").ref)
+    inventory.remove(gateway("a").ref)
+    assert inventory.named(GATEWAY, "web") == []
+    assert inventory.named(GATEWAY, "other") == []
 
 
 def test_the_same_object_in_another_version_replaces_it() -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from tests.cluster import objects as o
 from webhook.inventory import Inventory
-from webhook.kinds import GATEWAY
+from webhook.kinds import GATEWAY, SERVICE
 from webhook.kube import pod_template
 from webhook.model import Resource
 
@@ -52,6 +52,7 @@ def test_lookups_never_fail_while_another_thread_adds_and_removes(frequent_threa
                 inventory.services_selecting(ingress_pod)
                 inventory.gateways_selecting(ingress_pod)
                 inventory.is_known_namespace("istio-system")
+                inventory.named(SERVICE, "s0-0")
         except BaseException as error:
             errors.append(error)
 

@@ -100,7 +100,9 @@ class InventoryView:
 
     def __init__(self) -> None:
         self._objects: dict[ObjectKey, Resource] = {}
-        self._by_kind_name: dict[tuple[GroupKind, str], dict[ObjectKey, Resource]] = defaultdict(dict)
+        # The namespaces that hold an object of a kind and name: a small tuple, not a dict per name
+        # (one per object, a fifth of the store's memory).
+        self._namespaces_of_name: dict[tuple[GroupKind, str], tuple[str, ...]] = {}
         self._by_kind: dict[GroupKind, dict[ObjectKey, Resource]] = defaultdict(dict)
         self._indexes: dict[str, dict[Hashable, dict[ObjectKey, Resource]]] = defaultdict(
             lambda: defaultdict(dict)
@@ -118,7 +120,8 @@ class InventoryView:
 
     def named(self, kind: GroupKind, name: str) -> list[Resource]:
         """Objects of a kind with this name, in any namespace (for did-you-mean fixes)."""
-        return list(self._by_kind_name.get((kind, name), {}).values())
+        found = (self._objects.get((kind, ns, name)) for ns in self._namespaces_of_name.get((kind, name), ()))
+        return [resource for resource in found if resource is not None]
 
     def of_kind(self, kind: GroupKind) -> list[Resource]:
         return list(self._by_kind.get(kind, {}).values())
@@ -228,7 +231,8 @@ class Inventory(InventoryView):
             if key in self._objects:
                 self.remove(resource.ref)
             self._objects[key] = resource
-            self._by_kind_name[(kind, resource.name)][key] = resource
+            named = (kind, resource.name)
+            self._namespaces_of_name[named] = (*self._namespaces_of_name.get(named, ()), resource.namespace)
             self._by_kind[kind][key] = resource
             namespace = resource.name if kind == NAMESPACE else resource.namespace
             if namespace:
@@ -250,7 +254,12 @@ class Inventory(InventoryView):
             resource = self._objects.pop(key, None)
             if resource is None:
                 return
-            del self._by_kind_name[(kind, resource.name)][key]
+            named = (kind, resource.name)
+            others = tuple(ns for ns in self._namespaces_of_name[named] if ns != resource.namespace)
+            if others:
+                self._namespaces_of_name[named] = others
+            else:
+                del self._namespaces_of_name[named]
             del self._by_kind[kind][key]
             namespace = resource.name if kind == NAMESPACE else resource.namespace
             if namespace:
