@@ -580,7 +580,7 @@ def run_rules(args: argparse.Namespace) -> int:
             }
             for r in CATALOGUE
         ]
-        sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
+        sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE).decode())
         return 0
     print(f"{'CODE':<5}  {'NAME':<32} {'DEFAULT':<7} {'CROSS':<5} KINDS")
     for r in CATALOGUE:

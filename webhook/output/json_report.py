@@ -65,4 +65,4 @@ def render(report: Report) -> str:
         document["unread"] = [{"resource": u.resource, "reason": u.reason} for u in report.unread]
     if report.unread or report.dropped:
         document["summary"]["dropped"] = report.dropped
-    return orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n"
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE).decode()

@@ -41,7 +41,7 @@ Result = dict[str, Any]
 
 def render(report: Report) -> str:
     document = {"apiVersion": "v1", "kind": "List", "items": list(reports(report))}
-    return orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n"
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE).decode()
 
 
 def reports(report: Report, max_bytes: int = MAX_RESULTS_BYTES) -> Iterator[dict[str, Any]]:
