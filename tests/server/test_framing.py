@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
-from webhook.server.framing import MAX_CHUNKS, MAX_HEADER_BYTES, Refusal, RequestFrame
+from webhook.server.framing import MAX_CHUNKS, MAX_HEADER_BYTES, Refusal, RequestFrame, simple_content_length
 from webhook.server.settings import MiB
 
 LIMIT = MiB
@@ -128,3 +130,87 @@ def test_a_client_that_expects_100_continue_is_told_once_and_only_for_an_accepta
     assert not frame.wants_continue()
     with pytest.raises(Refusal):
         RequestFrame(LIMIT).feed(head(f"Content-Length: {LIMIT + 1}", "Expect: 100-continue"))
+
+
+# --- requests framed without h11 ---------------------------------------------------------------------
+
+ODD_HEADS = [
+    head("Content-Length: 5"),
+    head("content-length:5"),
+    head("Content-Length: 5 "),
+    head("Content-Length: 05"),
+    head("Content-Length: 5, 5"),
+    head("Content-Length: 5", "Content-Length: 5"),
+    head("Content-Length: +5"),
+    head("Content-Length: 99999999999999999999999"),
+    head("Content-Length: 5", "Transfer-Encoding: chunked"),
+    head("Content-Length: 5", "Expect: 100-continue"),
+    head("Content-Length: 5", "Connection: Upgrade", "Upgrade: h2c"),
+    head("Content-Length: 5", "Host: second"),
+    head("Content-Length: 5", "X-Folded: a", " continued"),
+    head("Content-Length: 5", "X-Empty:"),
+    head("Content-Length: 5", "X-Tab:\tvalue\t"),
+    head("Content-Length: 5", "Bad Name: x"),
+    head("Content-Length: 5", "X-Latin: caf\u00e9"),
+    head(),
+    b"POST /validate HTTP/1.0\r\nHost: meshwarden\r\nContent-Length: 5\r\n\r\n",
+    b"\r\nPOST /validate HTTP/1.1\r\nHost: meshwarden\r\nContent-Length: 5\r\n\r\n",
+    b"POST /validate HTTP/1.1\nHost: meshwarden\nContent-Length: 5\n\n",
+    b"POST  /validate HTTP/1.1\r\nHost: meshwarden\r\nContent-Length: 5\r\n\r\n",
+    b"BREW /pot HTTP/1.1\r\nHost: meshwarden\r\nContent-Length: 5\r\n\r\n",
+    b"GET /healthz HTTP/1.1\r\nHost: meshwarden\r\n\r\n",
+]
+
+
+def outcome(pieces: list[bytes]) -> object:
+    """What framing makes of a request fed in `pieces`: the request, or the refusal's status, or
+    that it is incomplete. What it received beyond the request is the start of what follows."""
+    frame = RequestFrame(LIMIT)
+    try:
+        for piece in pieces:
+            frame.feed(piece)
+    except Refusal as refused:
+        return refused.status
+    if not frame.complete:
+        return "incomplete"
+    parts, rest = frame.split()
+    framed = b"".join(parts)
+    assert b"".join(pieces).startswith(framed + rest)
+    return framed
+
+
+def mutated(seed: int) -> bytes:
+    """An odd head, damaged at a few random places with bytes that matter to HTTP's syntax."""
+    rng = random.Random(seed)
+    data = bytearray(rng.choice(ODD_HEADS))
+    for _ in range(rng.randint(1, 3)):
+        at = rng.randrange(len(data) - 4)  # keep the blank line that ends the head
+        byte = rng.choice(b" \t\r\n:,0x9A-\x80\x00")
+        action = rng.choice(("insert", "replace", "delete"))
+        if action == "insert":
+            data.insert(at, byte)
+        elif action == "replace":
+            data[at] = byte
+        else:
+            del data[at]
+    return bytes(data)
+
+
+@pytest.mark.parametrize("seed", range(0, 3000, 300))
+def test_a_head_in_one_piece_is_framed_as_h11_frames_it(seed: int) -> None:
+    """A head that arrives whole may be framed without h11; one whose first byte arrives alone never
+    is. Both must agree on every request: where it ends, or that it is refused and how."""
+    simple = 0
+    for case in range(seed, seed + 300):
+        request = (ODD_HEADS[case] if case < len(ODD_HEADS) else mutated(case)) + b"hello" + post(b"next")
+        head_end = request.find(b"\r\n\r\n")
+        simple += simple_content_length(request[:head_end]) is not None
+        assert outcome([request]) == outcome([request[:1], request[1:]]), request
+    assert simple >= 15  # the property is not met by never taking the simple path
+
+
+def test_the_simple_heads_are_those_h11_frames_by_their_content_length() -> None:
+    assert [simple_content_length(h[:-4]) for h in ODD_HEADS] == [
+        5, 5, 5, 5, None, None, None, None, None, None, None, None, None, 5, 5, None, None, 0,
+        None, None, None, None, None, 0,
+    ]  # fmt: skip
