@@ -59,6 +59,7 @@ def namespace(labels: str, name: str = "default") -> str:
         ("{app: web}", "no-version-label", "add label version: v1 to spec.template.metadata.labels"),
         ("{tier: front}", "no-app-or-version-label", "add labels app: web and version: v1"),
         ("{app: web, version: ''}", "no-version-label", "version: v1"),
+        ("{app: '', version: v1}", "no-app-label", "app: web"),
     ],
 )
 def test_template_without_identity_is_denied(labels: str, message_id: str, fix: str) -> None:

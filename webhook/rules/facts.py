@@ -50,7 +50,8 @@ class Facts:
 
     @derived
     def annotations(self) -> Mapping[str, str]:
-        return self.resource.annotations
+        pod = self.pod
+        return pod.annotations if pod is not None and not pod.is_template else self.resource.annotations
 
     # --- pods and workloads -------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterator, Mapping
+from functools import lru_cache
 from typing import NamedTuple
 
 from webhook.findings import Action, Autofix, Edit, FieldPath, Safety, Violation
@@ -270,9 +271,9 @@ def istio_metadata_misplaced(resource: Resource, context: Context) -> Iterator[V
     facts = context.facts(resource)
     template = facts.pod
     workload = template if template is not None and template.is_template else None
-    own = _Metadata(resource.metadata, ("metadata",))
     for key, value in _istio_keys(facts.annotations):
         path = f"metadata.annotations.{key}"
+        own = _Metadata(resource.metadata, ("metadata",))
         if key not in ANNOTATIONS:
             yield _unknown(key, path, workload, own)
         elif resource.group_kind == NAMESPACE and _is_pod_annotation(key):
@@ -311,10 +312,13 @@ class _Metadata(NamedTuple):
 
 def _istio_keys(annotations: Mapping[str, str]) -> Iterator[tuple[str, str]]:
     """Annotations in an istio.io domain, except the ones Istio sets itself."""
-    for key, value in annotations.items():
-        domain, slash, _ = key.partition("/")
-        if slash and key not in IGNORED_KEYS and (domain == "istio.io" or domain.endswith(".istio.io")):
-            yield key, value
+    return ((key, value) for key, value in annotations.items() if _is_istio_key(key))
+
+
+@lru_cache(maxsize=4096)  # the same few keys come on every object
+def _is_istio_key(key: str) -> bool:
+    domain, slash, _ = key.partition("/")
+    return bool(slash) and key not in IGNORED_KEYS and (domain == "istio.io" or domain.endswith(".istio.io"))
 
 
 def _is_pod_annotation(key: str) -> bool:

@@ -152,8 +152,10 @@ def workload_identity_labels(resource: Resource, context: Context) -> Iterator[V
     template = _meshed_app_pod(resource, context)
     if template is None:
         return
-    literal = bool(context.options(workload_identity_labels).get("requireLiteral", False))
     labels = template.labels
+    if labels.get(APP_LABELS[0]) and labels.get(VERSION_LABELS[0]):
+        return  # the usual case: the literal labels satisfy either setting of requireLiteral
+    literal = bool(context.options(workload_identity_labels).get("requireLiteral", False))
     gaps: list[_Gap] = []
     suffix = VERSION_SUFFIX.search(resource.name)
     app_keys = APP_LABELS[:1] if literal else APP_LABELS
