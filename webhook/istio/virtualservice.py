@@ -179,7 +179,6 @@ def as_int(value: Any) -> int | None:
 
 _LABEL_KEYS = frozenset({"name", "statPrefix"})  # names a match; not a condition
 _SET_KEYS = frozenset({"gateways", "sniHosts", "destinationSubnets"})
-_EMPTY_VALUES: tuple[object, ...] = (None, False, "", [], {})
 _EVERY_PATH = {"prefix": "/"}
 
 
@@ -189,7 +188,8 @@ def conditions(match: Body, section: str, bound: list[str]) -> Body:
     `uri: {prefix: /}` matches every path, and per-match `gateways` listing every gateway the
     VirtualService is bound to select nothing narrower, so neither is a condition.
     """
-    found = {k: v for k, v in match.items() if k not in _LABEL_KEYS and v not in _EMPTY_VALUES}
+    # A falsy value (null, false, 0, "", [], {}) is proto3's unset: no condition.
+    found = {k: v for k, v in match.items() if k not in _LABEL_KEYS and v}
     if section == "http" and found.get("uri") == _EVERY_PATH:
         del found["uri"]
     if "uri" not in found:
