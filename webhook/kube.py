@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from webhook.findings import FieldPath
 from webhook.kinds import CRON_JOB, POD, WORKLOADS
@@ -17,9 +16,10 @@ TEMPLATE_PATHS: Mapping[GroupKind, tuple[str, ...]] = {
 _TEMPLATE_FIELDS = {kind: ".".join(keys) for kind, keys in TEMPLATE_PATHS.items()}
 
 
-@dataclass(frozen=True, slots=True)
-class PodTemplate:
-    """A Pod, or the pod template of a workload, with its labels and annotations read once."""
+class PodTemplate(NamedTuple):
+    """A Pod, or the pod template of a workload, with its labels and annotations read once.
+    (A NamedTuple: as immutable as a frozen dataclass, and made in half the time, once per Pod
+    review and per workload read.)"""
 
     owner: Resource
     labels: Mapping[str, str]

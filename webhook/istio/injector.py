@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 import json
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import NamedTuple
 
 from webhook.istio.mesh import GO_FALSE, GO_TRUE, INJECT_KEY, REWRITE_PROBES_ANNOTATION
@@ -352,6 +353,7 @@ READINESS_VALIDATOR = unquoting(uint32)
 LABEL_VALIDATORS: Mapping[str, Validator] = {INJECT_KEY: inject_label}
 
 
+@lru_cache(maxsize=4096)  # the same few keys come on every pod
 def annotation_validator(key: str) -> Validator | None:
     found = ANNOTATION_VALIDATORS.get(key)
     if found is not None:

@@ -88,8 +88,8 @@ def is_gateway_pod(template: PodTemplate, inventory: InventoryView, namespace_sc
     """A gateway pod: labelled as one, injected with the gateway template, or selected by a Gateway."""
     if template.labels.get("istio") in GATEWAY_ISTIO_LABELS:
         return True
-    templates = template.annotations.get(TEMPLATES_ANNOTATION, "")
-    if "gateway" in (name.strip() for name in templates.split(",")):
+    templates = template.annotations.get(TEMPLATES_ANNOTATION)
+    if templates and "gateway" in (name.strip() for name in templates.split(",")):
         return True
     return bool(inventory.gateways_selecting(template, namespace_scoped=namespace_scoped))
 
