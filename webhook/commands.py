@@ -554,7 +554,14 @@ def check_resources(
 def emit(report: Report, args: argparse.Namespace, out: TextIO | None = None) -> int:
     for notice in [*report.notes, *report.errors]:
         print(notice, file=sys.stderr)
-    (out or sys.stdout).write(render(args.format, report))
+    stream = out or sys.stdout
+    rendered = render(args.format, report)
+    binary = getattr(stream, "buffer", None)  # a StringIO has none
+    if isinstance(rendered, str) or binary is None:
+        stream.write(rendered if isinstance(rendered, str) else rendered.decode())
+    else:
+        stream.flush()
+        binary.write(rendered)
     return report.exit_code()
 
 

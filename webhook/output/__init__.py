@@ -23,8 +23,11 @@ PASSING_FORMATS = frozenset({"policyreport"})
 """Formats that report each rule that ran and found nothing (`Report.rules_run`)."""
 
 
-def render(name: str, report: Report) -> str:
-    renderer: Callable[[Report], str] = importlib.import_module(f"webhook.output.{_MODULES[name]}").render
+def render(name: str, report: Report) -> str | bytes:
+    """The report as text, or as UTF-8 bytes for the JSON formats (as orjson writes them: a report
+    of 100,000 findings is not copied into a str and back)."""
+    module = importlib.import_module(f"webhook.output.{_MODULES[name]}")
+    renderer: Callable[[Report], str | bytes] = module.render
     return renderer(report)
 
 

@@ -47,7 +47,7 @@ def autofix_dict(autofix: Autofix) -> dict[str, Any]:
     }
 
 
-def render(report: Report) -> str:
+def render(report: Report) -> bytes:
     document: dict[str, Any] = {
         "findings": [finding_dict(f, report.finding_notes.get(f, ())) for f in report.findings],
         "errors": [{"file": e.file, "line": e.line, "message": e.message} for e in report.errors],
@@ -65,4 +65,4 @@ def render(report: Report) -> str:
         document["unread"] = [{"resource": u.resource, "reason": u.reason} for u in report.unread]
     if report.unread or report.dropped:
         document["summary"]["dropped"] = report.dropped
-    return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE).decode()
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)

@@ -39,9 +39,9 @@ _SEVERITIES = {Action.DENY: "high", Action.WARN: "medium"}
 Result = dict[str, Any]
 
 
-def render(report: Report) -> str:
+def render(report: Report) -> bytes:
     document = {"apiVersion": "v1", "kind": "List", "items": list(reports(report))}
-    return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE).decode()
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
 
 
 def reports(report: Report, max_bytes: int = MAX_RESULTS_BYTES) -> Iterator[dict[str, Any]]:

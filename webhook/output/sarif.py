@@ -108,7 +108,7 @@ def _unread_notes(report: Report) -> list[dict[str, Any]]:
     return notes
 
 
-def render(report: Report) -> str:
+def render(report: Report) -> bytes:
     rules = _rules()
     index = {rule["id"]: i for i, rule in enumerate(rules)}
     run = {
@@ -137,4 +137,4 @@ def render(report: Report) -> str:
         ],
     }
     document = {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
-    return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE).decode()
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
