@@ -2,6 +2,7 @@
 (bench/floor_app.py) on the same stack, loaded alternately in one run.
 
     .venv/bin/python bench/server.py [--requests 20000] [--rounds 3] [--threads 16]
+        [--meshwarden-threads N]
 
 Both run on gunicorn's gthread workers with TLS (a throwaway ECDSA P-256 CA and certificate for
 127.0.0.1), 2 processes of `--threads` threads each, on loopback. `hey` sends each review body of
@@ -14,11 +15,14 @@ of the rounds, and Meshwarden's over the floor's.
 
 `hey` is Debian's and Ubuntu's package `hey` (`apt-get install hey`).
 
-16 threads: the floor runs on stock gthread, whose threads each hold a connection from the moment
-it is accepted. Under a burst, Go's HTTP client (hey's, like the API server's) dials more
+16 threads for the floor: it runs on stock gthread, whose threads each hold a connection from the
+moment it is accepted. Under a burst, Go's HTTP client (hey's, like the API server's) dials more
 connections than it uses and leaves the spare ones idle; with fewer threads than connections a
 stock gthread worker then hangs until the client gives up. Meshwarden's worker keeps idle
-connections out of its threads, so it gets the same 16 only to keep the setups equal.
+connections out of its threads, so it runs as shipped, with its default threads (8 without
+cluster access), as `../shared/bench/load.sh` runs it; `--meshwarden-threads 16` gives it the
+floor's (more threads only contend for the GIL: three runs with 16 gave it 0.84–1.03 of the
+floor's throughput for the VirtualService review, where load.sh gave 1.05–1.11).
 """
 
 from __future__ import annotations
@@ -146,7 +150,7 @@ def hey(url: str, body: Path, requests: int) -> Load:
 
 
 @contextmanager
-def servers(threads: int) -> Iterator[tuple[Server, Server, Path]]:
+def servers(threads: int, meshwarden_threads: int | None) -> Iterator[tuple[Server, Server, Path]]:
     with tempfile.TemporaryDirectory(prefix="meshwarden-bench-") as tmp, ExitStack() as stack:
         ca = create_ca("meshwarden-bench-ca")
         written = write_material(
@@ -192,8 +196,7 @@ def servers(threads: int) -> Iterator[tuple[Server, Server, Path]]:
                 str(mw_port),
                 "--workers",
                 str(WORKERS),
-                "--threads",
-                str(threads),
+                *(["--threads", str(meshwarden_threads)] if meshwarden_threads else []),
             ],
             mw_port,
             Path(tmp) / "meshwarden.log",
@@ -205,13 +208,13 @@ def servers(threads: int) -> Iterator[tuple[Server, Server, Path]]:
         yield floor, meshwarden, written.ca_cert
 
 
-def rows(requests: int, rounds: int, threads: int) -> list[Row]:
+def rows(requests: int, rounds: int, threads: int, meshwarden_threads: int | None = None) -> list[Row]:
     if shutil.which("hey") is None:
         print(HEY_INSTALL, file=sys.stderr)
         return [Row("server", "both reviews", f"not measured: {HEY_INSTALL}")]
     requests = -(-requests // CONNECTIONS) * CONNECTIONS  # hey sends requests / connections on each
     out = []
-    with servers(threads) as (floor, meshwarden, _):
+    with servers(threads, meshwarden_threads) as (floor, meshwarden, _):
         for case, name in BODIES.items():
             body = HERE / "bodies" / name
             for server in (floor, meshwarden):
@@ -247,11 +250,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--requests", type=int, default=20_000, help="per round and server")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=16, help="per process, both servers")
+    parser.add_argument("--threads", type=int, default=16, help="per floor process")
+    parser.add_argument(
+        "--meshwarden-threads", type=int, help="per Meshwarden process (default: Meshwarden's own)"
+    )
     args = parser.parse_args()
     from run import print_table
 
-    print_table(rows(args.requests, args.rounds, args.threads))
+    print_table(rows(args.requests, args.rounds, args.threads, args.meshwarden_threads))
 
 
 if __name__ == "__main__":
