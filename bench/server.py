@@ -5,7 +5,7 @@
         [--meshwarden-threads N]
 
 Both run on gunicorn's gthread workers with TLS (a throwaway ECDSA P-256 CA and certificate for
-127.0.0.1), 2 processes of `--threads` threads each, on loopback. `hey` sends each review body of
+127.0.0.1), 2 processes each, on loopback. `hey` sends each review body of
 bench/bodies/ (an Istio-injected bookinfo Pod CREATE, ~9 KB, and a VirtualService CREATE with 8
 http routes, ~6 KB) over 16 kept-alive HTTP/1.1 connections: a warm-up, then `--rounds` rounds of
 `--requests` requests, floor and Meshwarden in turn, so both see the same machine. A request
@@ -20,9 +20,7 @@ moment it is accepted. Under a burst, Go's HTTP client (hey's, like the API serv
 connections than it uses and leaves the spare ones idle; with fewer threads than connections a
 stock gthread worker then hangs until the client gives up. Meshwarden's worker keeps idle
 connections out of its threads, so it runs as shipped, with its default threads (8 without
-cluster access), as `../shared/bench/load.sh` runs it; `--meshwarden-threads 16` gives it the
-floor's (more threads only contend for the GIL: three runs with 16 gave it 0.84–1.03 of the
-floor's throughput for the VirtualService review, where load.sh gave 1.05–1.11).
+cluster access), as `../shared/bench/load.sh` runs it; `--meshwarden-threads N` sets them.
 """
 
 from __future__ import annotations

@@ -231,8 +231,9 @@ class Inventory(InventoryView):
             if key in self._objects:
                 self.remove(resource.ref)
             self._objects[key] = resource
-            named = (kind, resource.name)
-            self._namespaces_of_name[named] = (*self._namespaces_of_name.get(named, ()), resource.namespace)
+            kind_name = (kind, resource.name)
+            namespaces = self._namespaces_of_name.get(kind_name, ())
+            self._namespaces_of_name[kind_name] = (*namespaces, resource.namespace)
             self._by_kind[kind][key] = resource
             namespace = resource.name if kind == NAMESPACE else resource.namespace
             if namespace:
@@ -254,12 +255,12 @@ class Inventory(InventoryView):
             resource = self._objects.pop(key, None)
             if resource is None:
                 return
-            named = (kind, resource.name)
-            others = tuple(ns for ns in self._namespaces_of_name[named] if ns != resource.namespace)
+            kind_name = (kind, resource.name)
+            others = tuple(ns for ns in self._namespaces_of_name[kind_name] if ns != resource.namespace)
             if others:
-                self._namespaces_of_name[named] = others
+                self._namespaces_of_name[kind_name] = others
             else:
-                del self._namespaces_of_name[named]
+                del self._namespaces_of_name[kind_name]
             del self._by_kind[kind][key]
             namespace = resource.name if kind == NAMESPACE else resource.namespace
             if namespace:
