@@ -210,7 +210,9 @@ class InventoryView:
         return list(seen.values())
 
     def _lookup(self, index: str, key: Hashable) -> list[Resource]:
-        return list(self._indexes.get(index, {}).get(key, {}).values())
+        table = self._indexes.get(index)
+        found = table.get(key) if table else None
+        return list(found.values()) if found else []
 
 
 class Inventory(InventoryView):

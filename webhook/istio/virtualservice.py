@@ -90,11 +90,18 @@ def applies_to_mesh(spec: Body) -> bool:
 # --- routes and destinations ----------------------------------------------------------------------
 
 
-class Route(NamedTuple):
-    section: str
-    body: Body
-    matches: list[Body]
-    path: str  # spec.http[0]
+class Route:
+    """One http, tcp or tls route: its body, its `match` entries and its path (`spec.http[0]`).
+    A slotted class: a VirtualService's routes are built on every review, and a NamedTuple's
+    constructor costs half as much again."""
+
+    __slots__ = ("body", "matches", "path", "section")
+
+    def __init__(self, section: str, body: Body, matches: list[Body], path: str):
+        self.section = section
+        self.body = body
+        self.matches = matches
+        self.path = path
 
     @property
     def label(self) -> str:
@@ -106,7 +113,8 @@ def routes(spec: Body, section: str) -> list[Route]:
     found = []
     for index, raw in enumerate(as_list(spec.get(section))):
         body = as_dict(raw)
-        matches = [as_dict(m) for m in as_list(body.get("match"))]
+        match = body.get("match")
+        matches = [as_dict(m) for m in match] if isinstance(match, list) else []
         found.append(Route(section, body, matches, f"spec.{section}[{index}]"))
     return found
 
@@ -116,38 +124,36 @@ def all_routes(spec: Body) -> Iterator[Route]:
         yield from routes(spec, section)
 
 
-class Destination(NamedTuple):
-    path: str
-    body: Body
-    mirror: bool
-    host: str  # trimmed; "" when it has none
-    subset: str
-    port: int | None
+class Destination:
+    """A route's `destination`, or a `mirror`: `host` trimmed ("" when it has none), `subset` ("" when
+    it has none) and `port.number`, read once for the rules that compare them."""
+
+    __slots__ = ("body", "host", "mirror", "path", "port", "subset")
+
+    def __init__(self, path: str, body: Body, mirror: bool):
+        self.path = path
+        self.body = body
+        self.mirror = mirror
+        host, subset, port = body.get("host"), body.get("subset"), body.get("port")
+        self.host = host.strip() if isinstance(host, str) else ""
+        self.subset = subset if isinstance(subset, str) else ""
+        self.port = as_int(port.get("number")) if isinstance(port, dict) else None
 
 
-def destinations(routes: Iterable[Route]) -> Iterator[Destination]:
+def destinations(routes: Iterable[Route]) -> list[Destination]:
     """Every destination of the routes (http, tcp and tls), plus http `mirror` and `mirrors`."""
+    found = []
     for route in routes:
-        for j, entry in enumerate(as_list(route.body.get("route"))):
-            yield _destination(f"{route.path}.route[{j}].destination", _destination_of(entry), False)
+        body = route.body
+        for j, entry in enumerate(as_list(body.get("route"))):
+            found.append(Destination(f"{route.path}.route[{j}].destination", _destination_of(entry), False))
         if route.section != "http":
             continue
-        if route.body.get("mirror") is not None:
-            yield _destination(f"{route.path}.mirror", as_dict(route.body["mirror"]), True)
-        for k, entry in enumerate(as_list(route.body.get("mirrors"))):
-            yield _destination(f"{route.path}.mirrors[{k}].destination", _destination_of(entry), True)
-
-
-def _destination(path: str, body: Body, mirror: bool) -> Destination:
-    host, subset = body.get("host"), body.get("subset")
-    return Destination(
-        path,
-        body,
-        mirror,
-        host.strip() if isinstance(host, str) else "",
-        subset if isinstance(subset, str) else "",
-        as_int(as_dict(body.get("port")).get("number")),
-    )
+        if body.get("mirror") is not None:
+            found.append(Destination(f"{route.path}.mirror", as_dict(body["mirror"]), True))
+        for k, entry in enumerate(as_list(body.get("mirrors"))):
+            found.append(Destination(f"{route.path}.mirrors[{k}].destination", _destination_of(entry), True))
+    return found
 
 
 def _destination_of(entry: Any) -> Body:

@@ -44,7 +44,6 @@ class Facts:
         self.resource = resource
         self._inventory = inventory
         self._mesh = mesh_facts
-        self._conditions: dict[str, list[Body]] = {}
 
     # --- every kind ---------------------------------------------------------------------------------
 
@@ -94,14 +93,16 @@ class Facts:
     def http(self) -> list[Route]:
         return self.routes["http"]
 
-    def conditions(self, route: Route) -> list[Body]:
-        """The conditions of each of the route's matches (`conditions` in webhook.istio.virtualservice)."""
-        found = self._conditions.get(route.path)
-        if found is None:
-            bound = self.bound_gateways
-            found = [virtualservice.conditions(m, route.section, bound) for m in route.matches]
-            self._conditions[route.path] = found
-        return found
+    @derived
+    def conditions(self) -> Mapping[str, list[Body]]:
+        """By route path, the conditions of each of the route's matches (`conditions` in
+        webhook.istio.virtualservice)."""
+        bound = self.bound_gateways
+        return {
+            route.path: [virtualservice.conditions(m, route.section, bound) for m in route.matches]
+            for routes in self.routes.values()
+            for route in routes
+        }
 
     @derived
     def gateway_refs(self) -> list[GatewayRef]:
@@ -110,7 +111,7 @@ class Facts:
 
     @derived
     def destinations(self) -> list[Destination]:
-        return list(virtualservice.destinations(chain.from_iterable(self.routes.values())))
+        return virtualservice.destinations(chain.from_iterable(self.routes.values()))
 
     # --- Gateways -----------------------------------------------------------------------------------
 

@@ -355,7 +355,8 @@ def _check_unserved(
     )
 
 
-def _check_port(destination: Destination, service: Resource, ports: list[int]) -> Iterator[Violation]:
+def _check_port(destination: Destination, service: Resource, ports: list[int]) -> tuple[Violation, ...]:
+    """A tuple, not a generator: most destinations are fine, and an empty tuple costs less."""
     number = destination.port
     if number is not None and ports and number not in ports:
         path = f"{destination.path}.port.number"
@@ -370,7 +371,7 @@ def _check_port(destination: Destination, service: Resource, ports: list[int]) -
             fix = f"set port.number to {fronting[0]}, the Service's port for target port {number}"
             edit = Edit(field_path(path), as_dict(destination.body.get("port")).get("number"), fronting[0])
             autofix = Autofix(f"set {path} to {fronting[0]}", (edit,), Safety.SAFE)
-        yield Violation(
+        violation = Violation(
             path,
             f"port {number} of host {q(destination.host)} is not a port of Service {_where(service)} "
             f"({', '.join(map(str, ports))})",
@@ -378,14 +379,17 @@ def _check_port(destination: Destination, service: Resource, ports: list[int]) -
             message_id="port-not-in-service",
             autofix=autofix,
         )
-    elif number is None and len(ports) > 1:
-        yield Violation(
+        return (violation,)
+    if number is None and len(ports) > 1:
+        violation = Violation(
             destination.path,
             f"Service {_where(service)} has several ports ({', '.join(map(str, ports))}) and the "
             f"destination {q(destination.host)} selects none",
             f"set port.number to {_choices(ports)}",
             message_id="port-unspecified",
         )
+        return (violation,)
+    return ()
 
 
 def _where(service: Resource) -> str:

@@ -99,7 +99,9 @@ FLOW_WIDTH = float("inf")  # one line, however long the host
 def vs_unreachable_route(vs: Resource, context: Context) -> Iterator[Violation]:
     facts = context.facts(vs)
     for routes in facts.routes.values():
-        earlier: list[tuple[Route, Body]] = []
+        earlier: dict[frozenset[str], list[tuple[Route, Body]]] = {}
+        """Earlier routes' match conditions, by the fields they test: only a match testing the
+        same fields can cover another."""
         catch_all: Route | None = None
         for route in routes:
             if catch_all is not None:
@@ -111,11 +113,11 @@ def vs_unreachable_route(vs: Resource, context: Context) -> Iterator[Violation]:
                     message_id="after-catch-all",
                 )
                 continue
-            matches = facts.conditions(route)
+            matches = facts.conditions[route.path]
             if is_catch_all(route, matches):
                 catch_all = route
                 continue
-            covering = [next((r for r, e in earlier if covers(e, m)), None) for m in matches]
+            covering = [_first_covering(earlier.get(frozenset(m), ()), m) for m in matches]
             if all(covering):
                 first = {r.path: r for r in covering if r is not None}
                 shown = "; ".join(describe_match(m) for m in route.matches)
@@ -126,7 +128,15 @@ def vs_unreachable_route(vs: Resource, context: Context) -> Iterator[Violation]:
                     f"move {route.path} above {', '.join(first)}, narrow the earlier match, or delete it",
                     message_id="match-covered",
                 )
-            earlier += [(route, m) for m in matches]
+            for match in matches:
+                earlier.setdefault(frozenset(match), []).append((route, match))
+
+
+def _first_covering(earlier: Iterable[tuple[Route, Body]], match: Body) -> Route | None:
+    for route, conditions in earlier:
+        if covers(conditions, match):
+            return route
+    return None
 
 
 # --- MW307 -------------------------------------------------------------------------------------------
@@ -144,14 +154,14 @@ def _mesh_conditions(match: Body) -> Body | None:
 
 def _takes_mesh_requests(route: Route, facts: Facts) -> bool:
     """A catch-all for in-mesh requests: no match, or a match with no condition besides `gateways: [mesh]`."""
-    return not route.matches or any(_mesh_conditions(m) == {} for m in facts.conditions(route))
+    return not route.matches or any(_mesh_conditions(m) == {} for m in facts.conditions[route.path])
 
 
 def _matched_ports(facts: Facts) -> set[int]:
     """Ports that some route takes whole: a match whose only condition is `port`."""
     ports = set()
     for route in facts.http:
-        for match in facts.conditions(route):
+        for match in facts.conditions[route.path]:
             found = _mesh_conditions(match)
             number = as_int(found.get("port")) if found is not None and found.keys() == {"port"} else None
             if number is not None:
@@ -395,23 +405,24 @@ def _meant_duration(value: object) -> str | None:
     return meant if seconds is not None and seconds >= MIN_DURATION else None
 
 
-def _check_duration(body: Body, key: str, path: str, field: str) -> Iterator[Violation]:
-    if key in body and body[key] is not None:
-        value = body[key]
-        problem = _duration_problem(value)
-        if not problem:
-            return
-        meant = _meant_duration(value) if problem.message_id == "not-a-duration" else None
-        if meant is None:
-            fix = f'set {field} to a duration of at least 1ms with a unit, e.g. "10s"'
-            autofix = None
-        else:
-            fix = f"set {field} to {q(meant)}"
-            edit = Edit(field_path(f"{path}.{key}"), value, meant)
-            autofix = Autofix(f"set {path}.{key} to {q(meant)}", (edit,), Safety.SAFE)
-        yield Violation(
-            f"{path}.{key}", f"{field} {problem.text}", fix, message_id=problem.message_id, autofix=autofix
-        )
+def _check_duration(body: Body, key: str, path: str, field: str) -> tuple[Violation, ...]:
+    """A tuple, not a generator: most durations are fine, and an empty tuple costs less."""
+    value = body.get(key)
+    problem = _duration_problem(value) if value is not None else None
+    if problem is None:
+        return ()
+    meant = _meant_duration(value) if problem.message_id == "not-a-duration" else None
+    if meant is None:
+        fix = f'set {field} to a duration of at least 1ms with a unit, e.g. "10s"'
+        autofix = None
+    else:
+        fix = f"set {field} to {q(meant)}"
+        edit = Edit(field_path(f"{path}.{key}"), value, meant)
+        autofix = Autofix(f"set {path}.{key} to {q(meant)}", (edit,), Safety.SAFE)
+    violation = Violation(
+        f"{path}.{key}", f"{field} {problem.text}", fix, message_id=problem.message_id, autofix=autofix
+    )
+    return (violation,)
 
 
 def _check_percentage(body: Body, path: str, field: str) -> Iterator[Violation]:
@@ -501,10 +512,7 @@ def _check_fault(route: Route) -> Iterator[Violation]:
                 )
 
 
-def _check_weights(route: Route) -> Iterator[Violation]:
-    entries = as_list(route.body.get("route"))
-    if len(entries) == 1 and "weight" not in as_dict(entries[0]):
-        return  # the usual lone destination: it takes all the traffic
+def _check_weights(route: Route, entries: list[Any]) -> Iterator[Violation]:
     weights = [as_int(as_dict(e).get("weight", 0)) for e in entries]
     for j, weight in enumerate(weights):
         if weight is not None and weight < 0:
@@ -597,4 +605,6 @@ def vs_http_policy_invalid(vs: Resource, context: Context) -> Iterator[Violation
             yield from _check_fault(route)
     for routes in facts.routes.values():
         for route in routes:
-            yield from _check_weights(route)
+            entries = as_list(route.body.get("route"))
+            if len(entries) > 1 or (entries and "weight" in as_dict(entries[0])):
+                yield from _check_weights(route, entries)  # not the usual lone destination, which takes all
