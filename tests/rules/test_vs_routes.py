@@ -116,6 +116,16 @@ def test_a_covered_route_names_the_routes_that_cover_it() -> None:
     assert findings[0].fix == "move spec.http[2] above spec.http[1], narrow the earlier match, or delete it"
 
 
+def test_each_match_is_covered_by_the_first_earlier_match_testing_the_same_fields() -> None:
+    routes = ("[{uri: {prefix: /a}}]", "[{port: 8080}]", "[{port: 8080}, {uri: {prefix: /a/b}}]")
+    findings = only(run(vs(http(*routes))), "MW306")
+    assert said(findings) == [(COVERED, "spec.http[2]")]
+    assert (
+        findings[0].fix
+        == "move spec.http[2] above spec.http[1], spec.http[0], narrow the earlier match, or delete it"
+    )
+
+
 def test_match_gateways_narrow_a_route() -> None:
     head = "hosts: [reviews]\n          gateways: [mesh, istio-system/public]"
     narrowed = vs(http("[{gateways: [mesh]}]", ""), head)
