@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import pytest
 
 from tests.cluster import objects as o
 from webhook.inventory import Inventory
+from webhook.inventory.store import INDEXES
 from webhook.kinds import GATEWAY, SERVICE
 from webhook.kube import pod_template
 from webhook.model import Resource
@@ -65,3 +66,42 @@ def test_lookups_never_fail_while_another_thread_adds_and_removes(frequent_threa
     assert errors == []
     assert [r.name for r in inventory.of_kind(GATEWAY)] == ["ingress"]
     assert len(inventory) == 1
+
+
+def test_objects_that_come_and_go_leave_nothing_behind() -> None:
+    """A live inventory sees pods of ever new ReplicaSets (a new `pod-template-hash` label each) and
+    Services and Gateways created and deleted: once they are gone, no index keeps a key for them."""
+    inventory = Inventory()
+    kept = Resource(o.service("kept", app="web"))
+    inventory.add(kept)
+    tables = ("_objects", "_by_kind", "_pods", "_pods_by_label", "_pods_by_namespace", *INDEXES_BY_NAME)
+    baseline = {name: _keys(_table(inventory, name)) for name in tables}
+    churn = [Resource(o.pod(f"web-{i}", f"ns-{i}", app="web", hash=f"h{i}")) for i in range(50)]
+    churn += [Resource(o.service(f"s{i}", f"ns-{i}", app=f"a{i}")) for i in range(50)]
+    churn += [Resource(o.gateway(f"g{i}", host=f"h{i}.example.com")) for i in range(50)]
+    for resource in churn:
+        inventory.add(resource)
+    for resource in churn:
+        inventory.remove(resource.ref)
+    assert {name: _keys(_table(inventory, name)) for name in tables} == baseline
+    assert inventory.services_for_host("kept.default.svc.cluster.local") == [kept]
+
+
+INDEXES_BY_NAME = tuple(f"index {name}" for kind_indexes in INDEXES.values() for name, _ in kind_indexes)
+
+
+def _table(inventory: Inventory, name: str) -> Mapping[object, object]:
+    if name.startswith("index "):
+        return inventory._indexes.get(name.removeprefix("index "), {})
+    table: Mapping[object, object] = getattr(inventory, name)
+    return table
+
+
+def _keys(table: Mapping[object, object]) -> set[object]:
+    """Every key of a table, and of the tables it holds, by path."""
+    found: set[object] = set()
+    for key, value in table.items():
+        found.add(key)
+        if isinstance(value, dict):
+            found |= {(key, inner) for inner in _keys(value)}
+    return found

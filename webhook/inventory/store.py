@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping, MutableMapping
+from typing import Any
 
 from webhook.istio.virtualservice import all_routes, destinations
 from webhook.kinds import (
@@ -263,7 +264,7 @@ class Inventory(InventoryView):
                 self._namespaces_of_name[kind_name] = others
             else:
                 del self._namespaces_of_name[kind_name]
-            del self._by_kind[kind][key]
+            _discard(self._by_kind, kind, key)
             namespace = resource.name if kind == NAMESPACE else resource.namespace
             if namespace:
                 self._namespace_counts[namespace] -= 1
@@ -271,9 +272,20 @@ class Inventory(InventoryView):
                     del self._namespace_counts[namespace]
             for index, keys in INDEXES.get(kind, ()):
                 for k in keys(resource):
-                    self._indexes[index][k].pop(key, None)
+                    _discard(self._indexes[index], k, key)
             template = self._pods.pop(key, None)
             if template is not None:
-                self._pods_by_namespace[resource.namespace].pop(key, None)
+                _discard(self._pods_by_namespace, resource.namespace, key)
                 for pair in template.labels.items():
-                    self._pods_by_label[pair].pop(key, None)
+                    _discard(self._pods_by_label, pair, key)
+
+
+def _discard(table: MutableMapping[Any, dict[ObjectKey, Any]], bucket: Hashable, key: ObjectKey) -> None:
+    """Removes `key` from the bucket, and the bucket once it is empty: the keys of objects that
+    come and go (a ReplicaSet's `pod-template-hash` label, a deleted Service's host) would
+    otherwise stay in the live inventory for the life of the process."""
+    found = table.get(bucket)
+    if found is not None:
+        found.pop(key, None)
+        if not found:
+            del table[bucket]
