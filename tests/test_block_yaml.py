@@ -136,6 +136,22 @@ def test_other_shapes_are_left_to_libyaml(text: str, monkeypatch: pytest.MonkeyP
     assert _read(data, monkeypatch, line_reader=True) == _read(data, monkeypatch, line_reader=False)
 
 
+ASCII_CONTROLS = [*range(0x00, 0x0A), *range(0x0B, 0x20), 0x7F]
+"""Every ASCII character but the printable ones and the line break."""
+
+
+@pytest.mark.parametrize("code", ASCII_CONTROLS, ids=[f"{c:#04x}" for c in ASCII_CONTROLS])
+def test_every_ascii_control_but_the_line_break_is_left_to_libyaml(code: int) -> None:
+    assert read_block(f"a: 'b{chr(code)}c'\n", 1, _plain, LIMITS) is None
+
+
+def test_every_printable_ascii_character_is_read_here() -> None:
+    for code in range(0x20, 0x7F):
+        if chr(code) != "'":
+            block = read_block(f"a: 'b{chr(code)}c'\n", 1, _plain, LIMITS)
+            assert block is not None and block.value == {"a": f"b{chr(code)}c"}, chr(code)
+
+
 def test_field_lines_of_a_line_read_document() -> None:
     text = "# head\nkind: Service\nmetadata:\n  name: web\nspec:\n  ports:\n  - name: http\n\n    port: 80\n"
     block = read_block(text, 10, _plain, LIMITS)

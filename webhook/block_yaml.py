@@ -50,14 +50,13 @@ def interned(value: str) -> str:
 
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_./-]*")
 """The keys read here: plain names, which are strings unless they are one of TYPED_WORDS."""
-_UNREAD_ASCII = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
-"""Characters this module leaves to libyaml: tabs, CRs, and controls YAML does not allow."""
 
 
 @functools.cache
 def _unread_beyond_ascii() -> re.Pattern[str]:
-    """As _UNREAD_ASCII, and beyond ASCII other line breaks (NEL, U+2028, U+2029), byte order
-    marks and what YAML does not allow; compiled on first use (its classes take milliseconds)."""
+    """Characters this module leaves to libyaml: tabs, CRs and other controls, and beyond ASCII
+    other line breaks (NEL, U+2028, U+2029), byte order marks and what YAML does not allow;
+    compiled on first use (its classes take milliseconds)."""
     allowed = r"\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff"
     return re.compile(f"[^{allowed}]")
 
@@ -145,8 +144,13 @@ def read_block(text: str, first_line: int, resolve: Callable[[str], Any], limits
     """The document `text`, whose first line is `first_line`, or None when libyaml must read it.
     `resolve` turns a plain scalar that may be a null, bool or number into its value (raising
     when it is malformed); documents beyond the `limits` are left to libyaml, which refuses them."""
-    unread = _UNREAD_ASCII if text.isascii() else _unread_beyond_ascii()
-    if unread.search(text):
+    if text.isascii():
+        # Tabs, CRs and other controls are left to libyaml. In ASCII, what is printable is
+        # exactly what is not among them, and str.isprintable tests it several times faster
+        # than a regular expression's character class.
+        if not text.replace("\n", "").isprintable():
+            return None
+    elif _unread_beyond_ascii().search(text):
         return None
     try:
         return _Reader(text, first_line, resolve, limits).read()
@@ -189,16 +193,15 @@ class _Reader:
                 dash = len(text) - len(rest)
                 text = rest
             key: Any = None
-            colon = text.find(": ")
-            if colon == -1 and text[-1:] == ":":
-                colon = len(text) - 1
-            if colon > 0:
-                candidate = text[:colon]
+            candidate, colon, value = text.partition(": ")
+            if not colon and text[-1:] == ":":
+                candidate, colon, value = text[:-1], ":", ""
+            if colon and candidate:
                 key = keys.get(candidate)
                 if key is None and _KEY.fullmatch(candidate) and candidate not in TYPED_WORDS:
                     key = _known_key(candidate)
                 if key is not None:
-                    text = text[colon + 1 :].lstrip(" ")
+                    text = value.lstrip(" ")
             if key is None and not dash:
                 raise _Unread  # a multi-line plain string, a flow collection, an unusual key
             if pending is not None:
@@ -276,7 +279,10 @@ class _Reader:
                 or ": " in text
                 or text in TYPED_WORDS
             ):
-                top.container[key] = self._value(text, top.indent, index, path, top.record)
+                if text.isdecimal():  # a number (a port, replicas): most of the values looked at closely
+                    top.container[key] = self._plain(text)
+                else:
+                    top.container[key] = self._value(text, top.indent, index, path, top.record)
             else:
                 top.container[key] = intern(text) if len(text) <= MAX_INTERNED else text  # interned(), inline
         if pending is not None:
