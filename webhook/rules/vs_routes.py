@@ -408,7 +408,12 @@ def _meant_duration(value: object) -> str | None:
 def _check_duration(body: Body, key: str, path: str, field: str) -> tuple[Violation, ...]:
     """A tuple, not a generator: most durations are fine, and an empty tuple costs less."""
     value = body.get(key)
-    problem = _duration_problem(value) if value is not None else None
+    if value is None:
+        return ()
+    seconds = parse_duration(value)
+    if seconds is not None and seconds >= MIN_DURATION:
+        return ()  # the usual case, decided without building a problem
+    problem = _duration_problem(value)
     if problem is None:
         return ()
     meant = _meant_duration(value) if problem.message_id == "not-a-duration" else None
@@ -605,6 +610,8 @@ def vs_http_policy_invalid(vs: Resource, context: Context) -> Iterator[Violation
             yield from _check_fault(route)
     for routes in facts.routes.values():
         for route in routes:
-            entries = as_list(route.body.get("route"))
-            if len(entries) > 1 or (entries and "weight" in as_dict(entries[0])):
+            entries = route.body.get("route")
+            if not isinstance(entries, list) or not entries:
+                continue
+            if len(entries) > 1 or (isinstance(entries[0], dict) and "weight" in entries[0]):
                 yield from _check_weights(route, entries)  # not the usual lone destination, which takes all
