@@ -368,14 +368,13 @@ class _Problem(NamedTuple):
     text: str
 
 
-def _duration_problem(value: Any) -> _Problem | None:
-    seconds = parse_duration(value)
+def _duration_problem(value: Any, seconds: float | None) -> _Problem:
+    """What is wrong with a duration `value` that parsed to `seconds` (None: it did not parse),
+    shorter than 1ms or no duration at all."""
     if seconds is None:
         text = f'{q(value)} is not a Go-style duration (e.g. "10s", "250ms", "1m")'
         return _Problem(message_id="not-a-duration", text=text)
-    if seconds < MIN_DURATION:
-        return _Problem(message_id="duration-below-1ms", text=f"{q(value)} is shorter than 1ms")
-    return None
+    return _Problem(message_id="duration-below-1ms", text=f"{q(value)} is shorter than 1ms")
 
 
 # A number with no unit or a unit spelt out: each has one meaning (a bare number is seconds, as in
@@ -412,10 +411,8 @@ def _check_duration(body: Body, key: str, path: str, field: str) -> tuple[Violat
         return ()
     seconds = parse_duration(value)
     if seconds is not None and seconds >= MIN_DURATION:
-        return ()  # the usual case, decided without building a problem
-    problem = _duration_problem(value)
-    if problem is None:
         return ()
+    problem = _duration_problem(value, seconds)
     meant = _meant_duration(value) if problem.message_id == "not-a-duration" else None
     if meant is None:
         fix = f'set {field} to a duration of at least 1ms with a unit, e.g. "10s"'
