@@ -99,9 +99,9 @@ FLOW_WIDTH = float("inf")  # one line, however long the host
 def vs_unreachable_route(vs: Resource, context: Context) -> Iterator[Violation]:
     facts = context.facts(vs)
     for routes in facts.routes.values():
+        # Earlier routes' match conditions, by the fields they test: only a match testing the same
+        # fields can cover another.
         earlier: dict[frozenset[str], list[tuple[Route, Body]]] = {}
-        """Earlier routes' match conditions, by the fields they test: only a match testing the
-        same fields can cover another."""
         catch_all: Route | None = None
         for route in routes:
             if catch_all is not None:
@@ -128,7 +128,7 @@ def vs_unreachable_route(vs: Resource, context: Context) -> Iterator[Violation]:
                     f"move {route.path} above {', '.join(first)}, narrow the earlier match, or delete it",
                     message_id="match-covered",
                 )
-            for match in matches:
+            for match in matches:  # frozenset() again: cheaper than keeping the first in a list
                 earlier.setdefault(frozenset(match), []).append((route, match))
 
 
