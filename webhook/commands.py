@@ -290,8 +290,9 @@ def run_check(args: argparse.Namespace) -> int:
             exclude=exclude,
             max_size=max_size,
             skip_non_manifests=args.skip_non_manifests,
+            parallel=True,
         )
-        context = read_inputs(args.context, world_options, exclude=exclude, max_size=max_size)
+        context = read_inputs(args.context, world_options, exclude=exclude, max_size=max_size, parallel=True)
     finally:
         gc.freeze()  # what was read lives to the end: later collections need not walk it again
         gc.enable()

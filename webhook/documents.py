@@ -15,11 +15,14 @@ from __future__ import annotations
 import codecs
 import functools
 import io
+import itertools
 import json
+import marshal
 import re
 import sys
 from array import array
-from collections.abc import Iterator, Mapping
+from collections import deque
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
@@ -33,6 +36,7 @@ from webhook.block_yaml import (
     interned,
     read_block,
 )
+from webhook.reading_pool import ReadingPool, WorkerStopped
 
 MAX_DEPTH = 100
 MAX_NODES = 1_000_000
@@ -47,6 +51,8 @@ longer ones libyaml reads as they stream."""
 _LIMITS = Limits(MAX_DEPTH, MAX_NODES)
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     import yaml
     from yaml.constructor import SafeConstructor
     from yaml.resolver import Resolver
@@ -128,6 +134,11 @@ class LineMap(Mapping[str, int]):
     def rebased(self, base: int) -> LineMap:
         return LineMap(base, self._index, self._offsets)
 
+    def parts(self) -> tuple[tuple[str, ...], bytes | list[int]]:
+        """Its paths and offsets, as marshal carries them (Shapes.lines_of)."""
+        offsets = self._offsets
+        return tuple(self._index), offsets if type(offsets) is bytes else list(offsets)
+
     def __getitem__(self, path: str) -> int:
         return self._base + self._offsets[self._index[path]]
 
@@ -154,14 +165,20 @@ class Shapes:
         if not record:
             return LineMap(base, {}, b"")
         paths, lines = zip(*record, strict=True)
+        offsets = [line - base for line in lines]
+        try:
+            packed: bytes | array[int] = bytes(offsets)
+        except ValueError:  # an offset outside 0-255
+            packed = array("q", offsets)
+        return self.lines_of(base, paths, packed)
+
+    def lines_of(self, base: int, paths: tuple[str, ...], offsets: bytes | array[int] | list[int]) -> LineMap:
+        """The lines of fields at `paths`, at `offsets` from `base` (a list: as marshal carries an
+        array)."""
         index = self._indexes.get(paths)
         if index is None:
             index = self._indexes[paths] = {sys.intern(p): i for i, p in enumerate(paths)}
-        offsets = [line - base for line in lines]
-        try:
-            return LineMap(base, index, bytes(offsets))
-        except ValueError:  # an offset outside 0-255
-            return LineMap(base, index, array("q", offsets))
+        return LineMap(base, index, array("q", offsets) if isinstance(offsets, list) else offsets)
 
 
 @dataclass(slots=True)
@@ -192,11 +209,20 @@ def is_list(value: Any) -> bool:
     )
 
 
-def read_documents(stream: IO[bytes], limit: int) -> Iterator[Document | DocumentError]:
+def read_documents(
+    stream: IO[bytes], limit: int, pool: ReadingPool | None = None
+) -> Iterator[Document | DocumentError]:
     """Every document of `stream`, or the error that made it unreadable. Raises InputTooLarge
-    past `limit` bytes and UnicodeDecodeError for text that is not UTF-8."""
-    shapes = Shapes()
-    documents = _Splitter(stream, limit)
+    past `limit` bytes and UnicodeDecodeError for text that is not UTF-8. With a `pool`, a long
+    stream is cut into runs of whole documents that the pool's worker processes read, a few runs
+    ahead of the one whose documents come out: in their order all the same."""
+    pieces, line = _pieces(stream, limit), 1
+    if pool is not None:
+        pieces, line = yield from _read_in_runs(pieces, pool)
+    yield from _read(_Splitter(pieces, line), Shapes())
+
+
+def _read(documents: _Splitter, shapes: Shapes) -> Iterator[Document | DocumentError]:
     while documents.next_document():
         try:
             document: Document | DocumentError | None = _parse(documents, shapes)
@@ -210,6 +236,105 @@ def read_documents(stream: IO[bytes], limit: int) -> Iterator[Document | Documen
                 document = exc
         if document is not None:
             yield document
+
+
+Pieces = Iterator[tuple[str, bool]]
+
+
+def _read_in_runs(
+    pieces: Pieces, pool: ReadingPool
+) -> Generator[Document | DocumentError, None, tuple[Pieces, int]]:
+    """The documents of `pieces`, cut into runs of whole documents: the first run, of about
+    `pool.first_run` characters, is read here, and the others go to the pool's workers. Returns
+    the pieces left to read here, and their first line: the whole of a short stream, or the rest
+    of the stream from a document too long to end a run."""
+    shapes = Shapes()
+    ahead: deque[Future[bytes] | tuple[str, int]] = deque()
+    """Runs sent to a worker, and the first run, read here when its turn comes."""
+    run: list[str] = []
+    size = 0
+    line = 1
+    for piece, _ in pieces:
+        run.append(piece)
+        size += len(piece)
+        if size < (pool.run_size if ahead else pool.first_run):
+            continue
+        text = "".join(run)
+        cut = _last_separator(text)
+        if cut == 0 and size < BLOCK_READ_LIMIT:
+            run = [text]
+            continue
+        if cut == 0:
+            break  # a document too long for a run: read here, from its run on
+        ahead.append(pool.submit(_read_run, text[:cut], line) if ahead else (text[:cut], line))
+        line += text.count("\n", 0, cut)
+        run = [text[cut:]]
+        size = len(run[0])
+        if len(ahead) > pool.ahead:
+            yield from _run_documents(ahead.popleft(), shapes)
+    else:  # the end of the stream
+        if ahead:
+            ahead.append(pool.submit(_read_run, "".join(run), line))
+            run = []
+    while ahead:
+        yield from _run_documents(ahead.popleft(), shapes)
+    return itertools.chain([("".join(run), True)], pieces), line
+
+
+def _run_documents(
+    run: Future[bytes] | tuple[str, int], shapes: Shapes
+) -> Iterator[Document | DocumentError]:
+    if isinstance(run, tuple):
+        text, line = run
+        return _read(_Splitter(iter([(text, True)]), line), shapes)
+    from concurrent.futures import BrokenExecutor  # loaded with the pool
+
+    try:
+        return _unpack(run.result(), shapes)
+    except BrokenExecutor:
+        raise WorkerStopped from None
+
+
+def _last_separator(text: str) -> int:
+    """Where the last `---` line of `text` starts, 0 when there is none after its first line."""
+    end = len(text)
+    while (found := text.rfind("\n---", 0, end)) != -1:
+        if _SEPARATOR.match(text, found + 1):
+            return found + 1
+        end = found
+    return 0
+
+
+def _read_run(text: str, first_line: int) -> bytes:
+    """The documents of a run of whole documents that starts on `first_line`: run in a worker
+    process, whose answer marshal carries back several times faster than pickle."""
+    return marshal.dumps([_portable(d) for d in _read(_Splitter(iter([(text, True)]), first_line), Shapes())])
+
+
+def _portable(document: Document | DocumentError) -> tuple[Any, ...]:
+    if isinstance(document, DocumentError):
+        tag = document.tag if isinstance(document, ForeignTag) else None
+        return (False, document.line, document.message, document.manifest_like, tag)
+    items = None
+    if document.items is not None:
+        items = [(item.value, item.line, *item.lines.parts()) for item in document.items]
+    lines = document.lines.parts()
+    return (True, document.value, document.line, *lines, items, document.source, document.source_line)
+
+
+def _unpack(run: bytes, shapes: Shapes) -> Iterator[Document | DocumentError]:
+    for read, *fields in marshal.loads(run):
+        if not read:
+            line, message, manifest_like, tag = fields
+            error = ForeignTag(line, tag) if tag is not None else DocumentError(line, message)
+            error.manifest_like = manifest_like
+            yield error
+            continue
+        value, line, paths, offsets, items, source, source_line = fields
+        members = None
+        if items is not None:
+            members = [Parsed(v, n, shapes.lines_of(n, p, o)) for v, n, p, o in items]
+        yield Document(value, line, shapes.lines_of(line, paths, offsets), members, source, source_line)
 
 
 def read_text(text: str) -> Iterator[Document | DocumentError]:
@@ -266,12 +391,12 @@ def _segments(pieces: Iterator[tuple[str, bool]]) -> Iterator[str | None]:
 class _Splitter:
     """Cuts a stream into documents; libyaml reads each one as a stream of its own (`read`)."""
 
-    def __init__(self, stream: IO[bytes], limit: int):
-        self._segments = _segments(_pieces(stream, limit))
+    def __init__(self, pieces: Iterator[tuple[str, bool]], first_line: int = 1):
+        self._segments = _segments(pieces)
         self._in_document = False
         self._at_end = False
         self._pending: list[str] = []
-        self.line = 1
+        self.line = first_line
         """The line the next text starts on."""
         self.start_line = 1
         self._head = ""

@@ -22,6 +22,7 @@ from typing import IO
 from webhook.documents import DocumentError, InputTooLarge, read_documents
 from webhook.loader import KUSTOMIZATION_FILES, InputError, Loaded, LoadOptions, Note, kustomize_hint, load
 from webhook.model import Resource, as_dict, as_list
+from webhook.reading_pool import ReadingPool, reading_pool
 from webhook.walk import file_type, sift, walk
 
 DEFAULT_MAX_INPUT_SIZE = 512 * 1024 * 1024
@@ -63,9 +64,21 @@ def read_inputs(
     exclude: tuple[str, ...] = (),
     max_size: int = DEFAULT_MAX_INPUT_SIZE,
     skip_non_manifests: bool = False,
+    parallel: bool = False,
 ) -> Inputs:
-    reader = _Reader(options, max_size)
-    paths = list(paths)
+    """What `paths` hold; with `parallel`, long streams are read by worker processes too
+    (webhook.reading_pool)."""
+    pool = reading_pool() if parallel else None
+    try:
+        return _read_inputs(_Reader(options, max_size, pool), list(paths), exclude, skip_non_manifests)
+    finally:
+        if pool is not None:
+            pool.close()
+
+
+def _read_inputs(
+    reader: _Reader, paths: list[str], exclude: tuple[str, ...], skip_non_manifests: bool
+) -> Inputs:
     if skip_non_manifests:
         reader.sift_named([path for path in paths if os.path.isfile(path)])
     for path in paths:
@@ -98,9 +111,10 @@ def read_paths(paths: Iterable[str], default_namespace: str) -> tuple[list[Resou
 
 
 class _Reader:
-    def __init__(self, options: LoadOptions, max_size: int):
+    def __init__(self, options: LoadOptions, max_size: int, pool: ReadingPool | None = None):
         self.options = options
         self.max_size = max_size
+        self.pool = pool
         self.inputs = Inputs()
         self.sifted: set[str] | None = None
         """With `skip_non_manifests`: the named files to read as a walk reads its files."""
@@ -195,7 +209,7 @@ class _Reader:
 
     def _load(self, handle: IO[bytes], file: str, *, walked: bool, stream: bool) -> None:
         try:
-            loaded = load(read_documents(handle, self.max_size), file, self.options, stream=stream)
+            loaded = load(read_documents(handle, self.max_size, self.pool), file, self.options, stream=stream)
         except InputTooLarge:
             self.error(file, _too_large(self.max_size))
             return

@@ -291,7 +291,9 @@ def test_four_bodies_of_16_mib_of_empty_objects_at_once_stay_under_200_mib(
             thread.start()
         for thread in threads:
             thread.join()
-        assert replies == [413] * 4
+        # Each body is refused once parsed (413). The buffer budget holds back the bodies beyond
+        # it, and on a slow machine one held back past the 3 s read deadline gets 408 instead.
+        assert len(replies) == 4 and set(replies) <= {413, 408} and 413 in replies
         [peak] = _worker_peak_memory(server).values()
         assert peak < 200 * MiB
     finally:
