@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import functools
 import gc
 import os
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence, Sized
+from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from typing import TYPE_CHECKING, TextIO, TypeVar
 
 from webhook import __version__
@@ -268,6 +269,19 @@ def _use_color(choice: str) -> bool:
     return choice == "always"
 
 
+@contextlib.contextmanager
+def _uncollected() -> Iterator[None]:
+    """What is made inside (the objects read, the inventory's indexes: millions of dictionaries,
+    lists and tuples, no reference cycle) lives to the end of the run: collections need not walk
+    it, then or later."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.enable()
+
+
 def run_check(args: argparse.Namespace) -> int:
     engine = build_engine(args)
     if not args.paths:
@@ -282,20 +296,20 @@ def run_check(args: argparse.Namespace) -> int:
     )
     world_options = dataclasses.replace(options, world=True)
     exclude, max_size = tuple(args.exclude), args.max_input_size
-    gc.disable()  # loading makes millions of dicts and lists and no reference cycle to collect
     try:
-        inputs = read_inputs(
-            args.paths,
-            options,
-            exclude=exclude,
-            max_size=max_size,
-            skip_non_manifests=args.skip_non_manifests,
-            parallel=True,
-        )
-        context = read_inputs(args.context, world_options, exclude=exclude, max_size=max_size, parallel=True)
+        with _uncollected():
+            inputs = read_inputs(
+                args.paths,
+                options,
+                exclude=exclude,
+                max_size=max_size,
+                skip_non_manifests=args.skip_non_manifests,
+                parallel=True,
+            )
+            context = read_inputs(
+                args.context, world_options, exclude=exclude, max_size=max_size, parallel=True
+            )
     finally:
-        gc.freeze()  # what was read lives to the end: later collections need not walk it again
-        gc.enable()
         if reading:
             reading.done()
     resources, replacements = latest(inputs.resources)
@@ -304,8 +318,9 @@ def run_check(args: argparse.Namespace) -> int:
     inventory = (
         read_cluster(args, lambda api: _load_inventory(api, unreadable)) if args.cluster else Inventory()
     )
-    for resource in [*context_resources, *resources]:
-        inventory.add(resource)
+    with _uncollected():
+        for resource in [*context_resources, *resources]:
+            inventory.add(resource)
     report = check_resources(engine, resources, World(inventory), args, replacements)
     report.errors = inputs.errors + context.errors
     report.notes = [
