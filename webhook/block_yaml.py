@@ -81,14 +81,23 @@ pattern can match a text in one way only, and the quantifiers are possessive: a 
 not match fails in linear time, without backtracking through the ways to split its spaces."""
 _FLOW_KEY = r"[A-Za-z_][A-Za-z0-9_./-]*+"
 _FLOW_PAIR = _FLOW_KEY + r": ++" + _FLOW_ITEM
-_FLOW_SEQUENCE = re.compile(
-    r"\[ *+((?:" + _FLOW_ITEM + r" *+, *+)*+(?:" + _FLOW_ITEM + r" *+,? *+)?)\](?: +#.*)? *"
-)
-_FLOW_ITEMS = re.compile("(" + _FLOW_ITEM + r") *+(?:,|$)")
-_FLOW_MAPPING = re.compile(
-    r"\{ *+((?:" + _FLOW_PAIR + r" *+, *+)*+(?:" + _FLOW_PAIR + r" *+,? *+)?)\}(?: +#.*)? *"
-)
-_FLOW_PAIRS = re.compile("(" + _FLOW_KEY + r"): ++(" + _FLOW_ITEM + r") *+(?:,|$)")
+
+
+@functools.cache
+def _flow_sequence() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """A one-line flow sequence, and each of its items; compiled on first use, like the mapping's
+    (together 3 ms, a fortieth of the CLI's start-up, and most inputs have neither)."""
+    whole = r"\[ *+((?:" + _FLOW_ITEM + r" *+, *+)*+(?:" + _FLOW_ITEM + r" *+,? *+)?)\](?: +#.*)? *"
+    return re.compile(whole), re.compile("(" + _FLOW_ITEM + r") *+(?:,|$)")
+
+
+@functools.cache
+def _flow_mapping() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """A one-line flow mapping, and each of its pairs."""
+    whole = r"\{ *+((?:" + _FLOW_PAIR + r" *+, *+)*+(?:" + _FLOW_PAIR + r" *+,? *+)?)\}(?: +#.*)? *"
+    return re.compile(whole), re.compile("(" + _FLOW_KEY + r"): ++(" + _FLOW_ITEM + r") *+(?:,|$)")
+
+
 _BLOCK_HEADER = re.compile(r"([|>])(-?)(?: +#.*)? *")
 
 Record = list[tuple[str, int]]
@@ -329,22 +338,24 @@ class _Reader:
 
     def _flow_sequence(self, text: str, path: str, line: int, record: Record) -> list[Any]:
         """`[a, "b", 3]` on one line."""
-        found = _FLOW_SEQUENCE.fullmatch(text)
+        whole, each = _flow_sequence()
+        found = whole.fullmatch(text)
         if found is None:
             raise _Unread  # nested, spread over lines, or with a mapping, escape or comment inside
         items: list[Any] = []
-        for item in _FLOW_ITEMS.findall(found.group(1)):
+        for item in each.findall(found.group(1)):
             record.append((f"{path}[{len(items)}]", line))
             items.append(self._flow_scalar(item))
         return items
 
     def _flow_mapping(self, text: str, path: str, line: int, record: Record) -> dict[str, Any]:
         """`{a: b, c: "d"}` on one line, with plain names as keys."""
-        found = _FLOW_MAPPING.fullmatch(text)
+        whole, each = _flow_mapping()
+        found = whole.fullmatch(text)
         if found is None:
             raise _Unread  # nested, spread over lines, a key alone, or an escape or comment inside
         mapping: dict[str, Any] = {}
-        for key, item in _FLOW_PAIRS.findall(found.group(1)):
+        for key, item in each.findall(found.group(1)):
             if key in TYPED_WORDS:
                 raise _Unread
             key = sys.intern(key)

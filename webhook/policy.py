@@ -7,7 +7,6 @@ the caller gives.
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import re
 from collections.abc import Mapping
@@ -390,6 +389,8 @@ def _no_unknown(data: Mapping[str, Any], known: set[str], prefix: str, problems:
 
 def _did_you_mean(word: str, candidates: list[str]) -> str:
     """`; did you mean "profile"?` for a near miss (case aside), else nothing."""
+    import difflib  # 2 ms to import, for a mistaken policy
+
     by_folded = {c.lower(): c for c in candidates}
     close = difflib.get_close_matches(word.lower(), by_folded, n=1, cutoff=0.75)
     return f"; did you mean {by_folded[close[0]]!r}?" if close else ""

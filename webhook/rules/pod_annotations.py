@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
@@ -384,6 +383,8 @@ def _as_label(fix: str, key: str, written: object, metadata: _Metadata) -> Autof
 
 def _nearest_annotation(key: str) -> str | None:
     """The most similar known annotation, if its name (after the domain) is similar too."""
+    import difflib  # 2 ms to import, for a rare finding
+
     name = key.partition("/")[2]
     scored = [
         (difflib.SequenceMatcher(None, key, known).ratio(), known)
