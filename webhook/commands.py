@@ -10,7 +10,7 @@ import gc
 import os
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from typing import TYPE_CHECKING, TextIO, TypeVar
 
 from webhook import __version__
@@ -22,7 +22,6 @@ from webhook.loader import LoadOptions, Note
 from webhook.model import ObjectRef, Resource
 from webhook.output import FORMATS, PASSING_FORMATS, Report, render
 from webhook.output.report import FailOn, Unread
-from webhook.parallel import WorkerStopped, forked_map, worker_count
 from webhook.policy import Policy, PolicyError, Profile, load_policy
 from webhook.replace import Replacement, changed_findings, latest
 from webhook.rules import CATALOGUE, Rule
@@ -34,8 +33,6 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 PROGRESS_EVERY = 1000
-FORK_CHECKS_FROM = 5_000
-"""Fewer objects are checked sooner here than workers start (about 50 ms)."""
 
 
 def _parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -324,8 +321,7 @@ def run_check(args: argparse.Namespace) -> int:
     with _uncollected():
         for resource in [*context_resources, *resources]:
             inventory.add(resource)
-    workers = 0 if args.cluster else worker_count()  # the cluster's client may have left threads
-    report = check_resources(engine, resources, World(inventory), args, replacements, workers)
+    report = check_resources(engine, resources, World(inventory), args, replacements)
     report.errors = inputs.errors + context.errors
     report.notes = [
         *inputs.notes,
@@ -536,46 +532,38 @@ def check_resources(
     world: World,
     args: argparse.Namespace,
     replacements: Sequence[Replacement] = (),
-    workers: int = 0,
 ) -> Report:
-    """The report on `resources`; with `workers`, checked by that many forked processes when
-    there are at least FORK_CHECKS_FROM of them and nothing needs more than their findings."""
     findings: list[Finding] = []
     objects: list[tuple[ObjectRef, str | None, int | None]] = []
     found: list[tuple[Resource, list[Finding]]] = []
     skipped: Counter[str] = Counter()
     rules_run: dict[ObjectRef, list[Rule]] = {}
     keep_rules_run = args.format in PASSING_FORMATS or getattr(args, "apply", False)
-    checked: list[Resource] = []
-    for resource in resources:
+    total = len(resources) if isinstance(resources, Sized) else 0
+    progress = sys.stderr.isatty() and total > PROGRESS_EVERY
+    for count, resource in enumerate(resources, 1):
         kind = resource.group_kind
         if not engine.covers(kind):
             skipped[engine.catalogue.name_of(kind)] += 1
             continue
-        checked.append(resource)
         origin = resource.origin
         objects.append((resource.ref, origin.file if origin else None, origin.line if origin else None))
-    check = functools.partial(engine.check, world=world)
-    if workers and len(checked) >= FORK_CHECKS_FROM and not keep_rules_run and not replacements:
-        results: Iterable[list[Finding]] = forked_map(check, checked, workers)
-    else:
-        results = map(check, checked)
-    progress = sys.stderr.isatty() and len(checked) > PROGRESS_EVERY
-    for count, (resource, own) in enumerate(zip(checked, results, strict=True), 1):
+        own = engine.check(resource, world)
         if keep_rules_run:
             rules_run[resource.ref] = engine.rules_run(resource, world)
         findings.extend(own)
         if replacements:
             found.append((resource, own))
         if progress and count % PROGRESS_EVERY == 0:
-            print(f"\rchecked {count}/{len(checked)} objects", end="", file=sys.stderr, flush=True)
+            print(f"\rchecked {count}/{total} objects", end="", file=sys.stderr, flush=True)
     if progress:
         print(file=sys.stderr)
     findings.sort(key=lambda f: f.sort_key)
     report = Report(findings, [], objects, skipped, fail_on=args.fail_on, color=_use_color(args.color))
     report.rules_run = rules_run
     if replacements and isinstance(world.inventory, Inventory):
-        report.finding_notes = changed_findings(check, world.inventory, found, replacements)
+        recheck = functools.partial(engine.check, world=world)
+        report.finding_notes = changed_findings(recheck, world.inventory, found, replacements)
     return report
 
 
@@ -664,7 +652,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (UsageError, WorkerStopped) as exc:
+    except UsageError as exc:
         print(f"meshwarden {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -36,7 +36,7 @@ from webhook.block_yaml import (
     interned,
     read_block,
 )
-from webhook.parallel import ReadingPool, WorkerStopped
+from webhook.reading_pool import ReadingPool, WorkerStopped
 
 MAX_DEPTH = 100
 MAX_NODES = 1_000_000

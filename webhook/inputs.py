@@ -22,7 +22,7 @@ from typing import IO
 from webhook.documents import DocumentError, InputTooLarge, read_documents
 from webhook.loader import KUSTOMIZATION_FILES, InputError, Loaded, LoadOptions, Note, kustomize_hint, load
 from webhook.model import Resource, as_dict, as_list
-from webhook.parallel import ReadingPool, reading_pool
+from webhook.reading_pool import ReadingPool, reading_pool
 from webhook.walk import file_type, sift, walk
 
 DEFAULT_MAX_INPUT_SIZE = 512 * 1024 * 1024
@@ -67,7 +67,7 @@ def read_inputs(
     parallel: bool = False,
 ) -> Inputs:
     """What `paths` hold; with `parallel`, long streams are read by worker processes too
-    (webhook.parallel)."""
+    (webhook.reading_pool)."""
     pool = reading_pool() if parallel else None
     try:
         return _read_inputs(_Reader(options, max_size, pool), list(paths), exclude, skip_non_manifests)

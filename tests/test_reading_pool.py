@@ -1,6 +1,5 @@
-"""Forked workers: a long stream is cut into runs of whole documents that they read, and many
-objects are checked by them. What comes out is what doing it here gives: document for document,
-line for line, error for error, finding for finding."""
+"""A long stream is cut into runs of whole documents that worker processes read: what comes out
+is what reading it here gives, document for document, line for line, error for error."""
 
 from __future__ import annotations
 
@@ -8,7 +7,6 @@ import io
 import multiprocessing
 import os
 import signal
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,14 +14,8 @@ import pytest
 
 import webhook.documents
 from tests.test_block_yaml import YAML_FILES, _summary
-from webhook.commands import FORK_CHECKS_FROM, _parser, build_engine, check_resources
 from webhook.documents import read_documents
-from webhook.findings import Action
-from webhook.inventory import Inventory, World
-from webhook.loader import load_text
-from webhook.model import Resource
-from webhook.output import render
-from webhook.parallel import ReadingPool, WorkerStopped, forked_map, reading_pool, worker_count
+from webhook.reading_pool import ReadingPool, WorkerStopped, reading_pool
 
 
 @pytest.fixture(scope="module")
@@ -137,50 +129,12 @@ def test_workers_start_only_for_a_stream_longer_than_the_first_run() -> None:
     assert set(multiprocessing.active_children()) == before
 
 
-def test_one_worker_per_cpu_up_to_three_and_none_on_one_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_one_cpu_reads_here(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0})
-    assert worker_count() == 0
     assert reading_pool() is None
-    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1})
-    assert worker_count() == 2
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(64)))
-    assert worker_count() == 3
-
-
-def test_forked_map_gives_the_results_in_order_from_workers_that_inherit_what_they_use() -> None:
-    unpicklable = threading.Lock()  # reached by the function: inherited, never pickled
-    results = list(forked_map(lambda n: (n * n, os.getpid(), unpicklable.locked()), range(50), 2, chunk=7))
-    assert [square for square, _, _ in results] == [n * n for n in range(50)]
-    assert os.getpid() not in {pid for _, pid, _ in results}
-
-
-def test_forked_map_raises_when_a_worker_dies() -> None:
-    def die_at_seven(n: int) -> int:
-        if n == 7:
-            os.kill(os.getpid(), signal.SIGKILL)
-        return n
-
-    with pytest.raises(WorkerStopped, match="a worker process stopped"):
-        list(forked_map(die_at_seven, range(20), 2, chunk=1))
-
-
-def test_many_objects_checked_by_workers_give_the_report_checked_here() -> None:
-    args = _parser("check").parse_args(["check", "--format", "json", "unused.yaml"])
-    engine = build_engine(args)
-    resources: list[Resource] = []
-    copy = 0
-    while sum(engine.covers(r.group_kind) for r in resources) < FORK_CHECKS_FROM:
-        copy += 1
-        for path in YAML_FILES:
-            resources += load_text(path.read_text(encoding="utf-8"), str(path), f"copy-{copy}")[0]
-    inventory = Inventory()
-    for resource in resources:
-        inventory.add(resource)
-    here = check_resources(engine, resources, World(inventory), args)
-    forked = check_resources(engine, resources, World(inventory), args, workers=2)
-    assert len(here.findings) > 1_000
-    assert {f.action for f in here.findings} >= {Action.DENY, Action.WARN}
-    assert render("json", forked) == render("json", here)
+    pool = reading_pool()
+    assert pool is not None and pool.workers == 3
 
 
 def test_a_worker_that_dies_makes_the_stream_an_input_error() -> None:
@@ -192,7 +146,7 @@ def test_a_worker_that_dies_makes_the_stream_an_input_error() -> None:
         next(documents)
         for worker in set(multiprocessing.active_children()) - before:
             os.kill(worker.pid or 0, signal.SIGKILL)
-        with pytest.raises(WorkerStopped, match="a worker process stopped"):
+        with pytest.raises(WorkerStopped, match="a worker process reading it stopped"):
             list(documents)
     finally:
         pool.close()

@@ -1,0 +1,74 @@
+"""Worker processes that read a long stream's documents while this process goes on with the
+documents before them (documents.read_documents): the line reader is most of the CLI's time on
+a large input, and it parallelises by document."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor, Future
+
+MAX_WORKERS = 3
+"""This process's own share of the reading (collecting the documents as objects) is about a third
+of the workers' together: past three workers it would be the bottleneck."""
+Result = TypeVar("Result")
+
+
+class WorkerStopped(OSError):
+    """A worker died (the kernel's out-of-memory killer, a signal): the stream is unread."""
+
+    def __init__(self) -> None:
+        super().__init__("a worker process reading it stopped (out of memory?)")
+
+
+class ReadingPool:
+    """Up to MAX_WORKERS processes, one per CPU this process may use, forked on first use. A
+    stream's first run of documents, of about `first_run` characters, is read here, and its
+    other runs, of about `run_size`, by the workers, at most `ahead` runs beyond the one whose
+    documents this process is handing out."""
+
+    def __init__(self, workers: int, first_run: int = 1 << 20, run_size: int = 1 << 18):
+        self.workers = workers
+        self.first_run = first_run
+        self.run_size = run_size
+        self.ahead = 2 * workers
+        self._executor: Executor | None = None
+
+    def submit(self, function: Callable[..., Result], *arguments: object) -> Future[Result]:
+        if self._executor is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            self._executor = ProcessPoolExecutor(
+                self.workers, mp_context=multiprocessing.get_context("fork"), initializer=_ignore_interrupts
+            )
+        from concurrent.futures import BrokenExecutor
+
+        try:
+            return self._executor.submit(function, *arguments)
+        except BrokenExecutor:
+            raise WorkerStopped from None
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(cancel_futures=True)
+            self._executor = None
+
+
+def reading_pool() -> ReadingPool | None:
+    """A pool where processes fork (Linux) and this process may use more than one CPU; None
+    elsewhere, where documents are read here one after another."""
+    if sys.platform != "linux":
+        return None
+    cpus = len(os.sched_getaffinity(0))
+    return ReadingPool(min(cpus, MAX_WORKERS)) if cpus > 1 else None
+
+
+def _ignore_interrupts() -> None:
+    """Ctrl-C reaches the whole process group: the main process handles it and stops the pool."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
