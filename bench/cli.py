@@ -5,13 +5,17 @@ resident set over generated corpora (bench/corpus.py) of growing size.
 
 Each figure is the median of `--repeat` runs (start-up: of 10), each a fresh process as a user
 or CI runs it, timed from outside (wall time, including interpreter start-up) with the child's own
-peak resident set. Findings: deny and warn in the JSON report.
+peak resident set (its reading workers' are smaller). Findings: deny and warn in the JSON report.
+Where `taskset` is installed and more than one CPU is free, each corpus is also checked on one
+CPU (`taskset -c 0`), where everything is read in one process: the reference column.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import statistics
 from pathlib import Path
 
@@ -20,8 +24,12 @@ from measure import BIN, Row, Run, corpus_file, count, run, small_file
 STARTUP_RUNS = 10
 
 
-def check(path: Path) -> Run:
-    return run([str(BIN / "meshwarden"), "check", "--format", "json", "--fail-on", "never", str(path)])
+ONE_CPU = ["taskset", "-c", "0"] if shutil.which("taskset") and len(os.sched_getaffinity(0)) > 1 else []
+
+
+def check(path: Path, prefix: list[str] | None = None) -> Run:
+    command = [str(BIN / "meshwarden"), "check", "--format", "json", "--fail-on", "never", str(path)]
+    return run([*(prefix or []), *command])
 
 
 def findings(result: Run) -> int:
@@ -29,8 +37,8 @@ def findings(result: Run) -> int:
     return int(summary["deny"]) + int(summary["warn"])
 
 
-def median_run(path: Path, repeat: int) -> Run:
-    runs = sorted((check(path) for _ in range(repeat)), key=lambda r: r.seconds)
+def median_run(path: Path, repeat: int, prefix: list[str] | None = None) -> Run:
+    runs = sorted((check(path, prefix) for _ in range(repeat)), key=lambda r: r.seconds)
     for r in runs:
         if r.status != 0:
             raise SystemExit(f"meshwarden check {path} failed with status {r.status}")
@@ -48,13 +56,19 @@ def corpus_rows(sizes: list[int], repeat: int) -> list[Row]:
     rows = []
     for size in sizes:
         result = median_run(corpus_file(size), repeat)
-        rate = size / result.seconds
+        rate = f"{count(size / result.seconds)} objects/s"
+        reference = ""
+        if ONE_CPU:
+            alone = median_run(corpus_file(size), repeat, ONE_CPU)
+            reference = f"one CPU: {alone.seconds:.2f} s, {alone.peak_mib:.0f} MiB"
+            rate += f", {alone.seconds / result.seconds:.2f}× one CPU's speed"
         rows.append(
             Row(
                 "CLI",
                 f"{count(size)} objects",
                 f"{result.seconds:.2f} s, {result.peak_mib:.0f} MiB, {count(findings(result))} findings",
-                ratio=f"{count(rate)} objects/s",
+                reference,
+                rate,
             )
         )
     return rows

@@ -8,6 +8,7 @@ import multiprocessing
 import os
 import signal
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ import pytest
 import webhook.documents
 from tests.test_block_yaml import YAML_FILES, _summary
 from webhook.documents import read_documents
-from webhook.reading_pool import ReadingPool, WorkerStopped, reading_pool
+from webhook.reading_pool import ReadingPool, WorkerStopped, cgroup_cpus, reading_pool
 
 
 @pytest.fixture(scope="module")
@@ -130,11 +131,36 @@ def test_workers_start_only_for_a_stream_longer_than_the_first_run() -> None:
 
 
 def test_one_cpu_reads_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("webhook.reading_pool.cgroup_cpus", lambda: None)
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0})
     assert reading_pool() is None
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(64)))
     pool = reading_pool()
     assert pool is not None and pool.workers == 3
+    monkeypatch.setattr("webhook.reading_pool.cgroup_cpus", lambda: 1)  # a container's CPU limit
+    assert reading_pool() is None
+
+
+@pytest.mark.parametrize(
+    ("files", "cpus"),
+    [
+        ({"cpu.max": "max 100000\n"}, None),
+        ({"cpu.max": "150000 100000\n"}, 1),
+        ({"cpu.max": "50000 100000\n"}, 1),
+        ({"cpu.max": "400000 100000\n"}, 4),
+        ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),
+        ({"cpu/cpu.cfs_quota_us": "200000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 2),
+        ({}, None),
+        ({"cpu.max": "nonsense\n"}, None),
+    ],
+)
+def test_a_containers_cpu_limit_is_read_from_its_cgroup(
+    files: dict[str, str], cpus: int | None, tmp_path: Path
+) -> None:
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert cgroup_cpus(tmp_path) == cpus
 
 
 def test_a_worker_that_dies_makes_the_stream_an_input_error() -> None:

@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
@@ -61,12 +62,33 @@ class ReadingPool:
 
 
 def reading_pool() -> ReadingPool | None:
-    """A pool where processes fork (Linux) and this process may use more than one CPU; None
-    elsewhere, where documents are read here one after another."""
+    """A pool where processes fork (Linux) and this process may use more than one CPU: by its
+    affinity and by its container's CPU limit (cgroup quota); None elsewhere, where documents are
+    read here one after another."""
     if sys.platform != "linux":
         return None
     cpus = len(os.sched_getaffinity(0))
+    quota = cgroup_cpus()
+    if quota is not None:
+        cpus = min(cpus, quota)
     return ReadingPool(min(cpus, MAX_WORKERS)) if cpus > 1 else None
+
+
+def cgroup_cpus(root: Path = Path("/sys/fs/cgroup")) -> int | None:
+    """The whole CPUs the cgroup's quota allows (`resources.limits.cpu` of a container, `docker
+    run --cpus`), at least 1; None without a quota. cgroup v2 (`cpu.max`), else v1."""
+    try:
+        quota, period = (root / "cpu.max").read_text().split()
+    except (OSError, ValueError):
+        try:
+            quota = (root / "cpu" / "cpu.cfs_quota_us").read_text().strip()
+            period = (root / "cpu" / "cpu.cfs_period_us").read_text().strip()
+        except OSError:
+            return None
+    try:
+        return max(1, int(quota) // int(period)) if quota not in ("max", "-1") else None
+    except (ValueError, ZeroDivisionError):
+        return None  # not what the kernel writes
 
 
 def _ignore_interrupts() -> None:
