@@ -76,6 +76,8 @@ READ = {
     "a root sequence": "- a\n- b: 1\n  c: 2\n",
     "an indented root": "  a: 1\n  b:\n    c: 2\n",
     "unicode": "a: héllo wörld ✓\nb: '日本'\n",
+    "JSON in a double-quoted string": 'status: "{\\"containers\\":[\\"istio-proxy\\"],\\"x\\":null}"  # c\n',
+    "the escapes read here": 'a: "\\"\\\\\\/\\n\\t"\nb: "C:\\\\temp\\\\"\nc: "tab\\there"\n',
 }
 
 LEFT_TO_LIBYAML = {
@@ -102,7 +104,9 @@ LEFT_TO_LIBYAML = {
     "a literal string with leading blank lines": "a: |\n\n  one\n",
     "a multi-line plain string": "a: one\n  two\n",
     "a multi-line quoted string": "a: 'one\n  two'\n",
-    "escapes": 'a: "tab\\there"\n',
+    "other escapes": 'a: "\\x41"\n',
+    "a unicode escape": 'a: "caf\\u00e9"\n',
+    "an escaped line break": 'a: "one\\\n  two"\n',
     "tabs": "a:\tb\n",
     "CR line ends": "a: 1\r\nb: 2\r\n",
     "quoted keys": '"a": 1\n',
@@ -133,6 +137,12 @@ def test_the_line_reader_reads_as_libyaml(text: str, monkeypatch: pytest.MonkeyP
 def test_other_shapes_are_left_to_libyaml(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
     assert not _line_read(text)
     data = text.encode()
+    assert _read(data, monkeypatch, line_reader=True) == _read(data, monkeypatch, line_reader=False)
+
+
+@pytest.mark.parametrize("escape", [chr(c) for c in range(0x20, 0x7F)])
+def test_every_escape_reads_as_libyaml_reads_it(escape: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = f'a: "x\\{escape}y"\nb: "\\{escape}"\n'.encode()
     assert _read(data, monkeypatch, line_reader=True) == _read(data, monkeypatch, line_reader=False)
 
 

@@ -3,13 +3,14 @@ line, two to three times faster than the same document built from libyaml's even
 
 A document is read here only when every line has one of a few plain shapes: `key: value`,
 `- item`, `- key: value`, a key or dash alone before a nested block, a plain or single-line
-quoted string without escapes, a one-line flow sequence or mapping of such strings (`[a, "b"]`,
-`{name: a, port: 80}`), or a literal or folded block string (`|`, `|-`, `>`, `>-`). Anything
-else (nested or multi-line flow collections, anchors, aliases, tags, multi-line plain or quoted
-strings, escapes, tabs, CR line ends, keys that are not plain names) returns None, and libyaml
-reads the document: its values, lines and errors are the reference, and for what this module
-reads it gives the same values and lines (tests/test_block_yaml.py compares the two over every
-YAML file the tests carry).
+quoted string (in double quotes with no escapes but `\\"`, `\\\\`, `\\/`, `\\n` and `\\t`), a one-line
+flow sequence or mapping of strings without escapes (`[a, "b"]`, `{name: a, port: 80}`), or a
+literal or folded block string (`|`, `|-`, `>`, `>-`). Anything else (nested or multi-line flow
+collections, anchors, aliases, tags, multi-line plain or quoted strings, other escapes, tabs, CR
+line ends, keys that are not plain names) returns None, and libyaml reads the document: its
+values, lines and errors are the reference, and for what this module reads it gives the same
+values and lines (tests/test_block_yaml.py compares the two over every YAML file the tests
+carry).
 """
 
 from __future__ import annotations
@@ -68,6 +69,17 @@ _LOOK_FIRST = _PLAIN_START | MAYBE_TYPED | frozenset("?:")
 """First characters of a value that _value looks at closely; other values are plain strings
 unless they hold a comment or `: `, or end in a space or colon."""
 _QUOTED_TAIL = re.compile(r"(?: +#.*)? *")
+_ESCAPED = re.compile(r'"((?:[^"\\]|\\["\\/nt])*+)"')
+"""A double-quoted string whose escapes are all among _UNESCAPED (JSON in an annotation, as
+`sidecar.istio.io/status` holds it); libyaml reads the other escapes (`\\x41`, `\\u00e9`, `\\N`...)."""
+_ESCAPE = re.compile(r"\\(.)")
+_UNESCAPED = {'"': '"', "\\": "\\", "/": "/", "n": "\n", "t": "\t"}
+
+
+def _unescape(escape: re.Match[str]) -> str:
+    return _UNESCAPED[escape[1]]
+
+
 _PLAIN_CHARACTER = r"[^\s,\[\]{}:#]"
 _FLOW_ITEM = (
     r'(?:"[^"\\]*+"'  # double-quoted, without escapes
@@ -374,9 +386,16 @@ class _Reader:
         quote = text[0]
         if quote == '"':
             end = text.find('"', 1)
-            if end == -1 or "\\" in text[:end]:
-                raise _Unread  # an escape, or a string that goes on to the next line
-            value = text[1:end]
+            if end == -1:
+                raise _Unread  # a string that goes on to the next line
+            if "\\" in text[:end]:
+                escaped = _ESCAPED.match(text)
+                if escaped is None:
+                    raise _Unread  # an escape left to libyaml, or a string that goes on
+                end = escaped.end() - 1
+                value = _ESCAPE.sub(_unescape, escaped[1])
+            else:
+                value = text[1:end]
         else:
             end = 1
             while True:
