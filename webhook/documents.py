@@ -153,10 +153,12 @@ class LineMap(Mapping[str, int]):
 
 
 EMPTY_LINES = LineMap(0, {}, b"")
+MAX_SHAPES = 10_000
 
 
 class Shapes:
-    """The field paths of every object structure seen, shared by the LineMaps of one input."""
+    """The field paths of every object structure seen, shared by the LineMaps of every input read
+    (a repository's files repeat a few structures), up to MAX_SHAPES structures."""
 
     def __init__(self) -> None:
         self._indexes: dict[tuple[str, ...], dict[str, int]] = {}
@@ -177,8 +179,14 @@ class Shapes:
         array)."""
         index = self._indexes.get(paths)
         if index is None:
-            index = self._indexes[paths] = {sys.intern(p): i for i, p in enumerate(paths)}
+            index = {sys.intern(p): i for i, p in enumerate(paths)}
+            if len(self._indexes) < MAX_SHAPES:
+                self._indexes[paths] = index
         return LineMap(base, index, array("q", offsets) if isinstance(offsets, list) else offsets)
+
+
+SHAPES = Shapes()
+"""This process's structures."""
 
 
 @dataclass(slots=True)
@@ -219,7 +227,7 @@ def read_documents(
     pieces, line = _pieces(stream, limit), 1
     if pool is not None:
         pieces, line = yield from _read_in_runs(pieces, pool)
-    yield from _read(_Splitter(pieces, line), Shapes())
+    yield from _read(_Splitter(pieces, line), SHAPES)
 
 
 def _read(documents: _Splitter, shapes: Shapes) -> Iterator[Document | DocumentError]:
@@ -248,7 +256,6 @@ def _read_in_runs(
     `pool.first_run` characters, is read here, and the others go to the pool's workers. Returns
     the pieces left to read here, and their first line: the whole of a short stream, or the rest
     of the stream from a document too long to end a run."""
-    shapes = Shapes()
     ahead: deque[Future[bytes] | tuple[str, int]] = deque()
     """Runs sent to a worker, and the first run, read here when its turn comes."""
     run: list[str] = []
@@ -271,13 +278,13 @@ def _read_in_runs(
         run = [text[cut:]]
         size = len(run[0])
         if len(ahead) > pool.ahead:
-            yield from _run_documents(ahead.popleft(), shapes)
+            yield from _run_documents(ahead.popleft(), SHAPES)
     else:  # the end of the stream
         if ahead:
             ahead.append(pool.submit(_read_run, "".join(run), line))
             run = []
     while ahead:
-        yield from _run_documents(ahead.popleft(), shapes)
+        yield from _run_documents(ahead.popleft(), SHAPES)
     return itertools.chain([("".join(run), True)], pieces), line
 
 
@@ -308,7 +315,7 @@ def _last_separator(text: str) -> int:
 def _read_run(text: str, first_line: int) -> bytes:
     """The documents of a run of whole documents that starts on `first_line`: run in a worker
     process, whose answer marshal carries back several times faster than pickle."""
-    return marshal.dumps([_portable(d) for d in _read(_Splitter(iter([(text, True)]), first_line), Shapes())])
+    return marshal.dumps([_portable(d) for d in _read(_Splitter(iter([(text, True)]), first_line), SHAPES)])
 
 
 def _portable(document: Document | DocumentError) -> tuple[Any, ...]:
