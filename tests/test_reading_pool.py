@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import multiprocessing
 import os
+import shutil
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,8 +15,10 @@ from typing import Any
 import pytest
 
 import webhook.documents
-from tests.test_block_yaml import YAML_FILES, _summary
+from tests.test_block_yaml import TESTS, YAML_FILES, _summary
 from webhook.documents import read_documents
+from webhook.inputs import Inputs, read_inputs
+from webhook.loader import LoadOptions
 from webhook.reading_pool import ReadingPool, WorkerStopped, cgroup_cpus, reading_pool
 
 
@@ -176,3 +179,33 @@ def test_a_worker_that_dies_makes_the_stream_an_input_error() -> None:
             list(documents)
     finally:
         pool.close()
+
+
+def _inputs_summary(inputs: Inputs) -> list[Any]:
+    resources = [(r.ref, r.origin and (r.origin.file, r.origin.line), repr(r.body)) for r in inputs.resources]
+    return [resources, inputs.errors, inputs.notes, inputs.skipped_files]
+
+
+def test_the_files_of_a_walk_read_by_workers_give_what_reading_them_here_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "service.yaml").write_text("apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n")
+    (tmp_path / "app" / "latin1.yaml").write_bytes(b"kind: Service\nmetadata:\n  name: caf\xe9\n")
+    (tmp_path / "app" / "large.yaml").write_text("kind: ConfigMap\ndata:\n" + "  k: v\n" * 20_000)
+    (tmp_path / "app" / "broken.yaml").write_text("apiVersion: v1\nkind: Service\nmetadata: [\n")
+    (tmp_path / "app" / "ci.yaml").write_text("job: !reference [.setup, script]\n")
+    (tmp_path / "app" / "kustomization.yaml").write_text("patches:\n- path: patch.yaml\n")
+    (tmp_path / "app" / "patch.yaml").write_text("kind: Deployment\nmetadata:\n  name: web\n")
+    (tmp_path / "app" / "empty.yaml").write_text("# nothing\n")
+    shutil.copytree(TESTS / "data", tmp_path / "data")
+    shutil.copytree(TESTS / "istio_samples", tmp_path / "istio_samples")
+    paths = [str(tmp_path)]
+    options = LoadOptions(namespace="default")
+    here = read_inputs(paths, options, max_size=100_000)
+    monkeypatch.setattr("webhook.inputs.reading_pool", lambda: ReadingPool(2, first_run=1, run_size=1))
+    by_workers = read_inputs(paths, options, max_size=100_000, parallel=True)
+    assert len(here.resources) > 25
+    problems = " ".join(e.message for e in here.errors)
+    assert "not UTF-8 text" in problems and "larger than the --max-input-size limit" in problems
+    assert _inputs_summary(by_workers) == _inputs_summary(here)

@@ -22,7 +22,7 @@ import re
 import sys
 from array import array
 from collections import deque
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
@@ -36,7 +36,7 @@ from webhook.block_yaml import (
     interned,
     read_block,
 )
-from webhook.reading_pool import ReadingPool, WorkerStopped
+from webhook.reading_pool import ReadingPool, read_result
 
 MAX_DEPTH = 100
 MAX_NODES = 1_000_000
@@ -294,12 +294,7 @@ def _run_documents(
     if isinstance(run, tuple):
         text, line = run
         return _read(_Splitter(iter([(text, True)]), line), shapes)
-    from concurrent.futures import BrokenExecutor  # loaded with the pool
-
-    try:
-        return _unpack(run.result(), shapes)
-    except BrokenExecutor:
-        raise WorkerStopped from None
+    return unpack(marshal.loads(read_result(run)), shapes)
 
 
 def _last_separator(text: str) -> int:
@@ -315,7 +310,12 @@ def _last_separator(text: str) -> int:
 def _read_run(text: str, first_line: int) -> bytes:
     """The documents of a run of whole documents that starts on `first_line`: run in a worker
     process, whose answer marshal carries back several times faster than pickle."""
-    return marshal.dumps([_portable(d) for d in _read(_Splitter(iter([(text, True)]), first_line), SHAPES)])
+    return marshal.dumps(portable(_read(_Splitter(iter([(text, True)]), first_line), SHAPES)))
+
+
+def portable(documents: Iterable[Document | DocumentError]) -> list[tuple[Any, ...]]:
+    """`documents` as marshal carries them, to `unpack`."""
+    return [_portable(document) for document in documents]
 
 
 def _portable(document: Document | DocumentError) -> tuple[Any, ...]:
@@ -329,8 +329,8 @@ def _portable(document: Document | DocumentError) -> tuple[Any, ...]:
     return (True, document.value, document.line, *lines, items, document.source, document.source_line)
 
 
-def _unpack(run: bytes, shapes: Shapes) -> Iterator[Document | DocumentError]:
-    for read, *fields in marshal.loads(run):
+def unpack(parts: list[tuple[Any, ...]], shapes: Shapes) -> Iterator[Document | DocumentError]:
+    for read, *fields in parts:
         if not read:
             line, message, manifest_like, tag = fields
             error = ForeignTag(line, tag) if tag is not None else DocumentError(line, message)

@@ -11,19 +11,25 @@ to reads as empty instead of blocking.
 
 from __future__ import annotations
 
+import itertools
+import marshal
 import os
 import stat
 import sys
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-from webhook.documents import DocumentError, InputTooLarge, read_documents
+from webhook.documents import SHAPES, DocumentError, InputTooLarge, portable, read_documents, unpack
 from webhook.loader import KUSTOMIZATION_FILES, InputError, Loaded, LoadOptions, Note, kustomize_hint, load
 from webhook.model import Resource, as_dict, as_list
-from webhook.reading_pool import ReadingPool, reading_pool
+from webhook.reading_pool import ReadingPool, WorkerStopped, read_result, reading_pool
 from webhook.walk import file_type, sift, walk
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 DEFAULT_MAX_INPUT_SIZE = 512 * 1024 * 1024
 STDIN = "-"
@@ -135,22 +141,13 @@ class _Reader:
         self._load(sys.stdin.buffer, STDIN, walked=False, stream=True)
 
     def read_file(self, path: str, *, walked: bool) -> None:
-        try:
-            # O_NONBLOCK: opening a named pipe that no program writes to must not block
-            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-        except OSError as exc:
-            self.error(path, f"cannot read: {_reason(exc)}")
+        opened = _open_input(path, self.max_size)
+        if isinstance(opened, str):
+            self.error(path, opened)
             return
-        with open(fd, "rb", buffering=0) as handle:
-            info = os.fstat(fd)
-            if not (stat.S_ISREG(info.st_mode) or stat.S_ISFIFO(info.st_mode)):
-                self.error(path, f"{file_type(info.st_mode)}, not a file")
-                return
-            if info.st_size > self.max_size:
-                self.error(path, _too_large(self.max_size))
-                return
-            os.set_blocking(fd, True)
-            self._load(handle, path, walked=walked, stream=stat.S_ISFIFO(info.st_mode))
+        handle, stream = opened
+        with handle:
+            self._load(handle, path, walked=walked, stream=stream)
 
     def read_directory(self, root: str, exclude: tuple[str, ...]) -> None:
         found = walk(root, exclude)
@@ -159,8 +156,14 @@ class _Reader:
         self.inputs.skipped_files += found.skipped
         patches = self._kustomize_patches(found.files)
         first_note = len(self.inputs.notes)
+        read_ahead = self._read_ahead([f for f in found.files if os.path.normpath(f) not in patches])
         for path in found.files:
-            self._read_walked(path, patches)
+            if os.path.normpath(path) in patches:
+                self._read_walked(path, patches)
+            elif read_ahead is not None:
+                self._take(path, next(read_ahead))
+            else:
+                self.read_file(path, walked=True)
         self.inputs.notes[first_note:] = sorted(
             self.inputs.notes[first_note:], key=lambda n: Path(n.file).parts
         )
@@ -210,16 +213,31 @@ class _Reader:
     def _load(self, handle: IO[bytes], file: str, *, walked: bool, stream: bool) -> None:
         try:
             loaded = load(read_documents(handle, self.max_size, self.pool), file, self.options, stream=stream)
-        except InputTooLarge:
-            self.error(file, _too_large(self.max_size))
-            return
-        except UnicodeDecodeError as exc:
-            self.error(file, f"not UTF-8 text: {exc.reason}")
-            return
-        except OSError as exc:
-            self.error(file, f"cannot read: {_reason(exc)}")
+        except (InputTooLarge, UnicodeDecodeError, OSError) as exc:
+            self.error(file, _reading_error(exc, self.max_size))
             return
         self._add(file, loaded, walked)
+
+    def _read_ahead(self, files: list[str]) -> Iterator[Future[bytes]] | None:
+        """With a pool and more than its first run's worth of files, each file's documents as a
+        worker reads them, a few files ahead of the one taken (`_take`); else None."""
+        pool = self.pool
+        if pool is None or sum(_size(f) for f in files) < pool.first_run:
+            return None
+        return _ahead((pool.submit(_walked_file_documents, f, self.max_size) for f in files), FILES_AHEAD)
+
+    def _take(self, file: str, read: Future[bytes]) -> None:
+        """A walked file's documents, as a worker read them (`_walked_file_documents`)."""
+        try:
+            result = marshal.loads(read_result(read))
+        except WorkerStopped as exc:
+            self.error(file, _reading_error(exc, self.max_size))
+            return
+        if isinstance(result, str):
+            self.error(file, result)
+            return
+        stream, documents = result
+        self._add(file, load(unpack(documents, SHAPES), file, self.options, stream=stream), walked=True)
 
     def _add(self, file: str, loaded: Loaded, walked: bool) -> None:
         if walked and loaded.foreign_tag is not None:
@@ -271,6 +289,70 @@ def _patch_paths(kustomization: dict[str, object]) -> list[str]:
         if isinstance(entry, str) and "\n" not in entry
     ]
     return paths
+
+
+FILES_AHEAD = 64
+"""Walked files a reading pool is given beyond the one whose documents are taken."""
+
+
+def _open_input(path: str, max_size: int) -> tuple[IO[bytes], bool] | str:
+    """The file at `path` opened for reading, and whether it is a named pipe; or why not."""
+    try:
+        # O_NONBLOCK: opening a named pipe that no program writes to must not block
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        return f"cannot read: {_reason(exc)}"
+    handle = open(fd, "rb", buffering=0)  # noqa: SIM115 - the caller closes it
+    info = os.fstat(fd)
+    problem = None
+    if not (stat.S_ISREG(info.st_mode) or stat.S_ISFIFO(info.st_mode)):
+        problem = f"{file_type(info.st_mode)}, not a file"
+    elif info.st_size > max_size:
+        problem = _too_large(max_size)
+    if problem is not None:
+        handle.close()
+        return problem
+    os.set_blocking(fd, True)
+    return handle, stat.S_ISFIFO(info.st_mode)
+
+
+def _walked_file_documents(path: str, max_size: int) -> bytes:
+    """Run in a reading worker: the documents of a walked file (marshal: whether it is a named
+    pipe and the documents, or why it cannot be read)."""
+    opened = _open_input(path, max_size)
+    if isinstance(opened, str):
+        return marshal.dumps(opened)
+    handle, stream = opened
+    with handle:
+        try:
+            documents = portable(read_documents(handle, max_size))
+        except (InputTooLarge, UnicodeDecodeError, OSError) as exc:
+            return marshal.dumps(_reading_error(exc, max_size))
+    return marshal.dumps((stream, documents))
+
+
+def _reading_error(exc: InputTooLarge | UnicodeDecodeError | OSError, max_size: int) -> str:
+    if isinstance(exc, InputTooLarge):
+        return _too_large(max_size)
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not UTF-8 text: {exc.reason}"
+    return f"cannot read: {_reason(exc)}"
+
+
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0  # reported when the file is read
+
+
+def _ahead(futures: Iterator[Future[bytes]], count: int) -> Iterator[Future[bytes]]:
+    """`futures` in their order, each made `count` ahead of the one handed out."""
+    window: deque[Future[bytes]] = deque(itertools.islice(futures, count))
+    for future in futures:
+        window.append(future)
+        yield window.popleft()
+    yield from window
 
 
 def _too_large(limit: int) -> str:

@@ -61,6 +61,16 @@ class ReadingPool:
             self._executor = None
 
 
+def read_result(read: Future[Result]) -> Result:
+    """What a worker sent back; WorkerStopped when it died first."""
+    from concurrent.futures import BrokenExecutor  # loaded with the pool
+
+    try:
+        return read.result()
+    except BrokenExecutor:
+        raise WorkerStopped from None
+
+
 def reading_pool() -> ReadingPool | None:
     """A pool where processes fork (Linux) and this process may use more than one CPU: by its
     affinity and by its container's CPU limit (cgroup quota); None elsewhere, where documents are
