@@ -166,7 +166,7 @@ def test_a_containers_cpu_limit_is_read_from_its_cgroup(
     assert cgroup_cpus(tmp_path) == cpus
 
 
-def test_a_worker_that_dies_makes_the_stream_an_input_error() -> None:
+def test_a_worker_that_dies_stops_the_stream_with_an_error() -> None:
     before = set(multiprocessing.active_children())
     pool = ReadingPool(2, first_run=100, run_size=1)
     text = "kind: Service\nmetadata:\n  name: web\n---\n" * 2_000

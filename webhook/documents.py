@@ -256,8 +256,8 @@ def _read_in_runs(
     `pool.first_run` characters, is read here, and the others go to the pool's workers. Returns
     the pieces left to read here, and their first line: the whole of a short stream, or the rest
     of the stream from a document too long to end a run."""
+    # Runs sent to a worker, and the first run, which is read here when its turn comes.
     ahead: deque[Future[bytes] | tuple[str, int]] = deque()
-    """Runs sent to a worker, and the first run, read here when its turn comes."""
     run: list[str] = []
     size = 0
     line = 1
@@ -278,23 +278,21 @@ def _read_in_runs(
         run = [text[cut:]]
         size = len(run[0])
         if len(ahead) > pool.ahead:
-            yield from _run_documents(ahead.popleft(), SHAPES)
+            yield from _run_documents(ahead.popleft())
     else:  # the end of the stream
         if ahead:
             ahead.append(pool.submit(_read_run, "".join(run), line))
             run = []
     while ahead:
-        yield from _run_documents(ahead.popleft(), SHAPES)
+        yield from _run_documents(ahead.popleft())
     return itertools.chain([("".join(run), True)], pieces), line
 
 
-def _run_documents(
-    run: Future[bytes] | tuple[str, int], shapes: Shapes
-) -> Iterator[Document | DocumentError]:
+def _run_documents(run: Future[bytes] | tuple[str, int]) -> Iterator[Document | DocumentError]:
     if isinstance(run, tuple):
         text, line = run
-        return _read(_Splitter(iter([(text, True)]), line), shapes)
-    return unpack(marshal.loads(read_result(run)), shapes)
+        return _read(_Splitter(iter([(text, True)]), line), SHAPES)
+    return unpack(marshal.loads(read_result(run)))
 
 
 def _last_separator(text: str) -> int:
@@ -329,7 +327,8 @@ def _portable(document: Document | DocumentError) -> tuple[Any, ...]:
     return (True, document.value, document.line, *lines, items, document.source, document.source_line)
 
 
-def unpack(parts: list[tuple[Any, ...]], shapes: Shapes) -> Iterator[Document | DocumentError]:
+def unpack(parts: list[tuple[Any, ...]]) -> Iterator[Document | DocumentError]:
+    """The documents that `portable` made of them in a worker."""
     for read, *fields in parts:
         if not read:
             line, message, manifest_like, tag = fields
@@ -340,8 +339,8 @@ def unpack(parts: list[tuple[Any, ...]], shapes: Shapes) -> Iterator[Document | 
         value, line, paths, offsets, items, source, source_line = fields
         members = None
         if items is not None:
-            members = [Parsed(v, n, shapes.lines_of(n, p, o)) for v, n, p, o in items]
-        yield Document(value, line, shapes.lines_of(line, paths, offsets), members, source, source_line)
+            members = [Parsed(v, n, SHAPES.lines_of(n, p, o)) for v, n, p, o in items]
+        yield Document(value, line, SHAPES.lines_of(line, paths, offsets), members, source, source_line)
 
 
 def read_text(text: str) -> Iterator[Document | DocumentError]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from webhook.documents import SHAPES, DocumentError, InputTooLarge, portable, read_documents, unpack
+from webhook.documents import DocumentError, InputTooLarge, portable, read_documents, unpack
 from webhook.loader import KUSTOMIZATION_FILES, InputError, Loaded, LoadOptions, Note, kustomize_hint, load
 from webhook.model import Resource, as_dict, as_list
 from webhook.reading_pool import ReadingPool, WorkerStopped, read_result, reading_pool
@@ -72,8 +72,8 @@ def read_inputs(
     skip_non_manifests: bool = False,
     parallel: bool = False,
 ) -> Inputs:
-    """What `paths` hold; with `parallel`, long streams are read by worker processes too
-    (webhook.reading_pool)."""
+    """What `paths` hold; with `parallel`, worker processes read long streams and the files of
+    large walks too (webhook.reading_pool)."""
     pool = reading_pool() if parallel else None
     try:
         return _read_inputs(_Reader(options, max_size, pool), list(paths), exclude, skip_non_manifests)
@@ -158,12 +158,10 @@ class _Reader:
         first_note = len(self.inputs.notes)
         read_ahead = self._read_ahead([f for f in found.files if os.path.normpath(f) not in patches])
         for path in found.files:
-            if os.path.normpath(path) in patches:
+            if read_ahead is None or os.path.normpath(path) in patches:
                 self._read_walked(path, patches)
-            elif read_ahead is not None:
-                self._take(path, next(read_ahead))
             else:
-                self.read_file(path, walked=True)
+                self._take(path, next(read_ahead))
         self.inputs.notes[first_note:] = sorted(
             self.inputs.notes[first_note:], key=lambda n: Path(n.file).parts
         )
@@ -237,7 +235,7 @@ class _Reader:
             self.error(file, result)
             return
         stream, documents = result
-        self._add(file, load(unpack(documents, SHAPES), file, self.options, stream=stream), walked=True)
+        self._add(file, load(unpack(documents), file, self.options, stream=stream), walked=True)
 
     def _add(self, file: str, loaded: Loaded, walked: bool) -> None:
         if walked and loaded.foreign_tag is not None:

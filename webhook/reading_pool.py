@@ -1,6 +1,6 @@
-"""Worker processes that read a long stream's documents while this process goes on with the
-documents before them (documents.read_documents): the line reader is most of the CLI's time on
-a large input, and it parallelises by document."""
+"""Worker processes that read a long stream's runs of documents (documents.read_documents), or a
+large walk's files (inputs), while this process goes on with the documents before them: reading
+is most of the CLI's time on a large input, and it parallelises by document."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ Result = TypeVar("Result")
 
 
 class WorkerStopped(OSError):
-    """A worker died (the kernel's out-of-memory killer, a signal): the stream is unread."""
+    """A worker died (the kernel's out-of-memory killer, a signal): what it was reading is lost."""
 
     def __init__(self) -> None:
         super().__init__("a worker process reading it stopped (out of memory?)")
