@@ -94,22 +94,30 @@ def applies_to_mesh(spec: Body) -> bool:
 
 
 class Route:
-    """One http, tcp or tls route: its body, its `match` entries and its path (`spec.http[0]`).
+    """One http, tcp or tls route: its body, its `match` entries, its section and its index there.
     A slotted class: a VirtualService's routes are built on every review, and a NamedTuple's
-    constructor costs half as much again."""
+    constructor costs half as much again. Routes compare by identity (`Facts.conditions` keys)."""
 
-    __slots__ = ("body", "matches", "path", "section")
+    __slots__ = ("body", "index", "matches", "section")
 
-    def __init__(self, section: str, body: Body, matches: list[Body], path: str):
+    def __init__(self, section: str, index: int, body: Body, matches: list[Body]):
         self.section = section
+        self.index = index
         self.body = body
         self.matches = matches
-        self.path = path
+
+    @property
+    def path(self) -> str:
+        """`spec.http[0]`: written when a finding or a nested path needs it, not on every review."""
+        return f"spec.{self.section}[{self.index}]"
 
     @property
     def label(self) -> str:
         name = self.body.get("name")
         return f'{self.path} ("{name}")' if isinstance(name, str) and name else self.path
+
+
+_DICT = frozenset({dict})
 
 
 def routes(spec: Body, section: str) -> list[Route]:
@@ -120,8 +128,13 @@ def routes(spec: Body, section: str) -> list[Route]:
     for index, raw in enumerate(entries):  # as_dict() inlined: this runs for every route of every review
         body = raw if isinstance(raw, dict) else {}
         match = body.get("match")
-        matches = [m if isinstance(m, dict) else {} for m in match] if isinstance(match, list) else []
-        found.append(Route(section, body, matches, f"spec.{section}[{index}]"))
+        if not isinstance(match, list):
+            matches = []
+        elif {*map(type, match)} <= _DICT:  # the usual list of mappings, read in place (checked at C speed)
+            matches = match
+        else:
+            matches = [m if isinstance(m, dict) else {} for m in match]
+        found.append(Route(section, index, body, matches))
     return found
 
 
@@ -132,18 +145,28 @@ def all_routes(spec: Body) -> Iterator[Route]:
 
 class Destination:
     """A route's `destination`, or a `mirror`: `host` trimmed ("" when it has none), `subset` ("" when
-    it has none) and `port.number`, read once for the rules that compare them."""
+    it has none) and `port.number`, read once for the rules that compare them. `field` is where it
+    sits in its route: `route`, `mirror` or `mirrors`, with `index` for the lists."""
 
-    __slots__ = ("body", "host", "mirror", "path", "port", "subset")
+    __slots__ = ("body", "field", "host", "index", "mirror", "port", "route", "subset")
 
-    def __init__(self, path: str, body: Body, mirror: bool):
-        self.path = path
+    def __init__(self, route: Route, field: str, index: int | None, body: Body):
+        self.route = route
+        self.field = field
+        self.index = index
         self.body = body
-        self.mirror = mirror
+        self.mirror = field != "route"
         host, subset, port = body.get("host"), body.get("subset"), body.get("port")
         self.host = host.strip() if isinstance(host, str) else ""
         self.subset = subset if isinstance(subset, str) else ""
         self.port = as_int(port.get("number")) if isinstance(port, dict) else None
+
+    @property
+    def path(self) -> str:
+        """`spec.http[0].route[1].destination` or `spec.http[0].mirror`: written when a finding needs it."""
+        if self.index is None:
+            return f"{self.route.path}.{self.field}"
+        return f"{self.route.path}.{self.field}[{self.index}].destination"
 
 
 def destinations(routes: Iterable[Route]) -> list[Destination]:
@@ -152,13 +175,13 @@ def destinations(routes: Iterable[Route]) -> list[Destination]:
     for route in routes:
         body = route.body
         for j, entry in enumerate(as_list(body.get("route"))):
-            found.append(Destination(f"{route.path}.route[{j}].destination", _destination_of(entry), False))
+            found.append(Destination(route, "route", j, _destination_of(entry)))
         if route.section != "http":
             continue
         if body.get("mirror") is not None:
-            found.append(Destination(f"{route.path}.mirror", as_dict(body["mirror"]), True))
+            found.append(Destination(route, "mirror", None, as_dict(body["mirror"])))
         for k, entry in enumerate(as_list(body.get("mirrors"))):
-            found.append(Destination(f"{route.path}.mirrors[{k}].destination", _destination_of(entry), True))
+            found.append(Destination(route, "mirrors", k, _destination_of(entry)))
     return found
 
 
@@ -192,6 +215,21 @@ def as_int(value: Any) -> int | None:
 _LABEL_KEYS = frozenset({"name", "statPrefix"})  # names a match; not a condition
 _SET_KEYS = frozenset({"gateways", "sniHosts", "destinationSubnets"})
 _EVERY_PATH = {"prefix": "/"}
+_NOT_CONDITIONS = _LABEL_KEYS | {"ignoreUriCase", "gateways"}  # each may be left out below
+
+
+def match_conditions(routes: Iterable[Route], bound: list[str]) -> dict[Route, list[Body]]:
+    """By route, the `conditions` of each of its matches. The usual match, whose every field is a
+    condition, is its own conditions: it is checked at C speed and read in place, without a call."""
+    found: dict[Route, list[Body]] = {}
+    for route in routes:
+        found[route] = kept = []
+        for match in route.matches:
+            if all(match.values()) and _NOT_CONDITIONS.isdisjoint(match) and match.get("uri") != _EVERY_PATH:
+                kept.append(match)
+            else:
+                kept.append(conditions(match, route.section, bound))
+    return found
 
 
 def conditions(match: Body, section: str, bound: list[str]) -> Body:

@@ -94,15 +94,10 @@ class Facts:
         return self.routes["http"]
 
     @derived
-    def conditions(self) -> Mapping[str, list[Body]]:
-        """By route path, the conditions of each of the route's matches (`conditions` in
+    def conditions(self) -> Mapping[Route, list[Body]]:
+        """By route, the conditions of each of the route's matches (`conditions` in
         webhook.istio.virtualservice)."""
-        bound = self.bound_gateways
-        return {
-            route.path: [virtualservice.conditions(m, route.section, bound) for m in route.matches]
-            for routes in self.routes.values()
-            for route in routes
-        }
+        return virtualservice.match_conditions(chain.from_iterable(self.routes.values()), self.bound_gateways)
 
     @derived
     def gateway_refs(self) -> list[GatewayRef]:

@@ -34,6 +34,8 @@ FLOW_WIDTH = float("inf")  # one line, however long the host
 
 # --- MW306 -------------------------------------------------------------------------------------------
 
+_Earlier = dict[frozenset[str], list[tuple[Route, Body]]]  # routes' match conditions, by their fields
+
 
 @rule(
     code="MW306",
@@ -101,7 +103,7 @@ def vs_unreachable_route(vs: Resource, context: Context) -> Iterator[Violation]:
     for routes in facts.routes.values():
         # Earlier routes' match conditions, by the fields they test: only a match testing the same
         # fields can cover another.
-        earlier: dict[frozenset[str], list[tuple[Route, Body]]] = {}
+        earlier: _Earlier = {}
         catch_all: Route | None = None
         for route in routes:
             if catch_all is not None:
@@ -113,13 +115,13 @@ def vs_unreachable_route(vs: Resource, context: Context) -> Iterator[Violation]:
                     message_id="after-catch-all",
                 )
                 continue
-            matches = facts.conditions[route.path]
+            matches = facts.conditions[route]
             if is_catch_all(route, matches):
                 catch_all = route
                 continue
-            covering = [_first_covering(earlier.get(frozenset(m), ()), m) for m in matches]
-            if all(covering):
-                first = {r.path: r for r in covering if r is not None}
+            covering = _covering_routes(earlier, matches)
+            if covering:
+                first = {r.path: r for r in covering}
                 shown = "; ".join(describe_match(m) for m in route.matches)
                 yield Violation(
                     route.path,
@@ -132,11 +134,17 @@ def vs_unreachable_route(vs: Resource, context: Context) -> Iterator[Violation]:
                 earlier.setdefault(frozenset(match), []).append((route, match))
 
 
-def _first_covering(earlier: Iterable[tuple[Route, Body]], match: Body) -> Route | None:
-    for route, conditions in earlier:
-        if covers(conditions, match):
-            return route
-    return None
+def _covering_routes(earlier: _Earlier, matches: list[Body]) -> list[Route]:
+    """For each match, the first earlier route whose match covers it; [] unless every match is covered."""
+    found = []
+    for match in matches:
+        for route, conditions in earlier.get(frozenset(match), ()):  # only the same fields can cover
+            if covers(conditions, match):
+                found.append(route)
+                break
+        else:
+            return []
+    return found
 
 
 # --- MW307 -------------------------------------------------------------------------------------------
@@ -154,14 +162,14 @@ def _mesh_conditions(match: Body) -> Body | None:
 
 def _takes_mesh_requests(route: Route, facts: Facts) -> bool:
     """A catch-all for in-mesh requests: no match, or a match with no condition besides `gateways: [mesh]`."""
-    return not route.matches or any(_mesh_conditions(m) == {} for m in facts.conditions[route.path])
+    return not route.matches or any(_mesh_conditions(m) == {} for m in facts.conditions[route])
 
 
 def _matched_ports(facts: Facts) -> set[int]:
     """Ports that some route takes whole: a match whose only condition is `port`."""
     ports = set()
     for route in facts.http:
-        for match in facts.conditions[route.path]:
+        for match in facts.conditions[route]:
             found = _mesh_conditions(match)
             number = as_int(found.get("port")) if found is not None and found.keys() == {"port"} else None
             if number is not None:
@@ -404,14 +412,17 @@ def _meant_duration(value: object) -> str | None:
     return meant if seconds is not None and seconds >= MIN_DURATION else None
 
 
-def _check_duration(body: Body, key: str, path: str, field: str) -> tuple[Violation, ...]:
-    """A tuple, not a generator: most durations are fine, and an empty tuple costs less."""
-    value = body.get(key)
+def _check_duration(route: Route, body: Body, field: str) -> list[Violation]:
+    """`field` (`retries.perTryTimeout`) of the route, read from `body`, the mapping that holds it.
+    A list, not a generator, as the other checks of MW309: most routes are fine, and a generator
+    costs more to start than an empty list. Paths are written only for a finding."""
+    value = body.get(field.rpartition(".")[2])
     if value is None:
-        return ()
+        return []
     seconds = parse_duration(value)
     if seconds is not None and seconds >= MIN_DURATION:
-        return ()
+        return []
+    path = f"{route.path}.{field}"
     problem = _duration_problem(value, seconds)
     meant = _meant_duration(value) if problem.message_id == "not-a-duration" else None
     if meant is None:
@@ -419,120 +430,141 @@ def _check_duration(body: Body, key: str, path: str, field: str) -> tuple[Violat
         autofix = None
     else:
         fix = f"set {field} to {q(meant)}"
-        edit = Edit(field_path(f"{path}.{key}"), value, meant)
-        autofix = Autofix(f"set {path}.{key} to {q(meant)}", (edit,), Safety.SAFE)
-    violation = Violation(
-        f"{path}.{key}", f"{field} {problem.text}", fix, message_id=problem.message_id, autofix=autofix
-    )
-    return (violation,)
+        edit = Edit(field_path(path), value, meant)
+        autofix = Autofix(f"set {path} to {q(meant)}", (edit,), Safety.SAFE)
+    return [Violation(path, f"{field} {problem.text}", fix, message_id=problem.message_id, autofix=autofix)]
 
 
-def _check_percentage(body: Body, path: str, field: str) -> Iterator[Violation]:
+def _check_percentage(route: Route, body: Body, field: str) -> list[Violation]:
+    found = []
     for key in ("percentage", "percent"):
         if key not in body or body[key] is None:
             continue
         value = as_dict(body[key]).get("value") if key == "percentage" else body[key]
         number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
         if number is None or not 0 < number <= 100:
-            where = f"{path}.{key}.value" if key == "percentage" else f"{path}.{key}"
+            where = f"{route.path}.{field}.{key}" + (".value" if key == "percentage" else "")
             shown = "is unset and" if value is None else scalar_text(value)
-            yield Violation(
-                where,
-                f"{field}.{key} {shown} is outside (0, 100]",
-                f"set {field}.{key} to a value above 0 and at most 100, e.g. 10",
-                message_id="percentage-out-of-range",
+            found.append(
+                Violation(
+                    where,
+                    f"{field}.{key} {shown} is outside (0, 100]",
+                    f"set {field}.{key} to a value above 0 and at most 100, e.g. 10",
+                    message_id="percentage-out-of-range",
+                )
             )
+    return found
 
 
-def _check_retries(route: Route) -> Iterator[Violation]:
-    retries, path = as_dict(route.body.get("retries")), f"{route.path}.retries"
+def _check_retries(route: Route) -> list[Violation]:
+    retries = as_dict(route.body.get("retries"))
     if not retries:
-        return
-    yield from _check_duration(retries, "perTryTimeout", path, "retries.perTryTimeout")
+        return []
+    found = _check_duration(route, retries, "retries.perTryTimeout")
     attempts = as_int(retries.get("attempts")) if "attempts" in retries else 0
     if attempts is None:
-        return
+        return found
     if attempts < 0:
-        yield Violation(
-            f"{path}.attempts",
-            f"retries.attempts is {attempts}; it must be 0 or more",
-            "set retries.attempts to 0 (no retries) or a positive number, e.g. 3",
-            message_id="attempts-negative",
+        found.append(
+            Violation(
+                f"{route.path}.retries.attempts",
+                f"retries.attempts is {attempts}; it must be 0 or more",
+                "set retries.attempts to 0 (no retries) or a positive number, e.g. 3",
+                message_id="attempts-negative",
+            )
         )
-        return
+        return found
     per_try, retry_on = retries.get("perTryTimeout"), retries.get("retryOn")
     if attempts == 0 and (per_try or retry_on):
         given = ", ".join(f"{k} {q(v)}" for k, v in (("perTryTimeout", per_try), ("retryOn", retry_on)) if v)
         state = "0" if "attempts" in retries else "not set (0)"
-        yield Violation(
-            f"{path}.attempts" if "attempts" in retries else path,
-            f"retries.attempts is {state}, which disables retries, but {given} is set; Istio rejects this",
-            "set retries.attempts to the number of retries, e.g. 3, or remove perTryTimeout and retryOn",
-            message_id="retries-disabled-but-configured",
+        found.append(
+            Violation(
+                f"{route.path}.retries" + (".attempts" if "attempts" in retries else ""),
+                f"retries.attempts is {state}, which disables retries, but {given} is set; Istio rejects "
+                "this",
+                "set retries.attempts to the number of retries, e.g. 3, or remove perTryTimeout and retryOn",
+                message_id="retries-disabled-but-configured",
+            )
         )
-        return
+        return found
     timeout, per_try_seconds = parse_duration(route.body.get("timeout")), parse_duration(per_try)
     if attempts and timeout and per_try_seconds and attempts * per_try_seconds > timeout + 1e-9:
         budget = int(timeout / attempts * 1000)
-        yield Violation(
-            path,
-            f"{attempts} attempts × perTryTimeout {q(per_try)} = {attempts * per_try_seconds:g}s exceed the "
-            f"route timeout {q(route.body.get('timeout'))}: the last retries can never run",
-            f"raise timeout to at least {attempts * per_try_seconds:g}s, or lower perTryTimeout to "
-            f"{q(str(budget) + 'ms')} or attempts",
-            message_id="retries-exceed-timeout",
-            weak=True,
+        found.append(
+            Violation(
+                f"{route.path}.retries",
+                f"{attempts} attempts × perTryTimeout {q(per_try)} = {attempts * per_try_seconds:g}s exceed "
+                f"the route timeout {q(route.body.get('timeout'))}: the last retries can never run",
+                f"raise timeout to at least {attempts * per_try_seconds:g}s, or lower perTryTimeout to "
+                f"{q(str(budget) + 'ms')} or attempts",
+                message_id="retries-exceed-timeout",
+                weak=True,
+            )
         )
+    return found
 
 
-def _check_fault(route: Route) -> Iterator[Violation]:
+def _check_fault(route: Route) -> list[Violation]:
     if route.body.get("fault") is None:
-        return
-    fault, path = as_dict(route.body.get("fault")), f"{route.path}.fault"
+        return []
+    fault = as_dict(route.body.get("fault"))
     delay, abort = as_dict(fault.get("delay")), as_dict(fault.get("abort"))
+    found = []
     if not delay and not abort:
-        yield Violation(
-            path,
-            "fault has neither delay nor abort, so it injects nothing",
-            "add fault.delay (fixedDelay, percentage) or fault.abort (httpStatus, percentage), "
-            "or remove fault",
-            message_id="fault-injects-nothing",
+        found.append(
+            Violation(
+                f"{route.path}.fault",
+                "fault has neither delay nor abort, so it injects nothing",
+                "add fault.delay (fixedDelay, percentage) or fault.abort (httpStatus, percentage), "
+                "or remove fault",
+                message_id="fault-injects-nothing",
+            )
         )
     if delay:
-        yield from _check_duration(delay, "fixedDelay", f"{path}.delay", "fault.delay.fixedDelay")
-        yield from _check_percentage(delay, f"{path}.delay", "fault.delay")
+        found += _check_duration(route, delay, "fault.delay.fixedDelay")
+        found += _check_percentage(route, delay, "fault.delay")
     if abort:
-        yield from _check_percentage(abort, f"{path}.abort", "fault.abort")
+        found += _check_percentage(route, abort, "fault.abort")
         if "httpStatus" in abort:
             status = as_int(abort["httpStatus"])
             if status is None or not 200 <= status <= 599:
-                yield Violation(
-                    f"{path}.abort.httpStatus",
-                    f"fault.abort.httpStatus {scalar_text(abort['httpStatus'])} is outside 200–599",
-                    "set fault.abort.httpStatus to an HTTP status, e.g. 503",
-                    message_id="abort-status-invalid",
+                found.append(
+                    Violation(
+                        f"{route.path}.fault.abort.httpStatus",
+                        f"fault.abort.httpStatus {scalar_text(abort['httpStatus'])} is outside 200–599",
+                        "set fault.abort.httpStatus to an HTTP status, e.g. 503",
+                        message_id="abort-status-invalid",
+                    )
                 )
+    return found
 
 
-def _check_weights(route: Route, entries: list[Any]) -> Iterator[Violation]:
+def _check_weights(route: Route, entries: list[Any]) -> list[Violation]:
     weights = [as_int(as_dict(e).get("weight", 0)) for e in entries]
+    found = []
     for j, weight in enumerate(weights):
         if weight is not None and weight < 0:
             host = as_dict(as_dict(entries[j]).get("destination")).get("host") or "(no host)"
-            yield Violation(
-                f"{route.path}.route[{j}].weight",
-                f"weight {weight} of destination {q(host)} in {route.label} is negative",
-                "set the weight to 0 or more (weights are relative)",
-                message_id="weight-negative",
+            found.append(
+                Violation(
+                    f"{route.path}.route[{j}].weight",
+                    f"weight {weight} of destination {q(host)} in {route.label} is negative",
+                    "set the weight to 0 or more (weights are relative)",
+                    message_id="weight-negative",
+                )
             )
     if len(entries) > 1 and all(w == 0 for w in weights):
-        yield Violation(
-            f"{route.path}.route",
-            f"all {len(entries)} destinations of {route.label} are weighted 0 (an omitted weight "
-            "is 0 when a route has several), so it sends traffic nowhere",
-            "give at least one destination a positive weight, e.g. weight: 100 on the first",
-            message_id="weights-all-zero",
+        found.append(
+            Violation(
+                f"{route.path}.route",
+                f"all {len(entries)} destinations of {route.label} are weighted 0 (an omitted weight "
+                "is 0 when a route has several), so it sends traffic nowhere",
+                "give at least one destination a positive weight, e.g. weight: 100 on the first",
+                message_id="weights-all-zero",
+            )
         )
+    return found
 
 
 @rule(
@@ -600,7 +632,7 @@ def vs_http_policy_invalid(vs: Resource, context: Context) -> Iterator[Violation
     facts = context.facts(vs)
     for route in facts.http:  # most routes set few of these: only those set are checked
         if "timeout" in route.body:
-            yield from _check_duration(route.body, "timeout", route.path, "timeout")
+            yield from _check_duration(route, route.body, "timeout")
         if "retries" in route.body:
             yield from _check_retries(route)
         if "fault" in route.body:
