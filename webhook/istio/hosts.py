@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 
 from webhook.kube import CLUSTER_SUFFIX
 from webhook.model import scalar_text
@@ -16,7 +17,9 @@ def is_wildcard(host: str) -> bool:
     return host.startswith("*")
 
 
-def covering_hosts(host: str) -> list[str]:
+# The same few hosts recur on every review. At most 256 kept: a host's forms can be 32 KiB.
+@lru_cache(maxsize=256)
+def covering_hosts(host: str) -> tuple[str, ...]:
     """The host and every wildcard host that matches it, most specific first.
 
     `a.b.com` gives `a.b.com`, `*.b.com`, `*.com`, `*`: looking each up in an exact-host index
@@ -25,12 +28,12 @@ def covering_hosts(host: str) -> list[str]:
     """
     host = host.strip().lower()
     if not host:
-        return []
+        return ()
     if len(host) > MAX_HOST_LENGTH:  # no object can have such a host; its forms would grow quadratically
-        return [host]
+        return (host,)
     labels = host.split(".")
     forms = [host, *("*." + ".".join(labels[i:]) for i in range(1, len(labels))), "*"]
-    return list(dict.fromkeys(forms))
+    return tuple(dict.fromkeys(forms))
 
 
 def hosts_overlap(a: str, b: str) -> bool:

@@ -159,7 +159,8 @@ class Destination:
         host, subset, port = body.get("host"), body.get("subset"), body.get("port")
         self.host = host.strip() if isinstance(host, str) else ""
         self.subset = subset if isinstance(subset, str) else ""
-        self.port = as_int(port.get("number")) if isinstance(port, dict) else None
+        number = port.get("number") if isinstance(port, dict) else None
+        self.port = number if type(number) is int else as_int(number)  # the usual number without a call
 
     @property
     def path(self) -> str:
@@ -170,23 +171,28 @@ class Destination:
 
 
 def destinations(routes: Iterable[Route]) -> list[Destination]:
-    """Every destination of the routes (http, tcp and tls), plus http `mirror` and `mirrors`."""
+    """Every destination of the routes (http, tcp and tls), plus http `mirror` and `mirrors`.
+    as_list() and as_dict() are inlined: this runs for every destination of every review."""
     found = []
     for route in routes:
         body = route.body
-        for j, entry in enumerate(as_list(body.get("route"))):
-            found.append(Destination(route, "route", j, _destination_of(entry)))
+        entries = body.get("route")
+        if isinstance(entries, list):
+            for j, entry in enumerate(entries):
+                found.append(Destination(route, "route", j, _destination_of(entry)))
         if route.section != "http":
             continue
-        if body.get("mirror") is not None:
+        if "mirror" in body and body["mirror"] is not None:
             found.append(Destination(route, "mirror", None, as_dict(body["mirror"])))
-        for k, entry in enumerate(as_list(body.get("mirrors"))):
-            found.append(Destination(route, "mirrors", k, _destination_of(entry)))
+        if "mirrors" in body:
+            for k, entry in enumerate(as_list(body["mirrors"])):
+                found.append(Destination(route, "mirrors", k, _destination_of(entry)))
     return found
 
 
 def _destination_of(entry: Any) -> Body:
-    return as_dict(as_dict(entry).get("destination"))
+    destination = entry.get("destination") if isinstance(entry, dict) else None
+    return destination if isinstance(destination, dict) else {}
 
 
 INT64_DIGITS = 19

@@ -554,7 +554,7 @@ def _check_weights(route: Route, entries: list[Any]) -> list[Violation]:
                     message_id="weight-negative",
                 )
             )
-    if len(entries) > 1 and all(w == 0 for w in weights):
+    if len(entries) > 1 and weights.count(0) == len(weights):
         found.append(
             Violation(
                 f"{route.path}.route",
@@ -628,19 +628,22 @@ def _check_weights(route: Route, entries: list[Any]) -> list[Violation]:
             - destination: {host: reviews}
     """,
 )
-def vs_http_policy_invalid(vs: Resource, context: Context) -> Iterator[Violation]:
+def vs_http_policy_invalid(vs: Resource, context: Context) -> list[Violation]:
     facts = context.facts(vs)
+    found = []
     for route in facts.http:  # most routes set few of these: only those set are checked
-        if "timeout" in route.body:
-            yield from _check_duration(route, route.body, "timeout")
-        if "retries" in route.body:
-            yield from _check_retries(route)
-        if "fault" in route.body:
-            yield from _check_fault(route)
+        body = route.body
+        if "timeout" in body:
+            found += _check_duration(route, body, "timeout")
+        if "retries" in body:
+            found += _check_retries(route)
+        if "fault" in body:
+            found += _check_fault(route)
     for routes in facts.routes.values():
         for route in routes:
             entries = route.body.get("route")
             if not isinstance(entries, list) or not entries:
                 continue
             if len(entries) > 1 or (isinstance(entries[0], dict) and "weight" in entries[0]):
-                yield from _check_weights(route, entries)  # not the usual lone destination, which takes all
+                found += _check_weights(route, entries)  # not the usual lone destination, which takes all
+    return found
