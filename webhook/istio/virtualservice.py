@@ -258,12 +258,6 @@ def conditions(match: Body, section: str, bound: list[str]) -> Body:
     return found
 
 
-def is_catch_all(route: Route, match_conditions: list[Body]) -> bool:
-    """A route without match, or with a match entry that has no condition, takes every request:
-    `match_conditions` are the `conditions` of its matches."""
-    return not route.matches or not all(match_conditions)
-
-
 def covers(earlier: Body, later: Body) -> bool:
     """Whether `earlier` (conditions) repeats or covers `later`: the same fields with equal values,
     except that an earlier uri `prefix` covers a later `prefix` or `exact` it begins, and an

@@ -17,7 +17,6 @@ from webhook.istio.virtualservice import (
     as_int,
     covers,
     describe_match,
-    is_catch_all,
     parse_duration,
 )
 from webhook.kinds import SERVICE, SERVICE_ENTRY
@@ -116,7 +115,7 @@ def vs_unreachable_route(vs: Resource, context: Context) -> Iterator[Violation]:
                 )
                 continue
             matches = facts.conditions[route]
-            if is_catch_all(route, matches):
+            if not matches or not all(matches):  # no match, or a match without condition: every request
                 catch_all = route
                 continue
             covering = _covering_routes(earlier, matches)
