@@ -9,9 +9,8 @@ from __future__ import annotations
 import fnmatch
 import traceback
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from webhook.findings import (
     INTERNAL_ERROR_CODE,
@@ -38,8 +37,7 @@ class UndeclaredMessageError(Exception):
     """A rule said something its declaration does not list: a bug in the rule."""
 
 
-@dataclass(frozen=True)
-class RunSuppression:
+class RunSuppression(NamedTuple):
     """`--suppress RULE[=Kind/namespace/name]`, with `*` wildcards in the object part. `Kind` is a
     kind the rule checks, by name (`Gateway`: the only Gateway rules check is Istio's) or as
     `Kind.group` (`Gateway.networking.istio.io`)."""

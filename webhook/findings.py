@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import KW_ONLY, dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 from webhook.model import GroupKind, ObjectRef
 
@@ -61,8 +62,7 @@ class Edit:
     new: object = field(hash=False)
 
 
-@dataclass(frozen=True, slots=True)
-class Autofix:
+class Autofix(NamedTuple):
     """The exact change that resolves a violation: `title` says it in one line
     (`rename port "web" to "http-web"`), `edits` do it, in any order (they never overlap)."""
 
@@ -71,8 +71,7 @@ class Autofix:
     safety: Safety
 
 
-@dataclass(frozen=True, slots=True)
-class Lookup:
+class Lookup(NamedTuple):
     """An inventory question whose empty answer caused a violation (`name` None: any name).
 
     The admission server re-asks the Kubernetes API before denying, since its cache can lag

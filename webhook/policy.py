@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from webhook.findings import Action
 from webhook.istio.mesh import NEWEST_ISTIO, MeshFacts
@@ -50,8 +50,7 @@ class NamespaceOverride:
     actions: Mapping[str, Action] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Resolved:
+class Resolved(NamedTuple):
     """A rule's effective action in one namespace, and whether the strict profile produced it."""
 
     action: Action

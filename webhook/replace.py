@@ -4,7 +4,7 @@ and the findings that the replacement changes say so."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from webhook.findings import Finding
 from webhook.inventory import Inventory
@@ -30,8 +30,7 @@ def place(resource: Resource) -> str:
     return f"{origin.file}:{origin.line}" if origin.line else origin.file
 
 
-@dataclass(frozen=True, slots=True)
-class Replacement:
+class Replacement(NamedTuple):
     earlier: Resource
     later: Resource
 

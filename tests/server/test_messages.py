@@ -82,6 +82,6 @@ def test_a_denial_names_the_corrected_fields_of_a_finding_with_a_fix() -> None:
         '  corrected: set spec.gateways[0] to "istio-system/public-gateway"; add "mesh" to spec.gateways; '
         'remove metadata.annotations["sidecar.istio.io/inject"]'
     )
-    unsafe = dataclasses.replace(denied, autofix=dataclasses.replace(autofix, safety=Safety.UNSAFE))
+    unsafe = dataclasses.replace(denied, autofix=autofix._replace(safety=Safety.UNSAFE))
     lines = denial_message(REF, [Reported(unsafe, Action.DENY)]).splitlines()
     assert lines[4].startswith("  corrected (changes behaviour on purpose): set spec.gateways[0]")

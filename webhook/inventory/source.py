@@ -7,16 +7,14 @@ something is missing, asks it to confirm the absence (`confirm`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from webhook.findings import Lookup
 from webhook.inventory.store import Inventory, InventoryView
 from webhook.model import Resource
 
 
-@dataclass(frozen=True, slots=True)
-class World:
+class World(NamedTuple):
     """What one check runs against, fixed for one review (server) or one run (CLI): the inventory,
     and why absence in it means nothing right now (`incomplete`: the live view is not synced or is
     stale, the server has no inventory, the CLI was told its inputs are partial). Cross rules run

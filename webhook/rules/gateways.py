@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from webhook.findings import Action, Lookup, Violation
 from webhook.inventory.detail import Detail
@@ -150,8 +150,7 @@ def gateway_selector_no_workload(gateway: Resource, context: Context) -> Iterato
 # --- MW402 ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Exposure:
+class _Exposure(NamedTuple):
     """What the Services selecting a gateway's pods expose, for MW402's messages."""
 
     ports: frozenset[int]

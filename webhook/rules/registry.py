@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from textwrap import dedent
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from webhook.findings import Action, Safety, Violation
 from webhook.inventory import InventoryView
@@ -39,8 +39,7 @@ DOCS_BASE = "https://github.com/meshwarden/meshwarden/blob/main/docs/rules.md"
 MESSAGE_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 
-@dataclass(frozen=True, slots=True)
-class Input:
+class Input(NamedTuple):
     """A kind a rule reads from the inventory, and how much of each object it reads.
 
     A rule with a required input is a cross rule: it concludes from what the inventory holds, so
