@@ -13,7 +13,7 @@ import re
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from webhook.documents import EMPTY_LINES, Document, DocumentError, ForeignTag, LineMap, read_text
 from webhook.model import Body, Origin, Resource, as_dict
@@ -28,8 +28,7 @@ METADATA_ONLY_WORLD_KINDS = frozenset({("v1", "Pod")})
 _ORIGIN_FIELD = re.compile(r"^(path|repo|configuredIn): *['\"]?(.*?)['\"]? *$", re.MULTILINE)
 
 
-@dataclass(frozen=True, slots=True)
-class _Located:
+class _Located(NamedTuple):
     file: str
     line: int | None
     message: str
@@ -39,17 +38,19 @@ class _Located:
         return f"{self.file}:{self.line}" if self.line else self.file
 
 
-@dataclass(frozen=True, slots=True)
 class InputError(_Located):
     """An input that could not be used: `line` is None when the problem is the whole file."""
+
+    __slots__ = ()
 
     def __str__(self) -> str:
         return f"{self.location}: {self.message}"
 
 
-@dataclass(frozen=True, slots=True)
 class Note(_Located):
     """Something the user should know that is not an error: a file skipped, an object replaced."""
+
+    __slots__ = ()
 
     def __str__(self) -> str:
         return f"{self.location}: note: {self.message}"

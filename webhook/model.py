@@ -63,13 +63,12 @@ class ObjectRef:
         return f"{self.kind} {where}"
 
 
-@dataclass(frozen=True, slots=True)
-class Origin:
+class Origin(NamedTuple):
     """Where an object was read from; `lines` maps field paths (`spec.ports[0]`) to lines."""
 
     file: str
     line: int
-    lines: Mapping[str, int] = field(default_factory=dict)
+    lines: Mapping[str, int]
 
     def line_of(self, path: str) -> int:
         while path:

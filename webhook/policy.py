@@ -43,11 +43,10 @@ MTLS_MODES = ("STRICT", "PERMISSIVE", "unknown")
 _ISTIO_VERSION = re.compile(r"1\.(0|[1-9][0-9]*)(?:\.[0-9]+)?")
 
 
-@dataclass(frozen=True)
-class NamespaceOverride:
+class NamespaceOverride(NamedTuple):
     match: str
-    profile: Profile | None = None
-    actions: Mapping[str, Action] = field(default_factory=dict)
+    profile: Profile | None
+    actions: Mapping[str, Action]
 
 
 class Resolved(NamedTuple):
