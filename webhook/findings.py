@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import KW_ONLY, dataclass, field
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import NamedTuple
 
@@ -83,8 +83,7 @@ class Lookup(NamedTuple):
     name: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Violation:
+class Violation(NamedTuple):
     """One offending occurrence, as a rule's check yields it.
 
     `message_id` names which of the rule's declared messages this is (`not-a-duration`): what was
@@ -98,15 +97,13 @@ class Violation:
     path: str
     message: str
     fix: str
-    _: KW_ONLY
     message_id: str
     weak: bool = False
     missing: tuple[Lookup, ...] = ()
     autofix: Autofix | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(NamedTuple):
     """`message_id` is the rule's code and the message's id, `MW309/not-a-duration`: stable, and
     unique across rules."""
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import unicodedata
 
 from webhook.findings import Action, Autofix, Edit, Finding, Safety
@@ -76,12 +75,12 @@ def test_a_denial_names_the_corrected_fields_of_a_finding_with_a_fix() -> None:
         ),
         Safety.SAFE,
     )
-    denied = dataclasses.replace(finding("not found", action=Action.DENY), autofix=autofix)
+    denied = finding("not found", action=Action.DENY)._replace(autofix=autofix)
     lines = denial_message(REF, [Reported(denied, Action.DENY)]).splitlines()
     assert lines[4] == (
         '  corrected: set spec.gateways[0] to "istio-system/public-gateway"; add "mesh" to spec.gateways; '
         'remove metadata.annotations["sidecar.istio.io/inject"]'
     )
-    unsafe = dataclasses.replace(denied, autofix=autofix._replace(safety=Safety.UNSAFE))
+    unsafe = denied._replace(autofix=autofix._replace(safety=Safety.UNSAFE))
     lines = denial_message(REF, [Reported(unsafe, Action.DENY)]).splitlines()
     assert lines[4].startswith("  corrected (changes behaviour on purpose): set spec.gateways[0]")

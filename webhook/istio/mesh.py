@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from webhook.findings import Lookup
@@ -25,8 +24,7 @@ GO_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
 NEWEST_ISTIO = (1, 30)  # the newest Istio minor release this release of Meshwarden knows
 
 
-@dataclass(frozen=True)
-class MeshFacts:
+class MeshFacts(NamedTuple):
     """What the rules know about the mesh beyond the objects: the policy file's `mesh`,
     `gateways` and `ingressNginx` settings."""
 
