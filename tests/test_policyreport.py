@@ -134,7 +134,7 @@ def test_a_large_namespace_is_split_over_numbered_reports(
 
 
 def test_a_rule_that_broke_is_an_error_and_no_pass() -> None:
-    ref = ObjectRef("v1", "Service", "shop", "reviews")
+    ref = ObjectRef.of("v1", "Service", "shop", "reviews")
     broken, fine = CATALOGUE.find("MW201"), CATALOGUE.find("MW104")
     assert broken is not None and fine is not None
     error = Finding(

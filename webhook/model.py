@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import reprlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -43,16 +42,19 @@ ObjectKey = tuple[GroupKind, str, str]
 """An object's identity: group and kind, namespace, name (the version does not count)."""
 
 
-@dataclass(frozen=True, slots=True)
-class ObjectRef:
+class ObjectRef(NamedTuple):
+    """An object's apiVersion, kind, namespace and name; `group_kind` follows from the first two
+    (`ObjectRef.of` works it out)."""
+
     api_version: str
     kind: str
     namespace: str
     name: str
-    group_kind: GroupKind = field(init=False, repr=False, compare=False)
+    group_kind: GroupKind
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "group_kind", group_kind_of(self.api_version, self.kind))
+    @classmethod
+    def of(cls, api_version: str, kind: str, namespace: str, name: str) -> ObjectRef:
+        return cls(api_version, kind, namespace, name, group_kind_of(api_version, kind))
 
     @property
     def key(self) -> ObjectKey:
@@ -96,7 +98,7 @@ class Resource:
         )
         self.origin = origin
         name = meta.get("name") or meta.get("generateName")
-        self.ref = ObjectRef(scalar_text(body.get("apiVersion")), kind, self.namespace, scalar_text(name))
+        self.ref = ObjectRef.of(scalar_text(body.get("apiVersion")), kind, self.namespace, scalar_text(name))
 
     @property
     def kind(self) -> str:

@@ -8,7 +8,7 @@ from webhook.findings import Action, Autofix, Edit, Finding, Safety
 from webhook.model import ObjectRef
 from webhook.server.messages import Reported, denial_message, one_line, warning_lines
 
-REF = ObjectRef("v1", "Pod", "shop", "web")
+REF = ObjectRef.of("v1", "Pod", "shop", "web")
 
 
 def finding(
