@@ -64,10 +64,15 @@ def gateway_refs(spec: Body, vs_namespace: str, routes: Iterable[Route]) -> list
         if isinstance(text, str) and text
     ]
     for route in routes:
+        for match in route.matches:  # most matches name no gateway: looked for without enumerate()
+            if "gateways" in match:
+                break
+        else:
+            continue
         for m, match in enumerate(route.matches):
             gateways = match.get("gateways")
             if not isinstance(gateways, list):
-                continue  # most matches name no gateway
+                continue
             for g, text in enumerate(gateways):
                 if isinstance(text, str) and text:
                     path = f"{route.path}.match[{m}].gateways[{g}]"
