@@ -99,6 +99,7 @@ _Earlier = dict[frozenset[str], list[tuple[Route, Body]]]  # routes' match condi
 )
 def vs_unreachable_route(vs: Resource, context: Context) -> Iterator[Violation]:
     facts = context.facts(vs)
+    conditions = facts.conditions
     for routes in facts.routes.values():
         # Earlier routes' match conditions, by the fields they test: only a match testing the same
         # fields can cover another.
@@ -114,7 +115,7 @@ def vs_unreachable_route(vs: Resource, context: Context) -> Iterator[Violation]:
                     message_id="after-catch-all",
                 )
                 continue
-            matches = facts.conditions[route]
+            matches = conditions[route]
             if not matches or not all(matches):  # no match, or a match without condition: every request
                 catch_all = route
                 continue
@@ -540,7 +541,10 @@ def _check_fault(route: Route) -> list[Violation]:
 
 
 def _check_weights(route: Route, entries: list[Any]) -> list[Violation]:
-    weights = [as_int(as_dict(e).get("weight", 0)) for e in entries]
+    weights = []
+    for entry in entries:  # as_dict() and as_int() inlined for the usual integer weight
+        weight = entry.get("weight", 0) if isinstance(entry, dict) else 0
+        weights.append(weight if type(weight) is int else as_int(weight))
     found = []
     for j, weight in enumerate(weights):
         if weight is not None and weight < 0:
