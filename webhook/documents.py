@@ -227,13 +227,13 @@ def read_documents(
     pieces, line = _pieces(stream, limit), 1
     if pool is not None:
         pieces, line = yield from _read_in_runs(pieces, pool)
-    yield from _read(_Splitter(pieces, line), SHAPES)
+    yield from _read(_Splitter(pieces, line))
 
 
-def _read(documents: _Splitter, shapes: Shapes) -> Iterator[Document | DocumentError]:
+def _read(documents: _Splitter) -> Iterator[Document | DocumentError]:
     while documents.next_document():
         try:
-            document: Document | DocumentError | None = _parse(documents, shapes)
+            document: Document | DocumentError | None = _parse(documents)
         except DocumentError as exc:
             documents.drain()
             document = _parse_json(documents.json_text(), documents.start_line)
@@ -290,8 +290,7 @@ def _read_in_runs(
 
 def _run_documents(run: Future[bytes] | tuple[str, int]) -> Iterator[Document | DocumentError]:
     if isinstance(run, tuple):
-        text, line = run
-        return _read(_Splitter(iter([(text, True)]), line), SHAPES)
+        return _run_of(*run)
     return unpack(marshal.loads(read_result(run)))
 
 
@@ -306,9 +305,14 @@ def _last_separator(text: str) -> int:
 
 
 def _read_run(text: str, first_line: int) -> bytes:
-    """The documents of a run of whole documents that starts on `first_line`: run in a worker
-    process, whose answer marshal carries back several times faster than pickle."""
-    return marshal.dumps(portable(_read(_Splitter(iter([(text, True)]), first_line), SHAPES)))
+    """`_run_of` in a worker process, whose answer marshal carries back several times faster than
+    pickle."""
+    return marshal.dumps(portable(_run_of(text, first_line)))
+
+
+def _run_of(text: str, first_line: int) -> Iterator[Document | DocumentError]:
+    """The documents of a run of whole documents that starts on `first_line`."""
+    return _read(_Splitter(iter([(text, True)]), first_line))
 
 
 def portable(documents: Iterable[Document | DocumentError]) -> list[tuple[Any, ...]]:
@@ -566,19 +570,19 @@ class _Frame:
     anchor: str | None = None
 
 
-def _parse(documents: _Splitter, shapes: Shapes) -> Document | None:
+def _parse(documents: _Splitter) -> Document | None:
     """The document read from `documents`, None when it holds only comments: by the line reader
     when it can, else by libyaml."""
     text = documents.whole(BLOCK_READ_LIMIT)
     if text is not None:
         block = read_block(text, documents.start_line, _plain, _LIMITS)
         if block is not None:
-            return _document(block, shapes, *documents.source())
+            return _document(block, *documents.source())
         documents.unread(text)
-    return _parse_events(documents, shapes)
+    return _parse_events(documents)
 
 
-def _parse_events(documents: _Splitter, shapes: Shapes) -> Document | None:
+def _parse_events(documents: _Splitter) -> Document | None:
     import yaml
     from yaml import (
         AliasEvent,
@@ -696,10 +700,10 @@ def _parse_events(documents: _Splitter, shapes: Shapes) -> Document | None:
         root_frame.record,
         {key: (frame.line, frame.record) for key, frame in members.items()},
     )
-    return _document(block, shapes, source, source_line)
+    return _document(block, source, source_line)
 
 
-def _document(block: Block, shapes: Shapes, source: str | None, source_line: int) -> Document:
+def _document(block: Block, source: str | None, source_line: int) -> Document:
     value = block.value
     if is_list(value):
         items = []
@@ -707,7 +711,7 @@ def _document(block: Block, shapes: Shapes, source: str | None, source_line: int
             member = block.members.get(id(item))
             if member is not None:
                 line, fields = member
-                items.append(Parsed(item, line, shapes.line_map(line, fields)))
+                items.append(Parsed(item, line, SHAPES.line_map(line, fields)))
             else:  # a scalar, a list or an alias
                 line = next((n for p, n in block.record if p == f"items[{index}]"), block.line)
                 items.append(Parsed(item, line, EMPTY_LINES))
@@ -721,7 +725,7 @@ def _document(block: Block, shapes: Shapes, source: str | None, source_line: int
                 line, fields = member
                 record.append((f"items[{index}]", line))
                 record += [(f"items[{index}].{path}", n) for path, n in fields]
-    return Document(value, block.line, shapes.line_map(block.line, record), None, source, source_line)
+    return Document(value, block.line, SHAPES.line_map(block.line, record), None, source, source_line)
 
 
 def _child_path(top: _Frame) -> str:

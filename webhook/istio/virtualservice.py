@@ -153,19 +153,22 @@ class Destination:
     it has none) and `port.number`, read once for the rules that compare them. `field` is where it
     sits in its route: `route`, `mirror` or `mirrors`, with `index` for the lists."""
 
-    __slots__ = ("body", "field", "host", "index", "mirror", "port", "route", "subset")
+    __slots__ = ("body", "field", "host", "index", "port", "route", "subset")
 
     def __init__(self, route: Route, field: str, index: int | None, body: Body):
         self.route = route
         self.field = field
         self.index = index
         self.body = body
-        self.mirror = field != "route"
         host, subset, port = body.get("host"), body.get("subset"), body.get("port")
         self.host = host.strip() if isinstance(host, str) else ""
         self.subset = subset if isinstance(subset, str) else ""
         number = port.get("number") if isinstance(port, dict) else None
         self.port = number if type(number) is int else as_int(number)  # the usual number without a call
+
+    @property
+    def mirror(self) -> bool:
+        return self.field != "route"
 
     @property
     def path(self) -> str:
