@@ -202,6 +202,24 @@ def test_stdin_and_colour_on_request() -> None:
     assert result.stdout.startswith("-:8: \033[1;33mwarn\033[0m \033[1mMW201\033[0m [*] Service shop/web")
 
 
+def test_the_program_writes_its_whole_report_and_exit_code_before_it_ends(tmp_path: Path) -> None:
+    """`meshwarden check` ends its process without freeing what it read: the report, larger than a
+    pipe holds, and the errors still arrive whole, with the exit code of the findings."""
+    services = "---\n".join(BAD_SERVICE.replace("name: web", f"name: web-{i}") for i in range(300))
+    write(tmp_path, "services.yaml", services)
+    write(tmp_path, "broken.yaml", "apiVersion: v1\nkind: Service\nmetadata: [\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "webhook", "check", "--format", "json", "--fail-on", "warn", str(tmp_path)],
+        capture_output=True,
+        check=False,
+    )
+    report = json.loads(result.stdout)
+    assert len(result.stdout) > 1 << 16
+    assert result.returncode == 2
+    assert {f["object"]["name"] for f in report["findings"]} == {f"web-{i}" for i in range(300)}
+    assert f"{tmp_path / 'broken.yaml'}:3:" in result.stderr.decode()
+
+
 def test_rules_and_explain(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(capsys, "rules")
     assert code == 0 and "\nMW201  service-port-protocol" in out

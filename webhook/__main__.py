@@ -1,5 +1,3 @@
-import sys
+from webhook.commands import program
 
-from webhook.commands import main
-
-sys.exit(main())
+program()

@@ -337,7 +337,23 @@ def run_check(args: argparse.Namespace) -> int:
 
         lines = {(ref, file): line for ref, file, line in report.objects if file and line}
         report.fix_regions = fix_regions(report.findings, lines)
-    return emit(_leave_out_unread(report, unreadable, "check"), args)
+    code = emit(_leave_out_unread(report, unreadable, "check"), args)
+    if args.exit_when_done:
+        _exit_now(code)
+    return code
+
+
+def _exit_now(code: int) -> None:
+    """Ends the process without freeing what the run read: freeing millions of dictionaries one by
+    one takes longer than all the work after checking (0.4 s for 100,000 objects), and the
+    operating system takes the memory back at once. Output is flushed first; if that fails (a
+    closed pipe), the process ends the usual way, which reports it."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:
+        return
+    os._exit(code)
 
 
 def run_fix(args: argparse.Namespace) -> int:
@@ -646,10 +662,13 @@ COMMANDS = {
 }
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, exit_when_done: bool = False) -> int:
+    """The command line; `exit_when_done` as the program (`meshwarden`, `python -m webhook`), where
+    `check` ends the process once its report is written (_exit_now)."""
     argv = sys.argv[1:] if argv is None else argv
     parser = _parser(next((arg for arg in argv if not arg.startswith("-")), None))
     args = parser.parse_args(argv)
+    args.exit_when_done = exit_when_done
     try:
         return COMMANDS[args.command](args)
     except UsageError as exc:
@@ -657,3 +676,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def program() -> None:
+    """The `meshwarden` command."""
+    sys.exit(main(exit_when_done=True))

@@ -105,3 +105,33 @@ def _keys(table: Mapping[object, object]) -> set[object]:
         if isinstance(value, dict):
             found |= {(key, inner) for inner in _keys(value)}
     return found
+
+
+def test_a_key_shared_by_objects_keeps_each_of_them_through_adds_replacements_and_removals() -> None:
+    """An index keeps the one object of a key as itself and a dictionary from the second on: every
+    step between the two gives the objects under the key, once each."""
+    inventory = Inventory()
+    first, second = (Resource(o.virtual_service(name, host="shop.example.com")) for name in ("a", "b"))
+    inventory.add(first)
+    inventory.add(first)
+    assert inventory.virtual_services_for_host("shop.example.com") == [first]
+    inventory.add(second)
+    assert inventory.virtual_services_for_host("shop.example.com") == [first, second]
+    inventory.remove(first.ref)
+    assert inventory.virtual_services_for_host("shop.example.com") == [second]
+    replaced = Resource(o.virtual_service("b", host="shop.example.com"))
+    inventory.add(replaced)
+    assert inventory.virtual_services_for_host("shop.example.com") == [replaced]
+    inventory.remove(replaced.ref)
+    assert inventory.virtual_services_for_host("shop.example.com") == []
+
+
+def test_pods_matching_starts_from_the_label_fewest_pods_carry() -> None:
+    inventory = Inventory()
+    pods = [Resource(o.pod(f"web-{i}", app="web", version="v1" if i == 0 else "v2")) for i in range(3)]
+    for pod in pods:
+        inventory.add(pod)
+    matching = inventory.pods_matching({"app": "web", "version": "v1"}, "default")
+    assert [template.owner for template in matching] == [pods[0]]
+    assert [t.owner for t in inventory.pods_matching({"app": "web", "version": "v2"})] == pods[1:]
+    assert inventory.pods_matching({"app": "web", "version": "v3"}) == []
