@@ -74,7 +74,15 @@ def test_objects_that_come_and_go_leave_nothing_behind() -> None:
     inventory = Inventory()
     kept = Resource(o.service("kept", app="web"))
     inventory.add(kept)
-    tables = ("_objects", "_by_kind", "_pods", "_pods_by_label", "_pods_by_namespace", *INDEXES_BY_NAME)
+    tables = (
+        "_objects",
+        "_by_name",
+        "_by_kind",
+        "_pods",
+        "_pods_by_label",
+        "_pods_by_namespace",
+        *INDEXES_BY_NAME,
+    )
     baseline = {name: _keys(_table(inventory, name)) for name in tables}
     churn = [Resource(o.pod(f"web-{i}", f"ns-{i}", app="web", hash=f"h{i}")) for i in range(50)]
     churn += [Resource(o.service(f"s{i}", f"ns-{i}", app=f"a{i}")) for i in range(50)]

@@ -107,9 +107,7 @@ class InventoryView:
 
     def __init__(self) -> None:
         self._objects: dict[ObjectKey, Resource] = {}
-        # The namespaces that hold an object of a kind and name: a small tuple, not a dict per name
-        # (one per object, a fifth of the store's memory).
-        self._namespaces_of_name: dict[tuple[GroupKind, str], tuple[str, ...]] = {}
+        self._by_name: dict[tuple[GroupKind, str], Bucket[Resource]] = {}
         self._by_kind: dict[GroupKind, dict[ObjectKey, Resource]] = defaultdict(dict)
         self._indexes: dict[str, dict[Hashable, Bucket[Resource]]] = defaultdict(dict)
         self._pods: dict[ObjectKey, PodTemplate] = {}
@@ -125,8 +123,7 @@ class InventoryView:
 
     def named(self, kind: GroupKind, name: str) -> list[Resource]:
         """Objects of a kind with this name, in any namespace (for did-you-mean fixes)."""
-        found = (self._objects.get((kind, ns, name)) for ns in self._namespaces_of_name.get((kind, name), ()))
-        return [resource for resource in found if resource is not None]
+        return _members(self._by_name.get((kind, name)))
 
     def of_kind(self, kind: GroupKind) -> list[Resource]:
         return list(self._by_kind.get(kind, {}).values())
@@ -235,9 +232,7 @@ class Inventory(InventoryView):
             if key in self._objects:
                 self.remove(resource.ref)
             self._objects[key] = resource
-            kind_name = (kind, resource.name)
-            namespaces = self._namespaces_of_name.get(kind_name, ())
-            self._namespaces_of_name[kind_name] = (*namespaces, resource.namespace)
+            _put(self._by_name, (kind, resource.name), key, resource)
             self._by_kind[kind][key] = resource
             namespace = resource.name if kind == NAMESPACE else resource.namespace
             if namespace:
@@ -260,12 +255,7 @@ class Inventory(InventoryView):
             resource = self._objects.pop(key, None)
             if resource is None:
                 return
-            kind_name = (kind, resource.name)
-            others = tuple(ns for ns in self._namespaces_of_name[kind_name] if ns != resource.namespace)
-            if others:
-                self._namespaces_of_name[kind_name] = others
-            else:
-                del self._namespaces_of_name[kind_name]
+            _take_out(self._by_name, (kind, resource.name), key)
             _discard(self._by_kind, kind, key)
             namespace = resource.name if kind == NAMESPACE else resource.namespace
             if namespace:
