@@ -287,10 +287,11 @@ def covers(earlier: Body, later: Body) -> bool:
 
 def _string_match_covers(earlier: Any, later: Any, fold: bool = False) -> bool:
     """`{prefix: /a}` covers `{prefix: /ab}` and `{exact: /a/b}`; otherwise only an equal match."""
-    if not isinstance(earlier, dict) or not isinstance(later, dict) or len(earlier) != 1 or len(later) != 1:
+    if type(earlier) is not dict or type(later) is not dict or len(earlier) != 1 or len(later) != 1:
         return bool(earlier == later)
-    (kind, value), (other_kind, other_value) = next(iter(earlier.items())), next(iter(later.items()))
-    value, other_value = _match_text(value), _match_text(other_value)
+    [(kind, value)], [(other_kind, other_value)] = earlier.items(), later.items()
+    value = value if type(value) is str else _match_text(value)
+    other_value = other_value if type(other_value) is str else _match_text(other_value)
     if fold:
         value, other_value = value.lower(), other_value.lower()
     if kind == other_kind and value == other_value:
@@ -345,7 +346,11 @@ def parse_duration(value: Any) -> float | None:
     if not isinstance(value, str):
         return None
     # The same few durations recur across routes and objects; long text is not kept in the cache.
-    nanoseconds = _cached_nanoseconds(value) if len(value) <= _CACHED_LENGTH else go_nanoseconds(value)
+    return _cached_seconds(value) if len(value) <= _CACHED_LENGTH else _seconds(value)
+
+
+def _seconds(value: str) -> float | None:
+    nanoseconds = go_nanoseconds(value)
     return None if nanoseconds is None else nanoseconds / 1e9
 
 
@@ -374,7 +379,7 @@ def go_nanoseconds(value: str) -> int | None:
     return -total if negative else total
 
 
-_cached_nanoseconds = lru_cache(maxsize=1024)(go_nanoseconds)
+_cached_seconds = lru_cache(maxsize=1024)(_seconds)
 
 
 def _part_nanoseconds(number: str, unit: str) -> int | None:

@@ -119,7 +119,7 @@ def vs_unreachable_route(vs: Resource, context: Context) -> Iterator[Violation]:
             if not matches or not all(matches):  # no match, or a match without condition: every request
                 catch_all = route
                 continue
-            covering = _covering_routes(earlier, matches)
+            covering = _covering_routes(earlier, route, matches)
             if covering:
                 first = {r.path: r for r in covering}
                 shown = "; ".join(describe_match(m) for m in route.matches)
@@ -130,21 +130,23 @@ def vs_unreachable_route(vs: Resource, context: Context) -> Iterator[Violation]:
                     f"move {route.path} above {', '.join(first)}, narrow the earlier match, or delete it",
                     message_id="match-covered",
                 )
-            for match in matches:  # frozenset() again: cheaper than keeping the first in a list
-                earlier.setdefault(frozenset(match), []).append((route, match))
 
 
-def _covering_routes(earlier: _Earlier, matches: list[Body]) -> list[Route]:
-    """For each match, the first earlier route whose match covers it; [] unless every match is covered."""
-    found = []
+def _covering_routes(earlier: _Earlier, route: Route, matches: list[Body]) -> list[Route]:
+    """For each match of `route`, the first earlier route whose match covers it; [] unless every
+    match is covered. The route's matches are then earlier for the routes after it."""
+    found: list[Route] | None = []
     for match in matches:
-        for route, conditions in earlier.get(frozenset(match), ()):  # only the same fields can cover
-            if covers(conditions, match):
-                found.append(route)
-                break
-        else:
-            return []
-    return found
+        same_fields = earlier.setdefault(frozenset(match), [])  # only a match of the same fields can cover
+        if found is not None:
+            for other, conditions in same_fields:
+                if other is not route and covers(conditions, match):
+                    found.append(other)
+                    break
+            else:
+                found = None
+        same_fields.append((route, match))
+    return found or []
 
 
 # --- MW307 -------------------------------------------------------------------------------------------
@@ -412,11 +414,10 @@ def _meant_duration(value: object) -> str | None:
     return meant if seconds is not None and seconds >= MIN_DURATION else None
 
 
-def _check_duration(route: Route, body: Body, field: str) -> list[Violation]:
-    """`field` (`retries.perTryTimeout`) of the route, read from `body`, the mapping that holds it.
-    A list, not a generator, as the other checks of MW309: most routes are fine, and a generator
-    costs more to start than an empty list. Paths are written only for a finding."""
-    value = body.get(field.rpartition(".")[2])
+def _check_duration(route: Route, value: Any, field: str) -> list[Violation]:
+    """`value` of the route's `field` (`retries.perTryTimeout`), None when unset. A list, not a
+    generator, as the other checks of MW309: most routes are fine, and a generator costs more to
+    start than an empty list. Paths are written only for a finding."""
     if value is None:
         return []
     seconds = parse_duration(value)
@@ -460,7 +461,7 @@ def _check_retries(route: Route) -> list[Violation]:
     retries = as_dict(route.body.get("retries"))
     if not retries:
         return []
-    found = _check_duration(route, retries, "retries.perTryTimeout")
+    found = _check_duration(route, retries.get("perTryTimeout"), "retries.perTryTimeout")
     attempts = as_int(retries.get("attempts")) if "attempts" in retries else 0
     if attempts is None:
         return found
@@ -522,7 +523,7 @@ def _check_fault(route: Route) -> list[Violation]:
             )
         )
     if delay:
-        found += _check_duration(route, delay, "fault.delay.fixedDelay")
+        found += _check_duration(route, delay.get("fixedDelay"), "fault.delay.fixedDelay")
         found += _check_percentage(route, delay, "fault.delay")
     if abort:
         found += _check_percentage(route, abort, "fault.abort")
@@ -637,7 +638,7 @@ def vs_http_policy_invalid(vs: Resource, context: Context) -> list[Violation]:
     for route in facts.http:  # most routes set few of these: only those set are checked
         body = route.body
         if "timeout" in body:
-            found += _check_duration(route, body, "timeout")
+            found += _check_duration(route, body["timeout"], "timeout")
         if "retries" in body:
             found += _check_retries(route)
         if "fault" in body:
