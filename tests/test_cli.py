@@ -204,12 +204,12 @@ def test_stdin_and_colour_on_request() -> None:
 
 def test_the_program_writes_its_whole_report_and_exit_code_before_it_ends(tmp_path: Path) -> None:
     """`meshwarden check` ends its process without freeing what it read: the report, larger than a
-    pipe holds, and the errors still arrive whole, with the exit code of the findings."""
+    pipe holds, and the input error on stderr still arrive whole, with the input error's exit code."""
     services = "---\n".join(BAD_SERVICE.replace("name: web", f"name: web-{i}") for i in range(300))
     write(tmp_path, "services.yaml", services)
     write(tmp_path, "broken.yaml", "apiVersion: v1\nkind: Service\nmetadata: [\n")
     result = subprocess.run(
-        [sys.executable, "-m", "webhook", "check", "--format", "json", "--fail-on", "warn", str(tmp_path)],
+        [sys.executable, "-m", "webhook", "check", "--format", "json", str(tmp_path)],
         capture_output=True,
         check=False,
     )

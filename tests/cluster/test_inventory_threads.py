@@ -134,7 +134,8 @@ def test_a_key_shared_by_objects_keeps_each_of_them_through_adds_replacements_an
     assert inventory.virtual_services_for_host("shop.example.com") == []
 
 
-def test_pods_matching_starts_from_the_label_fewest_pods_carry() -> None:
+def test_pods_matching_a_selector_with_a_label_one_pod_carries_and_one_many_carry() -> None:
+    """One label's bucket holds a single pod (kept as itself), the other's several (a dictionary)."""
     inventory = Inventory()
     pods = [Resource(o.pod(f"web-{i}", app="web", version="v1" if i == 0 else "v2")) for i in range(3)]
     for pod in pods:

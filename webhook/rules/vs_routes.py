@@ -137,7 +137,7 @@ def _covering_routes(earlier: _Earlier, route: Route, matches: list[Body]) -> li
     match is covered. The route's matches are then earlier for the routes after it."""
     found: list[Route] | None = []
     for match in matches:
-        same_fields = earlier.setdefault(frozenset(match), [])  # only a match of the same fields can cover
+        same_fields = earlier.setdefault(frozenset(match), [])
         if found is not None:
             for other, conditions in same_fields:
                 if other is not route and covers(conditions, match):
