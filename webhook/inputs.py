@@ -110,12 +110,6 @@ def _read_inputs(
     return reader.inputs
 
 
-def read_paths(paths: Iterable[str], default_namespace: str) -> tuple[list[Resource], list[InputError]]:
-    """The objects of world-only inputs (`--context`), and what could not be read."""
-    inputs = read_inputs(paths, LoadOptions(namespace=default_namespace, world=True))
-    return inputs.resources, inputs.errors
-
-
 class _Reader:
     def __init__(self, options: LoadOptions, max_size: int, pool: ReadingPool | None = None):
         self.options = options

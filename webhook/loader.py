@@ -1,9 +1,10 @@
 """Turns documents into Kubernetes objects (multi-document YAML, `kind: List`, JSON), each with
 where it came from, and says why any other document is not one.
 
-Objects are kept slim, as the live inventory keeps them: managedFields and kubectl's
-last-applied annotation (copies of the object itself) are dropped, label and annotation strings
-interned, and only objects that can be reported keep the lines of their fields.
+Objects are kept slim: managedFields and kubectl's last-applied annotation (copies of the object
+itself) are dropped, label and annotation strings interned, and only objects that can be reported
+keep the lines of their fields. With `compact`, an object keeps only what the inventory reads of
+it, as the live inventory keeps it (webhook.inventory.kept).
 """
 
 from __future__ import annotations
@@ -23,8 +24,6 @@ KUSTOMIZE_GROUP = "kustomize.config.k8s.io"
 KUSTOMIZATION_FILES = frozenset({"kustomization.yaml", "kustomization.yml", "Kustomization"})
 ORIGIN_ANNOTATION = "config.kubernetes.io/origin"
 """What kustomize's `buildMetadata: [originAnnotations]` writes: the file an object came from."""
-METADATA_ONLY_WORLD_KINDS = frozenset({("v1", "Pod")})
-"""Kinds the live inventory keeps as metadata alone: world objects of these kinds are kept so too."""
 _ORIGIN_FIELD = re.compile(r"^(path|repo|configuredIn): *['\"]?(.*?)['\"]? *$", re.MULTILINE)
 
 
@@ -67,6 +66,9 @@ class LoadOptions:
     document of such a kind without a name is a broken object, not another tool's file."""
     counted: Callable[[], None] | None = None
     """Called once per object read: the CLI's running count on a terminal."""
+    compact: Callable[[Resource, bool], None] | None = None
+    """Keeps of each object only what the inventory reads of it, given whether rules check it
+    (webhook.inventory.kept): a large input's memory."""
 
 
 @dataclass
@@ -124,8 +126,11 @@ def _collect(document: Document, file: str, options: LoadOptions, stream: bool, 
         if problem:
             loaded.errors.append(InputError(file, member.line, f"not a Kubernetes object: {problem}"))
             continue
-        resource = Resource(_slim(member.value, options.world), options.namespace)
-        lines = member.lines if not options.world and options.checked(resource) else EMPTY_LINES
+        resource = Resource(_slim(member.value), options.namespace)
+        checked = not options.world and options.checked(resource)
+        if options.compact is not None:
+            options.compact(resource, checked)
+        lines = member.lines if checked else EMPTY_LINES
         resource.origin = _origin(resource, file, member.line, lines, document if stream else None)
         loaded.resources.append(resource)
         if options.counted is not None:
@@ -177,12 +182,9 @@ def _not_an_object(value: Any, in_list: bool) -> str:
     return ""
 
 
-def _slim(body: Body, world: bool) -> Body:
+def _slim(body: Body) -> Body:
     """What rules and reports read of `body`."""
-    metadata = slim_metadata(as_dict(body.get("metadata")))
-    if world and (body.get("apiVersion"), body.get("kind")) in METADATA_ONLY_WORLD_KINDS:
-        return {"apiVersion": body["apiVersion"], "kind": body["kind"], "metadata": metadata}
-    body["metadata"] = metadata
+    body["metadata"] = slim_metadata(as_dict(body.get("metadata")))
     return body
 
 

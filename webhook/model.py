@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import marshal
 import reprlib
 from collections.abc import Mapping
 from functools import lru_cache
@@ -87,10 +88,13 @@ CLUSTER_SCOPED_KINDS = frozenset({"Namespace", "Node", "IngressClass", "ClusterR
 class Resource:
     """One Kubernetes object. `namespace` is the effective one (defaulted like kubectl does)."""
 
-    __slots__ = ("body", "namespace", "origin", "ref")
+    __slots__ = ("body", "namespace", "origin", "packed", "ref")
 
     def __init__(self, body: Body, default_namespace: str = "default", origin: Origin | None = None):
         self.body = body
+        self.packed: bytes | None = None
+        """The whole body (marshal), when `body` keeps only what the inventory reads of it
+        (webhook.inventory.kept): `whole()` is the object to check."""
         meta = as_dict(body.get("metadata"))
         kind = scalar_text(body.get("kind"))
         self.namespace = (
@@ -99,6 +103,15 @@ class Resource:
         self.origin = origin
         name = meta.get("name") or meta.get("generateName")
         self.ref = ObjectRef.of(scalar_text(body.get("apiVersion")), kind, self.namespace, scalar_text(name))
+
+    def whole(self) -> Resource:
+        """This object with its whole body."""
+        if self.packed is None:
+            return self
+        whole = Resource.__new__(Resource)
+        whole.body, whole.packed = marshal.loads(self.packed), None
+        whole.namespace, whole.origin, whole.ref = self.namespace, self.origin, self.ref
+        return whole
 
     @property
     def kind(self) -> str:

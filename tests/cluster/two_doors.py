@@ -27,8 +27,9 @@ from tests.polling import wait_for
 from tests.test_docs import EXAMPLE_POLICY
 from webhook.cluster import LiveSource
 from webhook.commands import main
-from webhook.inputs import read_paths
+from webhook.inputs import read_inputs
 from webhook.kube import TEMPLATE_PATHS
+from webhook.loader import LoadOptions
 from webhook.model import Resource, group_kind_of
 from webhook.rules import CATALOGUE
 
@@ -114,9 +115,10 @@ def corpus() -> list[Scenario]:
 
 
 def load(paths: Sequence[Path]) -> list[Resource]:
-    resources, errors = read_paths([str(p) for p in paths], "default")
-    assert not errors, [str(e) for e in errors]
-    return resources
+    """The objects of the files, whole: the bodies the fake API serves and the server reviews."""
+    inputs = read_inputs([str(p) for p in paths], LoadOptions())
+    assert not inputs.errors, [str(e) for e in inputs.errors]
+    return inputs.resources
 
 
 # --- the CLI's door --------------------------------------------------------------------------------

@@ -31,10 +31,10 @@ class Detail(IntEnum):
         return self.name.lower()
 
 
-_METADATA: dict[str, Any] = {"apiVersion": None, "kind": None, "metadata": None}
+METADATA_FIELDS: dict[str, Any] = {"apiVersion": None, "kind": None, "metadata": None}
 KEPT: Mapping[Detail, Fields] = {
-    Detail.METADATA: _METADATA,
-    Detail.PORTS: {**_METADATA, "spec": {"containers": [{"ports": None}]}},
+    Detail.METADATA: METADATA_FIELDS,
+    Detail.PORTS: {**METADATA_FIELDS, "spec": {"containers": [{"ports": None}]}},
     Detail.SPEC: None,
 }
 
@@ -50,4 +50,8 @@ def keep(value: Any, fields: Fields) -> Any:
     if isinstance(fields, list):
         return [keep(item, fields[0]) for item in as_list(value)]
     node = as_dict(value)
-    return {key: keep(node[key], sub) for key, sub in fields.items() if key in node}
+    kept = {}
+    for key, sub in fields.items():  # not a comprehension, a call of its own: every object read comes here
+        if key in node:
+            kept[key] = node[key] if sub is None else keep(node[key], sub)
+    return kept

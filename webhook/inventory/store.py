@@ -107,7 +107,7 @@ class InventoryView:
 
     def __init__(self) -> None:
         self._objects: dict[ObjectKey, Resource] = {}
-        self._by_name: dict[tuple[GroupKind, str], Bucket[Resource]] = {}
+        self._by_name: dict[GroupKind, dict[str, Bucket[Resource]]] = defaultdict(dict)
         self._by_kind: dict[GroupKind, dict[ObjectKey, Resource]] = defaultdict(dict)
         self._indexes: dict[str, dict[Hashable, Bucket[Resource]]] = defaultdict(dict)
         self._pods: dict[ObjectKey, PodTemplate] = {}
@@ -123,7 +123,7 @@ class InventoryView:
 
     def named(self, kind: GroupKind, name: str) -> list[Resource]:
         """Objects of a kind with this name, in any namespace (for did-you-mean fixes)."""
-        return _members(self._by_name.get((kind, name)))
+        return _members(self._by_name.get(kind, {}).get(name))
 
     def of_kind(self, kind: GroupKind) -> list[Resource]:
         return list(self._by_kind.get(kind, {}).values())
@@ -232,7 +232,7 @@ class Inventory(InventoryView):
             if key in self._objects:
                 self.remove(resource.ref)
             self._objects[key] = resource
-            _put(self._by_name, (kind, resource.name), key, resource)
+            _put(self._by_name[kind], resource.name, key, resource)
             self._by_kind[kind][key] = resource
             namespace = resource.name if kind == NAMESPACE else resource.namespace
             if namespace:
@@ -255,7 +255,10 @@ class Inventory(InventoryView):
             resource = self._objects.pop(key, None)
             if resource is None:
                 return
-            _take_out(self._by_name, (kind, resource.name), key)
+            names = self._by_name[kind]
+            _take_out(names, resource.name, key)
+            if not names:
+                del self._by_name[kind]
             _discard(self._by_kind, kind, key)
             namespace = resource.name if kind == NAMESPACE else resource.namespace
             if namespace:

@@ -7,7 +7,7 @@ Each format's module is loaded when a report is rendered in it, so that a run lo
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from webhook.output.report import Report
 
@@ -23,11 +23,14 @@ PASSING_FORMATS = frozenset({"policyreport"})
 """Formats that report each rule that ran and found nothing (`Report.rules_run`)."""
 
 
-def render(name: str, report: Report) -> str | bytes:
+Rendered = str | bytes | Iterator[bytes]
+
+
+def render(name: str, report: Report) -> Rendered:
     """The report as text, or as UTF-8 bytes for the JSON formats (as orjson writes them: a report
-    of 100,000 findings is not copied into a str and back)."""
+    of 100,000 findings is not copied into a str and back); the JSON report in pieces."""
     module = importlib.import_module(f"webhook.output.{_MODULES[name]}")
-    renderer: Callable[[Report], str | bytes] = module.render
+    renderer: Callable[[Report], Rendered] = module.render
     return renderer(report)
 
 

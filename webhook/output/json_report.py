@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -47,9 +47,38 @@ def autofix_dict(autofix: Autofix) -> dict[str, Any]:
     }
 
 
-def render(report: Report) -> bytes:
+FINDINGS_AT_ONCE = 256
+_OPENING = b'{\n  "findings": ['
+_INDENT = b"\n    "
+"""A finding's lines in the report: inside the document and its list of findings."""
+
+
+def render(report: Report) -> Iterator[bytes]:
+    """The report as orjson writes it with an indent of two, in pieces: the findings are written
+    FINDINGS_AT_ONCE at a time, each indented to its place, so that neither the report of 100,000
+    findings nor their dictionaries are ever whole in memory."""
+    rest = orjson.dumps(_document(report), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+    if not report.findings:
+        yield rest
+        return
+    yield _OPENING
+    findings, notes = report.findings, report.finding_notes
+    for start in range(0, len(findings), FINDINGS_AT_ONCE):
+        batch = [
+            _placed(finding_dict(f, notes.get(f, ()))) for f in findings[start : start + FINDINGS_AT_ONCE]
+        ]
+        yield (b"," if start else b"") + b",".join(batch)
+    yield b"\n  ]" + rest.removeprefix(_OPENING + b"]")
+
+
+def _placed(finding: dict[str, Any]) -> bytes:
+    return _INDENT + orjson.dumps(finding, option=orjson.OPT_INDENT_2).replace(b"\n", _INDENT)
+
+
+def _document(report: Report) -> dict[str, Any]:
+    """The report without its findings."""
     document: dict[str, Any] = {
-        "findings": [finding_dict(f, report.finding_notes.get(f, ())) for f in report.findings],
+        "findings": [],
         "errors": [{"file": e.file, "line": e.line, "message": e.message} for e in report.errors],
         "notes": [{"file": n.file, "line": n.line, "message": n.message} for n in report.notes],
         "summary": {
@@ -65,4 +94,4 @@ def render(report: Report) -> bytes:
         document["unread"] = [{"resource": u.resource, "reason": u.reason} for u in report.unread]
     if report.unread or report.dropped:
         document["summary"]["dropped"] = report.dropped
-    return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+    return document

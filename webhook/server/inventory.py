@@ -10,9 +10,12 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from webhook.inputs import read_paths
+from webhook.inputs import read_inputs
+from webhook.inventory.kept import compactor
 from webhook.inventory.source import InventorySource, StaticSource
+from webhook.loader import LoadOptions
 from webhook.model import Resource
+from webhook.rules import CATALOGUE
 from webhook.server.settings import ClusterAccess, ServerSettings
 
 if TYPE_CHECKING:
@@ -28,11 +31,12 @@ class InventoryError(ValueError):
 
 
 def load_context(paths: Sequence[str]) -> list[Resource]:
-    """Objects of the `--context` files; any unreadable file or document is an error."""
-    resources, errors = read_paths(paths, "default")
-    if errors:
-        raise InventoryError("; ".join(str(e) for e in errors))
-    return resources
+    """Objects of the `--context` files, as the inventory keeps them; any unreadable file or
+    document is an error."""
+    inputs = read_inputs(paths, LoadOptions(world=True, compact=compactor(CATALOGUE.inputs)))
+    if inputs.errors:
+        raise InventoryError("; ".join(str(e) for e in inputs.errors))
+    return inputs.resources
 
 
 def check_cluster_access(access: ClusterAccess) -> None:
