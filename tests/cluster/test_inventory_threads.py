@@ -75,7 +75,6 @@ def test_objects_that_come_and_go_leave_nothing_behind() -> None:
     kept = Resource(o.service("kept", app="web"))
     inventory.add(kept)
     tables = (
-        "_objects",
         "_by_name",
         "_by_kind",
         "_pods",

@@ -106,7 +106,6 @@ class InventoryView:
     """
 
     def __init__(self) -> None:
-        self._objects: dict[ObjectKey, Resource] = {}
         self._by_name: dict[GroupKind, dict[str, Bucket[Resource]]] = defaultdict(dict)
         self._by_kind: dict[GroupKind, dict[ObjectKey, Resource]] = defaultdict(dict)
         self._indexes: dict[str, dict[Hashable, Bucket[Resource]]] = defaultdict(dict)
@@ -116,10 +115,10 @@ class InventoryView:
         self._namespace_counts: Counter[str] = Counter()
 
     def __len__(self) -> int:
-        return len(self._objects)
+        return sum(len(objects) for objects in list(self._by_kind.values()))
 
     def get(self, kind: GroupKind, namespace: str, name: str) -> Resource | None:
-        return self._objects.get((kind, namespace, name))
+        return self._by_kind.get(kind, {}).get((kind, namespace, name))
 
     def named(self, kind: GroupKind, name: str) -> list[Resource]:
         """Objects of a kind with this name, in any namespace (for did-you-mean fixes)."""
@@ -229,9 +228,8 @@ class Inventory(InventoryView):
         with self._lock:
             key = resource.ref.key
             kind = key[0]
-            if key in self._objects:
+            if key in self._by_kind.get(kind, ()):
                 self.remove(resource.ref)
-            self._objects[key] = resource
             _put(self._by_name[kind], resource.name, key, resource)
             self._by_kind[kind][key] = resource
             namespace = resource.name if kind == NAMESPACE else resource.namespace
@@ -252,7 +250,7 @@ class Inventory(InventoryView):
         with self._lock:
             key = ref.key
             kind = key[0]
-            resource = self._objects.pop(key, None)
+            resource = self._by_kind.get(kind, {}).get(key)
             if resource is None:
                 return
             names = self._by_name[kind]

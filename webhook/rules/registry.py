@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -72,8 +73,9 @@ class Rule:
     options: Mapping[str, Any]
     fixes: Mapping[str, Safety]
 
-    @property
+    @functools.cached_property
     def docs(self) -> str:
+        """Its section of the rule reference: one string, however many findings carry it."""
         return f"{DOCS_BASE}#{self.code.lower()}-{self.name}"
 
     def message_id(self, message: str) -> str:
