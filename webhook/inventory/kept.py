@@ -39,9 +39,10 @@ def kept_fields(inputs: Mapping[GroupKind, Detail], kind: GroupKind) -> Fields:
 
 
 def compactor(inputs: Mapping[GroupKind, Detail], *, whole_first: int = 0) -> Compact:
-    """What keeps of an object only what the inventory reads, given whether rules check it; a
-    checked object keeps its whole body too, packed (Resource.whole), a fifth of its size as
-    dictionaries. The first `whole_first` objects are left as read."""
+    """The loader's `compact`: it keeps of each object only what the inventory reads of it, and of
+    an object that rules check (`checked`) the whole body too, packed by marshal in about a fifth
+    of the memory of its dictionaries, for Resource.whole(). The first `whole_first` objects it is
+    given are left as read."""
     fields_of = functools.cache(functools.partial(kept_fields, inputs))
     seen = itertools.count()
 
