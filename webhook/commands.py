@@ -288,6 +288,11 @@ checked one its whole body packed, webhook.inventory.kept). Packing and unpackin
 an object: worth it where memory is at stake, past 20,000 objects (70 MB as read), not below."""
 
 
+def _context_options(options: LoadOptions) -> LoadOptions:
+    """`--context` files: objects never reported, kept as the inventory keeps them."""
+    return dataclasses.replace(options, world=True, compact=compactor(CATALOGUE.inputs))
+
+
 def run_check(args: argparse.Namespace) -> int:
     engine = build_engine(args)
     if not args.paths:
@@ -301,7 +306,7 @@ def run_check(args: argparse.Namespace) -> int:
         counted=reading.add if reading else None,
         compact=compactor(CATALOGUE.inputs, whole_first=WHOLE_FIRST),
     )
-    world_options = dataclasses.replace(options, world=True, compact=compactor(CATALOGUE.inputs))
+    world_options = _context_options(options)
     exclude, max_size = tuple(args.exclude), args.max_input_size
     try:
         with _uncollected():
@@ -376,8 +381,7 @@ def run_fix(args: argparse.Namespace) -> int:
     )
     options = LoadOptions(namespace=args.namespace, checked=lambda r: engine.covers(r.group_kind))
     exclude, max_size = tuple(args.exclude), args.max_input_size
-    world_options = dataclasses.replace(options, world=True, compact=compactor(CATALOGUE.inputs))
-    context = read_inputs(args.context, world_options, max_size=max_size)
+    context = read_inputs(args.context, _context_options(options), max_size=max_size)
     outcome = fixing.fix(
         args.paths, engine, options, choice, context=context.resources, exclude=exclude, max_size=max_size
     )
