@@ -22,10 +22,14 @@ from webhook.loader import LoadOptions
 from webhook.reading_pool import ReadingPool, WorkerStopped, cgroup_cpus, reading_pool
 
 
-@pytest.fixture(scope="module")
-def pool() -> Iterator[ReadingPool]:
-    """Every `---` line past the first 200 characters ends a run."""
-    shared = ReadingPool(2, first_run=200, run_size=1)
+@pytest.fixture(scope="module", params=["short runs", "one long run"])
+def pool(request: pytest.FixtureRequest) -> Iterator[ReadingPool]:
+    """Short runs: every `---` line past the first 200 characters ends a run. One long run: the
+    first document is the first run, and a worker reads all the others as one run."""
+    if request.param == "short runs":
+        shared = ReadingPool(2, first_run=200, run_size=1)
+    else:
+        shared = ReadingPool(2, first_run=1, run_size=1 << 40)
     yield shared
     shared.close()
 

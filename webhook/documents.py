@@ -221,12 +221,11 @@ def read_documents(
     stream: IO[bytes], limit: int, pool: ReadingPool | None = None
 ) -> Iterator[Document | DocumentError]:
     """Every document of `stream`, or the error that made it unreadable. Raises InputTooLarge
-    past `limit` bytes and UnicodeDecodeError for text that is not UTF-8. With a `pool`, a long
-    stream is cut into runs of whole documents that the pool's worker processes read, a few runs
-    ahead of the one whose documents come out: in their order all the same."""
-    pieces, line = _pieces(stream, limit), 1
-    if pool is not None:
-        pieces, line = yield from _read_in_runs(pieces, pool)
+    past `limit` bytes and UnicodeDecodeError for text that is not UTF-8. The stream is cut into
+    runs of whole documents, each read at once (_run_of); with a `pool`, the pool's worker
+    processes read a long stream's runs, a few runs ahead of the one whose documents come out:
+    in their order all the same."""
+    pieces, line = yield from _read_in_runs(_pieces(stream, limit), pool)
     yield from _read(_Splitter(pieces, line))
 
 
@@ -250,12 +249,16 @@ Pieces = Iterator[tuple[str, bool]]
 
 
 def _read_in_runs(
-    pieces: Pieces, pool: ReadingPool
+    pieces: Pieces, pool: ReadingPool | None
 ) -> Generator[Document | DocumentError, None, tuple[Pieces, int]]:
-    """The documents of `pieces`, cut into runs of whole documents: the first run, of about
-    `pool.first_run` characters, is read here, and the others go to the pool's workers. Returns
-    the pieces left to read here, and their first line: the whole of a short stream, or the rest
-    of the stream from a document too long to end a run."""
+    """The documents of `pieces`, cut into runs of whole documents: with a `pool`, the first run,
+    of about `pool.first_run` characters, is read here, and the others go to the pool's workers;
+    without, runs of about a BLOCK are read here one after another. Returns the pieces left to
+    read here, and their first line: the rest of the stream from a document too long to end a
+    run."""
+    first_run, run_size, most_ahead = (
+        (pool.first_run, pool.run_size, pool.ahead) if pool else (BLOCK, BLOCK, 0)
+    )
     # Runs sent to a worker, and the first run, which is read here when its turn comes.
     ahead: deque[Future[bytes] | tuple[str, int]] = deque()
     run: list[str] = []
@@ -264,7 +267,7 @@ def _read_in_runs(
     for piece, _ in pieces:
         run.append(piece)
         size += len(piece)
-        if size < (pool.run_size if ahead else pool.first_run):
+        if size < (run_size if ahead else first_run):
             continue
         text = "".join(run)
         cut = _last_separator(text)
@@ -273,16 +276,16 @@ def _read_in_runs(
             continue
         if cut == 0:
             break  # a document too long for a run: read here, from its run on
-        ahead.append(pool.submit(_read_run, text[:cut], line) if ahead else (text[:cut], line))
+        ahead.append(pool.submit(_read_run, text[:cut], line) if pool and ahead else (text[:cut], line))
         line += text.count("\n", 0, cut)
         run = [text[cut:]]
         size = len(run[0])
-        if len(ahead) > pool.ahead:
+        if len(ahead) > most_ahead:
             yield from _run_documents(ahead.popleft())
-    else:  # the end of the stream
-        if ahead:
-            ahead.append(pool.submit(_read_run, "".join(run), line))
-            run = []
+    else:  # the end of the stream: the rest is whole documents too
+        rest = "".join(run)
+        ahead.append(pool.submit(_read_run, rest, line) if pool and ahead else (rest, line))
+        run = []
     while ahead:
         yield from _run_documents(ahead.popleft())
     return itertools.chain([("".join(run), True)], pieces), line
@@ -311,8 +314,52 @@ def _read_run(text: str, first_line: int) -> bytes:
 
 
 def _run_of(text: str, first_line: int) -> Iterator[Document | DocumentError]:
-    """The documents of a run of whole documents that starts on `first_line`."""
-    return _read(_Splitter(iter([(text, True)]), first_line))
+    """The documents of a run of whole documents that starts on `first_line`. The text is whole,
+    so each document after a bare `---` line goes straight to the line reader, without the
+    splitter's pieces (a tenth of the reading time); a document the line reader leaves, and the
+    rest of the run from any other separator line (`...`, `--- |`), the splitter reads, as
+    it reads a stream."""
+    start, line = 0, first_line
+    for separator in itertools.chain(_SEPARATOR.finditer(text), [None]):
+        end = len(text) if separator is None else separator.start()
+        if end > start or separator is None:
+            document = _whole_document(text[start:end], line)
+            if document is None:  # left to the splitter, from the separator before it
+                before = start - 4 if start else 0
+                document_line = line - 1 if start else line
+                yield from _read(_Splitter(iter([(text[before:end], True)]), document_line))
+            elif document is not _NOTHING:
+                yield document
+        if separator is None:
+            return
+        line += text.count("\n", start, end) + 1
+        start = text.find("\n", end) + 1
+        if start - end != 4 or text[end] != "-":  # `...`, `--- |`, `--- {a: 1}`: more on the line
+            yield from _read(_Splitter(iter([(text[end:], True)]), line - 1))
+            return
+
+
+_NOTHING = Document(None, 0, EMPTY_LINES)
+"""What _whole_document returns for a text without content: no document."""
+
+
+def _whole_document(text: str, line: int) -> Document | None:
+    """The document `text`, from its first `line`, as _parse has the line reader read it; None
+    when it leaves it to libyaml (JSON, a long document, other shapes); _NOTHING when `text`
+    holds only comments."""
+    content = _CONTENT.search(text)
+    if content is None:
+        return _NOTHING
+    if content.group(1) in "{[" or len(text) > BLOCK_READ_LIMIT:
+        return None
+    block = read_block(text, line, _plain, _LIMITS)
+    if block is None:
+        return None
+    head = text[: content.start()]
+    source = _SOURCE.search(head) if "# Source: " in head else None
+    if source is None:
+        return _document(block, None, 0)
+    return _document(block, source.group(1), line + head.count("\n", 0, source.start()))
 
 
 def portable(documents: Iterable[Document | DocumentError]) -> list[tuple[Any, ...]]:
