@@ -159,6 +159,35 @@ def test_context_objects_are_not_reported(tmp_path: Path, capsys: pytest.Capture
     assert json.loads(out)["findings"] == []
 
 
+ROUTE_TO_WEB = """\
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: web, namespace: shop}
+spec:
+  hosts: [web]
+  http:
+  - route:
+    - destination: {host: web}
+"""
+
+
+def _unknown_hosts(capsys: pytest.CaptureFixture[str], *args: str) -> list[str]:
+    _, out, _ = run_cli(capsys, "check", "--format", "json", "--fail-on", "never", *args)
+    return [f["messageId"] for f in json.loads(out)["findings"] if f["messageId"] == "MW308/host-unknown"]
+
+
+def test_the_objects_of_a_file_skipped_after_reading_are_not_in_the_inventory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(tmp_path, "app/route.yaml", ROUTE_TO_WEB)
+    assert _unknown_hosts(capsys, str(tmp_path)) == ["MW308/host-unknown"]
+    write(tmp_path, "app/web.yaml", GOOD_SERVICE)
+    assert _unknown_hosts(capsys, str(tmp_path)) == []
+    # Another tool's YAML tag after the Service: the walk skips the file, Service and all.
+    write(tmp_path, "app/web.yaml", GOOD_SERVICE + "---\nvalue: !Sub x\n")
+    assert _unknown_hosts(capsys, str(tmp_path)) == ["MW308/host-unknown"]
+
+
 def test_sarif_and_junit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write(tmp_path, "svc.yaml", BAD_SERVICE + "---\n" + GOOD_SERVICE.replace("web", "ok"))
     _, out, _ = run_cli(capsys, "check", "--format", "sarif", path)
