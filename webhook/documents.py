@@ -322,7 +322,7 @@ def _run_of(text: str, first_line: int) -> Iterator[Document | DocumentError]:
     start, line = 0, first_line
     for separator in itertools.chain(_SEPARATOR.finditer(text), [None]):
         end = len(text) if separator is None else separator.start()
-        if end > start or separator is None:
+        if end > start:
             document = _whole_document(text[start:end], line)
             if document is None:  # left to the splitter, from the separator before it
                 before = start - 4 if start else 0
@@ -355,11 +355,16 @@ def _whole_document(text: str, line: int) -> Document | None:
     block = read_block(text, line, _plain, _LIMITS)
     if block is None:
         return None
-    head = text[: content.start()]
-    source = _SOURCE.search(head) if "# Source: " in head else None
-    if source is None:
-        return _document(block, None, 0)
-    return _document(block, source.group(1), line + head.count("\n", 0, source.start()))
+    return _document(block, *_source(text[: content.start()], line))
+
+
+def _source(head: str, line: int) -> tuple[str | None, int]:
+    """The path of a `# Source:` comment in `head`, the text before a document's content from
+    `line`, and the comment's line; (None, 0) without one."""
+    match = _SOURCE.search(head)
+    if match is None:
+        return None, 0
+    return match.group(1), line + head.count("\n", 0, match.start())
 
 
 def portable(documents: Iterable[Document | DocumentError]) -> list[tuple[Any, ...]]:
@@ -544,10 +549,7 @@ class _Splitter:
 
     def source(self) -> tuple[str | None, int]:
         """The path of a `# Source:` comment before the document's content, and its line."""
-        match = _SOURCE.search(self._head)
-        if match is None:
-            return None, 0
-        return match.group(1), self.start_line + self._head.count("\n", 0, match.start())
+        return _source(self._head, self.start_line)
 
 
 def _parse_json(text: str | None, start_line: int) -> Document | None:
