@@ -360,8 +360,9 @@ def _whole_document(text: str, line: int) -> Document | None:
 
 def _source(head: str, line: int) -> tuple[str | None, int]:
     """The path of a `# Source:` comment in `head`, the text before a document's content from
-    `line`, and the comment's line; (None, 0) without one."""
-    match = _SOURCE.search(head)
+    `line`, and the comment's line; (None, 0) without one. Most heads are empty or a blank line:
+    looked for as text before the pattern runs."""
+    match = _SOURCE.search(head) if "# Source: " in head else None
     if match is None:
         return None, 0
     return match.group(1), line + head.count("\n", 0, match.start())
